@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every mrpc test: the whole suite in the default config, then again under
+# AddressSanitizer+UBSan and under ThreadSanitizer. Installs missing Debian
+# packages first (tools/setup.sh). Ends with one line "N passed, M failed",
+# counted from Bazel's per-test results, and exits non-zero on any failure.
+#
+# Usage: tools/test.sh [extra bazel test flags, e.g. --test_filter=...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_suite() {
+  local label=$1; shift
+  echo "=== tests: ${label} ==="
+  bazel test --keep_going "$@" -- //... 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # Bazel prints one summary line per test target: "//pkg:name  STATUS ...".
+  local ok bad
+  ok=$(grep -cE '^//[^ ]+ +(\(cached\) +)?PASSED' "$log")
+  bad=$(grep -cE '^//[^ ]+ +(\(cached\) +)?(FAILED|TIMEOUT|FLAKY|NO STATUS|INCOMPLETE|REMOTE FAILURE|FAILED TO BUILD)' "$log")
+  # A failure before any test ran (analysis or build error) prints no test
+  # lines at all; count it so it cannot pass silently. Exit code 4 means
+  # "no test targets", which is not a failure.
+  if [[ $rc -ne 0 && $rc -ne 4 && $bad -eq 0 ]]; then
+    echo "tests: bazel exited with ${rc}: an error outside any test (${label}); counted as 1 failure"
+    bad=1
+  fi
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+}
+
+run_suite default "$@"
+run_suite asan --config=asan "$@"
+run_suite tsan --config=tsan "$@"
+
+echo "${passed} passed, ${failed} failed"
+[[ $failed -eq 0 ]]
