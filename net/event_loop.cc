@@ -1,0 +1,259 @@
+#include "net/event_loop.h"
+
+#include <errno.h>
+#include <glog/logging.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "net/channel.h"
+#include "net/poller.h"
+#include "net/timer_wheel.h"
+
+namespace mrpc {
+namespace {
+
+thread_local EventLoop* t_loop_in_this_thread = nullptr;
+
+int CreateEventFd() {
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  PCHECK(fd >= 0) << "eventfd";
+  return fd;
+}
+
+int CreateTimerFd() {
+  const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  PCHECK(fd >= 0) << "timerfd_create";
+  return fd;
+}
+
+// Milliseconds, rounded up: a timer never fires before its time.
+int64_t CeilMillis(int64_t nanos) { return (nanos + 999999) / 1000000; }
+
+}  // namespace
+
+int64_t MonotonicNanos() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+EventLoop::EventLoop()
+    : wakeup_fd_(CreateEventFd()),
+      timer_fd_(CreateTimerFd()),
+      now_ms_(MonotonicMillis()),
+      armed_ms_(TimerWheel::kNever),
+      timers_(std::make_unique<TimerWheel>(now_ms_)) {
+  CHECK(t_loop_in_this_thread == nullptr)
+      << "a second EventLoop on this thread (the first is at "
+      << t_loop_in_this_thread << ")";
+  t_loop_in_this_thread = this;
+  absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
+  CHECK(poller.ok()) << poller.status();
+  poller_ = std::move(*poller);
+  wakeup_channel_ = std::make_unique<Channel>(this, wakeup_fd_);
+  wakeup_channel_->SetReadCallback([this] { HandleWakeup(); });
+  wakeup_channel_->EnableReading();
+  timer_channel_ = std::make_unique<Channel>(this, timer_fd_);
+  timer_channel_->SetReadCallback([this] { HandleTimerFd(); });
+  timer_channel_->EnableReading();
+}
+
+EventLoop::~EventLoop() {
+  AssertInLoopThread();
+  CHECK(!looping_) << "EventLoop destroyed while Loop() runs";
+  // Queued tasks may hold the only reference to a connection or a waiter's
+  // notification: run them (and what they queue) rather than drop them.
+  for (;;) {
+    {
+      MutexLock lock(&mutex_);
+      if (pending_.empty()) break;
+    }
+    RunPendingTasks();
+  }
+  wakeup_channel_->Remove();
+  timer_channel_->Remove();
+  ::close(wakeup_fd_);
+  ::close(timer_fd_);
+  t_loop_in_this_thread = nullptr;
+}
+
+EventLoop* EventLoop::CurrentThreadLoop() { return t_loop_in_this_thread; }
+
+void EventLoop::AssertInLoopThread() const {
+  CHECK(IsInLoopThread()) << "EventLoop " << this
+                          << " used from a thread that does not own it";
+}
+
+void EventLoop::Loop() {
+  AssertInLoopThread();
+  looping_ = true;
+  while (!quit_.load(std::memory_order_acquire)) {
+    active_channels_.clear();
+    poller_->Poll(-1, &active_channels_);
+    now_ms_ = MonotonicMillis();
+    iterations_.fetch_add(1, std::memory_order_relaxed);
+    dispatching_ = true;
+    for (Channel* channel : active_channels_) channel->HandleEvent();
+    dispatching_ = false;
+    RunPendingTasks();
+  }
+  looping_ = false;
+  quit_ = false;  // Loop() may be called again.
+}
+
+void EventLoop::Quit() {
+  quit_.store(true, std::memory_order_release);
+  if (!IsInLoopThread()) Wakeup();
+}
+
+void EventLoop::RunInLoop(Functor task) {
+  if (IsInLoopThread()) {
+    task();
+  } else {
+    QueueInLoop(std::move(task));
+  }
+}
+
+void EventLoop::QueueInLoop(Functor task) {
+  bool was_empty;
+  {
+    MutexLock lock(&mutex_);
+    was_empty = pending_.empty();
+    pending_.push_back(std::move(task));
+  }
+  // One wake-up per batch: a non-empty queue has one on its way already. On
+  // the loop thread while events are being dispatched, the queue runs right
+  // after them anyway; anywhere else (another thread, a queued task, before
+  // Loop() starts) the poll must be woken.
+  if (was_empty && !(IsInLoopThread() && dispatching_)) Wakeup();
+}
+
+void EventLoop::RunPendingTasks() {
+  std::vector<Functor> tasks;
+  {
+    MutexLock lock(&mutex_);
+    tasks.swap(pending_);
+  }
+  for (Functor& task : tasks) task();
+}
+
+void EventLoop::Wakeup() {
+  const uint64_t one = 1;
+  if (::write(wakeup_fd_, &one, sizeof one) != sizeof one) {
+    PLOG(ERROR) << "eventfd write";
+  }
+}
+
+void EventLoop::HandleWakeup() {
+  uint64_t count;
+  if (::read(wakeup_fd_, &count, sizeof count) != sizeof count) {
+    if (errno != EAGAIN) PLOG(ERROR) << "eventfd read";
+  }
+}
+
+TimerId EventLoop::RunAt(absl::Time when, TimerCallback callback) {
+  const int64_t delay_ns = absl::ToInt64Nanoseconds(when - absl::Now());
+  return AddTimer(CeilMillis(MonotonicNanos() + std::max<int64_t>(delay_ns, 0)),
+                  0, std::move(callback));
+}
+
+TimerId EventLoop::RunAfter(absl::Duration delay, TimerCallback callback) {
+  const int64_t delay_ns = std::max<int64_t>(absl::ToInt64Nanoseconds(delay), 0);
+  return AddTimer(CeilMillis(MonotonicNanos() + delay_ns), 0, std::move(callback));
+}
+
+TimerId EventLoop::RunEvery(absl::Duration interval, TimerCallback callback) {
+  const int64_t interval_ms =
+      std::max<int64_t>(CeilMillis(absl::ToInt64Nanoseconds(interval)), 1);
+  return AddTimer(MonotonicMillis() + interval_ms, interval_ms, std::move(callback));
+}
+
+TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
+                            TimerCallback callback) {
+  const TimerId id{next_timer_id_.fetch_add(1, std::memory_order_relaxed)};
+  if (IsInLoopThread()) {
+    AddTimerInLoop(id, expiry_ms, interval_ms, std::move(callback));
+  } else {
+    QueueInLoop([this, id, expiry_ms, interval_ms,
+                 callback = std::move(callback)]() mutable {
+      AddTimerInLoop(id, expiry_ms, interval_ms, std::move(callback));
+    });
+  }
+  return id;
+}
+
+void EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
+                               TimerCallback callback) {
+  AssertInLoopThread();
+  // An empty wheel may lag far behind; let it catch up so the new timer is
+  // filed relative to now (nothing runs: there are no timers).
+  if (timers_->size() == 0) timers_->Advance(MonotonicMillis());
+  timers_->Add(id, expiry_ms, interval_ms, std::move(callback));
+  if (expiry_ms < armed_ms_) ArmTimerFd();
+}
+
+void EventLoop::Cancel(TimerId id) {
+  if (!id.valid()) return;
+  RunInLoop([this, id] { timers_->Cancel(id); });
+}
+
+size_t EventLoop::num_timers() const {
+  AssertInLoopThread();
+  return timers_->size();
+}
+
+void EventLoop::HandleTimerFd() {
+  uint64_t expirations;
+  if (::read(timer_fd_, &expirations, sizeof expirations) < 0 && errno != EAGAIN) {
+    PLOG(ERROR) << "timerfd read";
+  }
+  armed_ms_ = TimerWheel::kNever;
+  timers_->Advance(MonotonicMillis());
+  ArmTimerFd();
+}
+
+void EventLoop::ArmTimerFd() {
+  const int64_t next = timers_->NextExpiry();
+  struct itimerspec spec = {};
+  if (next != TimerWheel::kNever) {
+    spec.it_value.tv_sec = next / 1000;
+    spec.it_value.tv_nsec = (next % 1000) * 1000000;
+    // An absolute time of zero would disarm the timer; never the case here.
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  }
+  if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    PLOG(ERROR) << "timerfd_settime";
+  }
+  armed_ms_ = next;
+}
+
+void EventLoop::UpdateChannel(Channel* channel) {
+  CHECK_EQ(channel->owner_loop(), this);
+  AssertInLoopThread();
+  poller_->UpdateChannel(channel);
+}
+
+void EventLoop::RemoveChannel(Channel* channel) {
+  CHECK_EQ(channel->owner_loop(), this);
+  AssertInLoopThread();
+  poller_->RemoveChannel(channel);
+}
+
+void RunInLoopAndWait(EventLoop* loop, Functor task) {
+  if (loop->IsInLoopThread()) {
+    task();
+    return;
+  }
+  Notification done;
+  loop->QueueInLoop([&task, &done] {
+    task();
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+}  // namespace mrpc

@@ -1,0 +1,125 @@
+// EventLoop: one reactor, run by exactly one thread. It owns an epoll
+// instance, an eventfd for cross-thread wake-ups, and a timer wheel driven by
+// a timerfd. Everything for a connection happens on its loop.
+//
+// Internal. Threading: the thread that constructs a loop owns it (at most one
+// loop per thread; a second is a CHECK failure) and must be the one to call
+// Loop(). Methods marked "Thread-safe." may be called from any thread; all
+// others run on the loop thread only (asserted).
+//
+// Example:
+//   EventLoop loop;                       // on the thread that will run it
+//   loop.RunAfter(absl::Milliseconds(5), [&] { loop.Quit(); });
+//   loop.Loop();                          // returns after Quit()
+//
+// From another thread:
+//   loop->RunInLoop([conn] { conn->...; });   // runs on the loop thread
+#ifndef MRPC_NET_EVENT_LOOP_H_
+#define MRPC_NET_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "net/callbacks.h"
+#include "net/sync.h"
+
+namespace mrpc {
+
+class Channel;
+class Poller;
+class TimerWheel;
+
+// Monotonic clock, in nanoseconds and milliseconds (CLOCK_MONOTONIC).
+int64_t MonotonicNanos();
+inline int64_t MonotonicMillis() { return MonotonicNanos() / 1000000; }
+
+class EventLoop {
+ public:
+  EventLoop();
+  // Runs the tasks still queued (on this thread), then releases the loop's
+  // fds. Must run on the loop thread, after Loop() has returned.
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Waits for events and dispatches them until Quit(). Loop thread only.
+  void Loop();
+  // Makes Loop() return after the current iteration. Thread-safe.
+  void Quit();
+
+  // Runs `task` now if called on the loop thread, else queues it.
+  // Thread-safe.
+  void RunInLoop(Functor task);
+  // Queues `task` to run on the loop thread after the current events are
+  // handled; tasks run in the order they were queued. Thread-safe.
+  void QueueInLoop(Functor task);
+
+  // Timers (see TimerWheel): millisecond precision, never early. The
+  // callback runs on the loop thread. Thread-safe.
+  TimerId RunAt(absl::Time when, TimerCallback callback);
+  TimerId RunAfter(absl::Duration delay, TimerCallback callback);
+  // Repeats every `interval`, first after one interval.
+  TimerId RunEvery(absl::Duration interval, TimerCallback callback);
+  // Stops a timer; a no-op if it already fired or is invalid. Thread-safe;
+  // from another thread it takes effect once the loop runs the request.
+  void Cancel(TimerId id);
+
+  bool IsInLoopThread() const { return CurrentThreadLoop() == this; }
+  void AssertInLoopThread() const;
+  // The loop running on (or owned by) the calling thread, or null.
+  static EventLoop* CurrentThreadLoop();
+
+  // Monotonic milliseconds as of the last poll return: free to read, and
+  // what idle tracking uses. Loop thread only.
+  int64_t CachedNowMs() const { return now_ms_; }
+  // Loop iterations so far (each poll return is one). Thread-safe; tests use
+  // it to check the loop is not spinning.
+  uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
+  // Timers in the wheel. Loop thread only.
+  size_t num_timers() const;
+
+  // For Channel.
+  void UpdateChannel(Channel* channel);
+  void RemoveChannel(Channel* channel);
+
+ private:
+  void Wakeup();
+  void HandleWakeup();
+  void HandleTimerFd();
+  void RunPendingTasks();
+  TimerId AddTimer(int64_t expiry_ms, int64_t interval_ms, TimerCallback callback);
+  void AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
+                      TimerCallback callback);
+  void ArmTimerFd();
+
+  const int wakeup_fd_;
+  const int timer_fd_;
+  std::atomic<bool> quit_{false};
+  std::atomic<bool> looping_{false};
+  std::atomic<uint64_t> iterations_{0};
+  std::atomic<uint64_t> next_timer_id_{1};
+  bool dispatching_ = false;  // Handling poll events; tasks run right after.
+  int64_t now_ms_;
+  int64_t armed_ms_;  // When the timerfd fires next; TimerWheel::kNever if off.
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<TimerWheel> timers_;
+  std::unique_ptr<Channel> wakeup_channel_;
+  std::unique_ptr<Channel> timer_channel_;
+  std::vector<Channel*> active_channels_;
+
+  Mutex mutex_;
+  std::vector<Functor> pending_ ABSL_GUARDED_BY(mutex_);
+};
+
+// Runs `task` on `loop` and returns when it has run. On the loop thread it
+// runs inline. The loop must be running (or about to run) Loop().
+void RunInLoopAndWait(EventLoop* loop, Functor task);
+
+}  // namespace mrpc
+
+#endif  // MRPC_NET_EVENT_LOOP_H_

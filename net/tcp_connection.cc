@@ -1,0 +1,385 @@
+#include "net/tcp_connection.h"
+
+#include <errno.h>
+#include <glog/logging.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "net/event_loop.h"
+
+namespace mrpc {
+namespace {
+
+// After a burst, buffers larger than this are given back when they empty,
+// so an idle connection costs little memory.
+constexpr size_t kShrinkAbove = 64 * 1024;
+
+}  // namespace
+
+const char* TcpConnection::CloseReasonName(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kNone: return "open";
+    case CloseReason::kPeerClosed: return "closed by peer";
+    case CloseReason::kError: return "socket error";
+    case CloseReason::kIdleTimeout: return "idle timeout";
+    case CloseReason::kOutputOverflow: return "output buffer overflow";
+    case CloseReason::kLocalClose: return "closed locally";
+  }
+  return "?";
+}
+
+TcpConnection::TcpConnection(EventLoop* loop, uint64_t id, Socket socket,
+                             const InetAddress& local_address,
+                             const InetAddress& peer_address,
+                             const Options& options)
+    : loop_(loop),
+      id_(id),
+      socket_(std::move(socket)),
+      channel_(loop, socket_.fd()),
+      local_address_(local_address),
+      peer_address_(peer_address),
+      name_(absl::StrCat("#", id, " ", peer_address.ToString())),
+      options_(options) {
+  channel_.SetReadCallback([this] { HandleRead(); });
+  channel_.SetWriteCallback([this] { HandleWrite(); });
+  channel_.SetCloseCallback([this] { HandleClose(CloseReason::kPeerClosed); });
+  channel_.SetErrorCallback([this] { HandleError(); });
+  channel_.SetEdgeTriggered(options_.edge_triggered);
+  if (options_.tcp_nodelay) {
+    absl::Status status = socket_.SetTcpNoDelay(true);
+    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+  }
+}
+
+TcpConnection::~TcpConnection() {
+  const State state = state_.load();
+  CHECK(state == State::kDisconnected || state == State::kConnecting)
+      << "connection " << name_ << " destroyed while open";
+  CHECK(!channel_.in_poller()) << "connection " << name_
+                               << " destroyed before ConnectDestroyed()";
+}
+
+void TcpConnection::ConnectEstablished() {
+  loop_->AssertInLoopThread();
+  CHECK(state_.load() == State::kConnecting);
+  state_ = State::kConnected;
+  channel_.Tie(shared_from_this());
+  reading_ = true;
+  last_active_ms_ = loop_->CachedNowMs();
+  channel_.EnableReading();
+  // Edge-triggered: register for writability once; it is reported only on
+  // transitions, so it costs nothing while the socket stays writable.
+  if (options_.edge_triggered) channel_.EnableWriting();
+  if (options_.idle_timeout > absl::ZeroDuration()) {
+    ArmIdleTimer(absl::ToInt64Milliseconds(options_.idle_timeout));
+  }
+  if (connection_callback_) connection_callback_(shared_from_this());
+}
+
+void TcpConnection::ConnectDestroyed() {
+  loop_->AssertInLoopThread();
+  if (state_.load() != State::kDisconnected) {
+    state_ = State::kDisconnected;
+    if (close_reason_ == CloseReason::kNone) close_reason_ = CloseReason::kLocalClose;
+    channel_.DisableAll();
+    loop_->Cancel(idle_timer_);
+    if (connection_callback_) connection_callback_(shared_from_this());
+  }
+  channel_.Remove();
+}
+
+void TcpConnection::HandleRead() {
+  loop_->AssertInLoopThread();
+  // Edge-triggered events arrive even while reading is paused; the data
+  // waits in the kernel until StartRead().
+  while (reading_ && state_.load() != State::kDisconnected) {
+    const size_t writable = input_.WritableBytes();
+    const size_t capacity =
+        writable + (writable < Buffer::kReadSpillSize ? Buffer::kReadSpillSize : 0);
+    int err = 0;
+    const ssize_t n = input_.ReadFd(socket_.fd(), &err);
+    if (n > 0) {
+      bytes_received_ += n;
+      last_active_ms_ = loop_->CachedNowMs();
+      in_message_callback_ = true;
+      message_callback_(shared_from_this(), &input_);
+      in_message_callback_ = false;
+      if (input_.ReadableBytes() == 0 && input_.Capacity() > kShrinkAbove) {
+        input_.Shrink(Buffer::kInitialSize);
+      }
+      Flush();
+      // Level-triggered: epoll reports what is left. Edge-triggered: a read
+      // shorter than the room offered proves the socket is drained.
+      if (!options_.edge_triggered || static_cast<size_t>(n) < capacity) return;
+    } else if (n == 0) {
+      HandlePeerClosed();
+      return;
+    } else {
+      if (err != EAGAIN && err != EINTR) HandleSocketError(err, "read");
+      return;
+    }
+  }
+}
+
+void TcpConnection::HandlePeerClosed() {
+  peer_closed_ = true;
+  reading_ = false;
+  if (output_.ReadableBytes() == 0 && !busy_) {
+    HandleClose(CloseReason::kPeerClosed);
+    return;
+  }
+  // Half-closed: keep writing what is owed, then close (OnOutputDrained,
+  // SetBusy). Stop reading: end-of-stream stays readable forever.
+  if (!options_.edge_triggered) channel_.DisableReading();
+}
+
+void TcpConnection::HandleWrite() {
+  loop_->AssertInLoopThread();
+  Flush();
+}
+
+void TcpConnection::Flush() {
+  if (state_.load() == State::kDisconnected || output_.ReadableBytes() == 0) return;
+  while (output_.ReadableBytes() > 0) {
+    const ssize_t n = ::send(socket_.fd(), output_.Peek(), output_.ReadableBytes(),
+                             MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes_sent_ += n;
+      output_.Retrieve(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      HandleSocketError(errno, "write");
+      return;
+    }
+    break;  // EAGAIN: the socket buffer is full.
+  }
+  if (output_.ReadableBytes() > 0) {
+    if (!options_.edge_triggered && !channel_.IsWriting()) channel_.EnableWriting();
+    return;
+  }
+  if (!options_.edge_triggered && channel_.IsWriting()) channel_.DisableWriting();
+  OnOutputDrained();
+}
+
+void TcpConnection::OnOutputDrained() {
+  if (output_.Capacity() > kShrinkAbove) output_.Shrink(0);
+  if (write_complete_callback_) {
+    loop_->QueueInLoop([self = shared_from_this()] {
+      if (self->write_complete_callback_) self->write_complete_callback_(self);
+    });
+  }
+  if (state_.load() == State::kDisconnecting) {
+    absl::Status status = socket_.ShutdownWrite();
+    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+  }
+  if (peer_closed_) MaybeFinishHalfClose();
+}
+
+void TcpConnection::Send(absl::string_view data) {
+  if (state_.load() != State::kConnected) return;
+  if (loop_->IsInLoopThread()) {
+    SendInLoop(data.data(), data.size());
+  } else {
+    loop_->QueueInLoop([self = shared_from_this(), copy = std::string(data)] {
+      self->SendInLoop(copy.data(), copy.size());
+    });
+  }
+}
+
+void TcpConnection::Send(Buffer* data) {
+  if (state_.load() != State::kConnected) return;
+  if (loop_->IsInLoopThread()) {
+    SendInLoop(data->Peek(), data->ReadableBytes());
+    data->RetrieveAll();
+  } else {
+    auto taken = std::make_unique<Buffer>(0);
+    taken->Swap(*data);
+    loop_->QueueInLoop([self = shared_from_this(), taken = std::move(taken)] {
+      self->SendInLoop(taken->Peek(), taken->ReadableBytes());
+    });
+  }
+}
+
+void TcpConnection::SendInLoop(const char* data, size_t length) {
+  loop_->AssertInLoopThread();
+  const State state = state_.load();
+  if (state == State::kDisconnected || state == State::kDisconnecting) {
+    LOG_EVERY_N(WARNING, 1000) << "connection " << name_
+                               << ": dropping a send after close/shutdown";
+    return;
+  }
+  size_t written = 0;
+  // Nothing queued and not inside the message callback (which coalesces):
+  // try the socket directly, so the common case copies nothing.
+  if (output_.ReadableBytes() == 0 && !in_message_callback_) {
+    const ssize_t n = ::send(socket_.fd(), data, length, MSG_NOSIGNAL);
+    if (n >= 0) {
+      written = n;
+      bytes_sent_ += n;
+      if (written == length) {
+        OnOutputDrained();
+        return;
+      }
+    } else if (errno != EAGAIN && errno != EINTR) {
+      HandleSocketError(errno, "write");
+      return;
+    }
+  }
+  const size_t old_size = output_.ReadableBytes();
+  output_.Append(data + written, length - written);
+  if (!AcceptOutput(old_size)) return;
+  if (!in_message_callback_ && !options_.edge_triggered && !channel_.IsWriting()) {
+    channel_.EnableWriting();
+  }
+}
+
+void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
+  loop_->AssertInLoopThread();
+  const State state = state_.load();
+  if (state == State::kDisconnected || state == State::kDisconnecting) return;
+  const size_t old_size = output_.ReadableBytes();
+  fill(&output_);
+  if (!AcceptOutput(old_size)) return;
+  if (!in_message_callback_) Flush();
+}
+
+bool TcpConnection::AcceptOutput(size_t old_size) {
+  const size_t size = output_.ReadableBytes();
+  if (options_.max_output_bytes > 0 && size > options_.max_output_bytes) {
+    LOG(ERROR) << "connection " << name_ << ": output buffer at " << size
+               << " bytes, past the cap of " << options_.max_output_bytes
+               << " (the peer is not reading); closing";
+    ForceCloseInLoop(CloseReason::kOutputOverflow);
+    return false;
+  }
+  if (old_size < options_.high_water_mark && size >= options_.high_water_mark &&
+      high_water_mark_callback_) {
+    loop_->QueueInLoop([self = shared_from_this(), size] {
+      if (self->high_water_mark_callback_) self->high_water_mark_callback_(self, size);
+    });
+  }
+  return true;
+}
+
+void TcpConnection::Shutdown() {
+  if (state_.load() != State::kConnected) return;
+  loop_->RunInLoop([self = shared_from_this()] { self->ShutdownInLoop(); });
+}
+
+void TcpConnection::ShutdownInLoop() {
+  loop_->AssertInLoopThread();
+  if (state_.load() != State::kConnected) return;
+  state_ = State::kDisconnecting;
+  if (output_.ReadableBytes() == 0) {
+    absl::Status status = socket_.ShutdownWrite();
+    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+  }
+}
+
+void TcpConnection::ForceClose() {
+  const State state = state_.load();
+  if (state == State::kDisconnected) return;
+  loop_->QueueInLoop([self = shared_from_this()] { self->ForceCloseInLoop(); });
+}
+
+void TcpConnection::ForceCloseInLoop(CloseReason reason) {
+  loop_->AssertInLoopThread();
+  HandleClose(reason);
+}
+
+void TcpConnection::StopRead() {
+  loop_->AssertInLoopThread();
+  if (!reading_) return;
+  reading_ = false;
+  if (!options_.edge_triggered && state_.load() != State::kDisconnected) {
+    channel_.DisableReading();
+  }
+}
+
+void TcpConnection::StartRead() {
+  loop_->AssertInLoopThread();
+  if (reading_ || peer_closed_ || state_.load() == State::kDisconnected) return;
+  reading_ = true;
+  if (options_.edge_triggered) {
+    // No new edge will announce bytes that arrived while paused: look now.
+    loop_->QueueInLoop([self = shared_from_this()] { self->HandleRead(); });
+  } else {
+    channel_.EnableReading();
+  }
+}
+
+void TcpConnection::SetBusy(bool busy) {
+  loop_->AssertInLoopThread();
+  if (busy_ == busy) return;
+  busy_ = busy;
+  if (busy) return;
+  // Idle time counts from the end of the last call, not from its request.
+  last_active_ms_ = loop_->CachedNowMs();
+  if (peer_closed_) {
+    loop_->QueueInLoop([self = shared_from_this()] { self->MaybeFinishHalfClose(); });
+  }
+}
+
+void TcpConnection::MaybeFinishHalfClose() {
+  if (state_.load() == State::kDisconnected) return;
+  if (output_.ReadableBytes() == 0 && !busy_) HandleClose(CloseReason::kPeerClosed);
+}
+
+void TcpConnection::HandleClose(CloseReason reason) {
+  loop_->AssertInLoopThread();
+  if (state_.load() == State::kDisconnected) return;
+  state_ = State::kDisconnected;
+  close_reason_ = reason;
+  reading_ = false;
+  channel_.DisableAll();
+  loop_->Cancel(idle_timer_);
+  VLOG(1) << "connection " << name_ << " closed: " << CloseReasonName(reason);
+  TcpConnectionPtr guard = shared_from_this();
+  if (connection_callback_) connection_callback_(guard);
+  if (close_callback_) close_callback_(guard);
+}
+
+void TcpConnection::HandleError() {
+  const int err = socket_.PendingError();
+  if (err != 0) HandleSocketError(err, "socket");
+}
+
+void TcpConnection::HandleSocketError(int err, const char* operation) {
+  // A peer's fault (reset, broken pipe, timeout): this connection pays.
+  LOG(WARNING) << "connection " << name_ << ": " << operation << ": "
+               << std::strerror(err) << "; closing";
+  HandleClose(CloseReason::kError);
+}
+
+void TcpConnection::ArmIdleTimer(int64_t delay_ms) {
+  std::weak_ptr<TcpConnection> weak = shared_from_this();
+  idle_timer_ = loop_->RunAfter(absl::Milliseconds(delay_ms), [weak] {
+    if (TcpConnectionPtr self = weak.lock()) self->HandleIdleTimer();
+  });
+}
+
+void TcpConnection::HandleIdleTimer() {
+  if (state_.load() == State::kDisconnected) return;
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(options_.idle_timeout);
+  if (busy_) {
+    ArmIdleTimer(timeout_ms);
+    return;
+  }
+  // Reads refresh last_active_ms_ with one store; the timer checks it
+  // lazily here instead of being moved on every read.
+  const int64_t idle_ms = MonotonicMillis() - last_active_ms_;
+  if (idle_ms < timeout_ms) {
+    ArmIdleTimer(timeout_ms - idle_ms);
+    return;
+  }
+  LOG(INFO) << "connection " << name_ << ": no inbound bytes for " << idle_ms
+            << " ms (idle timeout " << timeout_ms << " ms); closing";
+  HandleClose(CloseReason::kIdleTimeout);
+}
+
+}  // namespace mrpc

@@ -1,0 +1,203 @@
+// TcpConnection: one established TCP connection, owned by shared_ptr and
+// driven by the event loop it was assigned to.
+//
+// Internal (rpc/ builds its server and channel on it). Threading: Send(),
+// Shutdown(), ForceClose() and the const accessors marked so are thread-safe;
+// everything else runs on the connection's loop (asserted). Callbacks run on
+// the loop.
+//
+// Lifetime: the owner (TcpServer or TcpClient) holds the shared_ptr while the
+// connection is up and drops it from the close callback; the channel's weak
+// tie keeps the object alive while its own event handler runs, and queued
+// tasks hold shared_from_this(). Timers hold a weak_ptr.
+//
+// States: kConnecting -> kConnected -> (kDisconnecting: Shutdown() waits for
+// the output to drain) -> kDisconnected.
+//
+// Reading: read() == 0 means the peer half-closed; pending output is still
+// flushed (and calls the layer above marked busy are let finish) before the
+// connection closes. Writing: Send() writes straight to the socket when
+// nothing is queued; what the kernel does not take waits in the output
+// buffer. Sends made inside the message callback are coalesced into one
+// write after it returns. Writes use MSG_NOSIGNAL, so a closed peer can
+// never raise SIGPIPE.
+#ifndef MRPC_NET_TCP_CONNECTION_H_
+#define MRPC_NET_TCP_CONNECTION_H_
+
+#include <any>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/buffer.h"
+#include "net/callbacks.h"
+#include "net/channel.h"
+#include "net/inet_address.h"
+#include "net/socket.h"
+
+namespace mrpc {
+
+class EventLoop;
+
+class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+ public:
+  struct Options {
+    // Output bytes at which the high-water-mark callback fires (once per
+    // crossing). The layer above typically stops reading until the output
+    // drains. Default: 64 MiB.
+    size_t high_water_mark = size_t{64} << 20;
+    // Output bytes past which the connection is closed (a reader this slow
+    // is treated as dead, so memory stays bounded). 0: no cap.
+    // Default: 256 MiB.
+    size_t max_output_bytes = size_t{256} << 20;
+    // Disable Nagle's algorithm: RPC messages go out at once. Default: true.
+    bool tcp_nodelay = true;
+    // Register the socket edge-triggered (read/write until EAGAIN) instead of
+    // level-triggered. docs/design.md has the measurement. Default: false.
+    bool edge_triggered = false;
+    // Close the connection after this long without inbound bytes, unless the
+    // layer above marks it busy. Zero: never. Default: zero.
+    absl::Duration idle_timeout = absl::ZeroDuration();
+  };
+
+  // Why the connection closed; for logs and counters.
+  enum class CloseReason {
+    kNone,            // Still open.
+    kPeerClosed,      // Orderly close (FIN) by the peer.
+    kError,           // A socket error (reset, timeout, ...).
+    kIdleTimeout,     // Silent for longer than idle_timeout.
+    kOutputOverflow,  // Output buffer past max_output_bytes.
+    kLocalClose,      // ForceClose() or Shutdown() on this side.
+  };
+  static const char* CloseReasonName(CloseReason reason);
+
+  // `loop` is not owned and must outlive the connection. Call
+  // ConnectEstablished() on the loop to start it.
+  TcpConnection(EventLoop* loop, uint64_t id, Socket socket,
+                const InetAddress& local_address,
+                const InetAddress& peer_address, const Options& options);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  // Sends bytes; on the loop thread without copying what the kernel takes at
+  // once, from other threads after one copy. Thread-safe.
+  void Send(absl::string_view data);
+  // Sends and empties *data; no copy of the bytes from any thread.
+  // Thread-safe.
+  void Send(Buffer* data);
+  // Appends to the output buffer in place (how a codec encodes a frame
+  // without an intermediate copy), then sends. Loop thread only.
+  void SendInPlace(absl::FunctionRef<void(Buffer*)> fill);
+  // Half-close: stop writing once the output drains; reading goes on until
+  // the peer closes. Thread-safe.
+  void Shutdown();
+  // Closes now, dropping unsent output. Thread-safe.
+  void ForceClose();
+  // As ForceClose(), with a reason for logs. Loop thread only.
+  void ForceCloseInLoop(CloseReason reason = CloseReason::kLocalClose);
+
+  // Stop and resume reading (backpressure). Loop thread only.
+  void StopRead();
+  void StartRead();
+  bool reading() const { return reading_; }
+  // Calls in flight: a busy connection is never idle-closed, and a
+  // half-closed one waits for it to become idle. Loop thread only.
+  void SetBusy(bool busy);
+
+  // Thread-safe.
+  bool connected() const { return state_.load() == State::kConnected; }
+  bool disconnected() const { return state_.load() == State::kDisconnected; }
+  uint64_t id() const { return id_; }
+  EventLoop* loop() const { return loop_; }
+  const InetAddress& local_address() const { return local_address_; }
+  const InetAddress& peer_address() const { return peer_address_; }
+  // "#<id> <peer>" for logs.
+  const std::string& name() const { return name_; }
+
+  // Loop thread only.
+  size_t output_bytes() const { return output_.ReadableBytes(); }
+  size_t input_bytes() const { return input_.ReadableBytes(); }
+  // Bytes allocated for the input and output buffers.
+  size_t buffer_capacity() const { return input_.Capacity() + output_.Capacity(); }
+  uint64_t bytes_received() const { return bytes_received_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  CloseReason close_reason() const { return close_reason_; }
+  // A slot for the layer above's per-connection state.
+  std::any& context() { return context_; }
+
+  // Set before ConnectEstablished().
+  void SetConnectionCallback(ConnectionCallback cb) { connection_callback_ = std::move(cb); }
+  void SetMessageCallback(MessageCallback cb) { message_callback_ = std::move(cb); }
+  void SetWriteCompleteCallback(WriteCompleteCallback cb) {
+    write_complete_callback_ = std::move(cb);
+  }
+  void SetHighWaterMarkCallback(HighWaterMarkCallback cb) {
+    high_water_mark_callback_ = std::move(cb);
+  }
+  void SetCloseCallback(CloseCallback cb) { close_callback_ = std::move(cb); }
+
+  // For the owner, on the loop: start (registers with epoll, reports "up").
+  void ConnectEstablished();
+  // For the owner, on the loop, last: unregisters (reports "down" if the
+  // connection was still up, e.g. the server is stopping).
+  void ConnectDestroyed();
+
+ private:
+  enum class State { kConnecting, kConnected, kDisconnecting, kDisconnected };
+
+  void HandleRead();
+  void HandleWrite();
+  void HandleClose(CloseReason reason);
+  void HandleError();
+  void HandleSocketError(int err, const char* operation);
+  void HandlePeerClosed();
+  void SendInLoop(const char* data, size_t length);
+  // Takes the bytes the caller appended to output_ (from `old_size` on)
+  // through the cap and high-water checks. False if the connection closed.
+  bool AcceptOutput(size_t old_size);
+  void Flush();
+  void OnOutputDrained();
+  void ShutdownInLoop();
+  void MaybeFinishHalfClose();
+  void ArmIdleTimer(int64_t delay_ms);
+  void HandleIdleTimer();
+
+  EventLoop* const loop_;
+  const uint64_t id_;
+  Socket socket_;
+  Channel channel_;
+  const InetAddress local_address_;
+  const InetAddress peer_address_;
+  const std::string name_;
+  const Options options_;
+  std::atomic<State> state_{State::kConnecting};
+
+  // Loop-owned.
+  Buffer input_;
+  Buffer output_;
+  bool reading_ = false;
+  bool in_message_callback_ = false;
+  bool peer_closed_ = false;
+  bool busy_ = false;
+  int64_t last_active_ms_ = 0;
+  uint64_t bytes_received_ = 0;
+  uint64_t bytes_sent_ = 0;
+  TimerId idle_timer_;
+  CloseReason close_reason_ = CloseReason::kNone;
+  std::any context_;
+
+  ConnectionCallback connection_callback_;
+  MessageCallback message_callback_;
+  WriteCompleteCallback write_complete_callback_;
+  HighWaterMarkCallback high_water_mark_callback_;
+  CloseCallback close_callback_;
+};
+
+}  // namespace mrpc
+
+#endif  // MRPC_NET_TCP_CONNECTION_H_

@@ -1,0 +1,129 @@
+#include "net/tcp_server.h"
+
+#include <glog/logging.h>
+
+#include <thread>
+#include <utility>
+
+#include "net/event_loop.h"
+
+namespace mrpc {
+
+TcpServer::TcpServer(EventLoop* loop, const InetAddress& listen_address,
+                     TcpServerOptions options)
+    : loop_(loop),
+      listen_address_(listen_address),
+      options_(std::move(options)),
+      pool_(std::make_unique<EventLoopThreadPool>(loop, options_.name)) {}
+
+TcpServer::~TcpServer() {
+  CHECK(!started_ || stopped_) << "TcpServer " << options_.name
+                               << " destroyed while running; call Stop() first";
+}
+
+absl::Status TcpServer::Start() {
+  if (started_) return absl::FailedPreconditionError("TcpServer already started");
+  if (options_.num_threads < -1) {
+    return absl::InvalidArgumentError("num_threads must be -1, 0 or positive");
+  }
+  if (options_.max_connections < 1) {
+    return absl::InvalidArgumentError("max_connections must be positive");
+  }
+  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor =
+      Acceptor::Create(loop_, listen_address_, options_.acceptor,
+                       &fd_exhaustion_drops_);
+  if (!acceptor.ok()) return acceptor.status();
+  acceptor_ = std::move(*acceptor);
+  listen_address_ = acceptor_->listen_address();
+  acceptor_->SetNewConnectionCallback(
+      [this](Socket socket, const InetAddress& peer) {
+        NewConnection(std::move(socket), peer);
+      });
+
+  const int threads = options_.num_threads >= 0
+                          ? options_.num_threads
+                          : static_cast<int>(std::thread::hardware_concurrency());
+  pool_->Start(threads, thread_init_callback_);
+  for (size_t i = 0; i < pool_->loops().size(); ++i) {
+    loop_states_.push_back(std::make_unique<LoopState>());
+  }
+  started_ = true;
+  loop_->RunInLoop([this] { acceptor_->Listen(); });
+  LOG(INFO) << "server " << options_.name << " listening on "
+            << listen_address_.ToString() << " with " << pool_->loops().size()
+            << " loop(s)";
+  return absl::OkStatus();
+}
+
+void TcpServer::NewConnection(Socket socket, const InetAddress& peer) {
+  loop_->AssertInLoopThread();
+  if (num_connections_.load() >= options_.max_connections) {
+    rejected_over_cap_.fetch_add(1);
+    LOG_EVERY_T(WARNING, 1) << "server " << options_.name << ": at the cap of "
+                            << options_.max_connections
+                            << " connections; refusing " << peer.ToString()
+                            << " (" << rejected_over_cap_.load() << " so far)";
+    return;  // `socket` closes here.
+  }
+  EventLoop* io_loop = pool_->GetNextLoop();
+  const size_t index = pool_->last_index();
+  absl::StatusOr<InetAddress> local = socket.LocalAddress();
+  auto conn = std::make_shared<TcpConnection>(
+      io_loop, next_connection_id_++, std::move(socket),
+      local.ok() ? *local : listen_address_, peer, options_.connection);
+  conn->SetConnectionCallback(connection_callback_);
+  conn->SetMessageCallback(message_callback_);
+  conn->SetWriteCompleteCallback(write_complete_callback_);
+  conn->SetHighWaterMarkCallback(high_water_mark_callback_);
+  // The server outlives its connections: Stop() closes them all and joins
+  // their loops before the server can be destroyed.
+  conn->SetCloseCallback([this, index](const TcpConnectionPtr& c) {
+    RemoveConnection(index, c);
+  });
+  num_connections_.fetch_add(1);
+  loop_states_[index]->count.fetch_add(1);
+  io_loop->RunInLoop([this, index, conn] {
+    loop_states_[index]->connections.emplace(conn->id(), conn);
+    conn->ConnectEstablished();
+  });
+}
+
+void TcpServer::RemoveConnection(size_t index, const TcpConnectionPtr& conn) {
+  conn->loop()->AssertInLoopThread();
+  if (loop_states_[index]->connections.erase(conn->id()) == 0) return;
+  loop_states_[index]->count.fetch_sub(1);
+  num_connections_.fetch_sub(1);
+  // Not now: we are inside the connection's own event handler.
+  conn->loop()->QueueInLoop([conn] { conn->ConnectDestroyed(); });
+}
+
+void TcpServer::Stop() {
+  if (!started_ || stopped_) return;
+  for (EventLoop* sub_loop : pool_->loops()) {
+    CHECK(!sub_loop->IsInLoopThread() || sub_loop == loop_)
+        << "TcpServer::Stop() called from one of its own sub-loops";
+  }
+  RunInLoopAndWait(loop_, [this] {
+    acceptor_->StopListening();
+    acceptor_.reset();
+  });
+  for (size_t i = 0; i < pool_->loops().size(); ++i) {
+    RunInLoopAndWait(pool_->loops()[i], [this, i] {
+      std::vector<TcpConnectionPtr> open;
+      for (auto& [id, conn] : loop_states_[i]->connections) open.push_back(conn);
+      for (const TcpConnectionPtr& conn : open) conn->ForceCloseInLoop();
+    });
+  }
+  // Joining runs what the loops still have queued (ConnectDestroyed).
+  pool_->Stop();
+  stopped_ = true;
+  LOG(INFO) << "server " << options_.name << " stopped";
+}
+
+std::vector<int> TcpServer::ConnectionsPerLoop() const {
+  std::vector<int> counts;
+  for (const auto& state : loop_states_) counts.push_back(state->count.load());
+  return counts;
+}
+
+}  // namespace mrpc

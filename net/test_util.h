@@ -1,0 +1,70 @@
+// Test helpers: a blocking loopback client that talks raw bytes, so tests can
+// play any peer (slow, silent, half-closing, resetting) against the net and
+// rpc layers; plus process-level probes (open fds, CPU time).
+//
+// Test-only. Thread-compatible: one RawClient per thread.
+#ifndef MRPC_NET_TEST_UTIL_H_
+#define MRPC_NET_TEST_UTIL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/inet_address.h"
+#include "net/socket.h"
+
+namespace mrpc::testing {
+
+class RawClient {
+ public:
+  // Connects (blocking, with a timeout) to `server`. A `receive_buffer` > 0
+  // fixes SO_RCVBUF before connecting (a slow reader that fills up soon; set
+  // after the handshake it would shrink an advertised window, which stalls).
+  static absl::StatusOr<RawClient> Connect(const InetAddress& server,
+                                           absl::Duration timeout = absl::Seconds(10),
+                                           int receive_buffer = 0);
+  RawClient(RawClient&&) = default;
+  RawClient& operator=(RawClient&&) = default;
+
+  // Writes all of `data` (blocking).
+  absl::Status Write(absl::string_view data);
+  // Reads exactly `n` bytes, or fails at EOF, error or timeout.
+  absl::StatusOr<std::string> ReadExactly(size_t n,
+                                          absl::Duration timeout = absl::Seconds(10));
+  // Waits for the peer to close: OK at EOF (or reset), an error if bytes
+  // arrive instead or nothing happens within `timeout`. Bytes read before
+  // the close are appended to *drained if given.
+  absl::Status WaitForClose(absl::Duration timeout = absl::Seconds(10),
+                            std::string* drained = nullptr);
+  // shutdown(SHUT_WR): the server reads end-of-stream.
+  absl::Status ShutdownWrite() { return socket_.ShutdownWrite(); }
+  // Makes the next close send RST instead of FIN.
+  absl::Status SetLingerZero() { return socket_.SetLingerZero(); }
+  void Close() { socket_ = Socket(); }
+  int fd() const { return socket_.fd(); }
+  const InetAddress& local_address() const { return local_; }
+
+ private:
+  RawClient(Socket socket, InetAddress local)
+      : socket_(std::move(socket)), local_(local) {}
+  // Waits until the fd is readable/writable; false on timeout.
+  bool Poll(short events, absl::Duration timeout);
+
+  Socket socket_;
+  InetAddress local_;
+};
+
+// A frame of the test echo protocol: 4-byte big-endian length + payload.
+std::string LengthPrefixed(absl::string_view payload);
+
+// Open file descriptors of this process (entries in /proc/self/fd).
+int CountOpenFds();
+// CPU time (user + system) this process has used.
+absl::Duration ProcessCpuTime();
+
+}  // namespace mrpc::testing
+
+#endif  // MRPC_NET_TEST_UTIL_H_
