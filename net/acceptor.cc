@@ -94,9 +94,9 @@ void Acceptor::HandleRead() {
         if (!DropWithSpareFd()) return;
         continue;
       default:  // ENOBUFS, ENOMEM: the kernel is short; back off, don't spin.
-        LOG_EVERY_T(ERROR, 1) << "accept on " << listen_address_.ToString()
-                              << ": " << std::strerror(err)
-                              << "; pausing accepts";
+        LOG_EVERY_T(ERROR, 1)
+            << "accept on " << listen_address_.ToString() << ": "
+            << std::strerror(err) << "; pausing accepts";
         PauseAccepting();
         return;
     }
@@ -104,25 +104,29 @@ void Acceptor::HandleRead() {
 }
 
 bool Acceptor::DropWithSpareFd() {
-  const uint64_t drops = fd_exhaustion_drops_->fetch_add(1) + 1;
-  LOG_EVERY_T(WARNING, 1) << "out of file descriptors accepting on "
-                          << listen_address_.ToString()
-                          << ": closing new connections at once (" << drops
-                          << " so far)";
   if (spare_fd_ < 0) spare_fd_ = OpenSpareFd();
   if (spare_fd_ < 0) {
     PauseAccepting();
     return false;
   }
+  // accept4 reports EMFILE before it looks at the queue, so this may find
+  // nothing pending: only a connection actually taken counts as a drop.
   ::close(spare_fd_);
   InetAddress peer;
   int err = 0;
   const int fd = socket_.Accept(&peer, &err);
   if (fd >= 0) ::close(fd);
   spare_fd_ = OpenSpareFd();
+  if (fd >= 0) {
+    const uint64_t drops = fd_exhaustion_drops_->fetch_add(1) + 1;
+    LOG_EVERY_T(WARNING, 1)
+        << "out of file descriptors accepting on " << listen_address_.ToString()
+        << ": closed " << peer.ToString() << " at once (" << drops
+        << " so far)";
+  }
+  if (fd < 0 && err == EAGAIN) return false;  // Queue empty: done.
   if (spare_fd_ < 0 || fd < 0) {
-    // Another thread took the freed fd, or nothing was pending after all.
-    if (fd < 0 && err == EAGAIN) return false;
+    // Another thread took the freed fd, or accept failed otherwise.
     PauseAccepting();
     return false;
   }

@@ -48,8 +48,8 @@ class Acceptor {
   // counter of connections closed at once because the process was out of
   // fds (the owner reads it from any thread).
   static absl::StatusOr<std::unique_ptr<Acceptor>> Create(
-      EventLoop* loop, const InetAddress& listen_address, const Options& options,
-      std::atomic<uint64_t>* fd_exhaustion_drops);
+      EventLoop* loop, const InetAddress& listen_address,
+      const Options& options, std::atomic<uint64_t>* fd_exhaustion_drops);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;

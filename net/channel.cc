@@ -11,7 +11,8 @@ namespace mrpc {
 Channel::Channel(EventLoop* loop, int fd) : loop_(loop), fd_(fd) {}
 
 Channel::~Channel() {
-  CHECK(!handling_event_) << "channel fd " << fd_ << " destroyed in its handler";
+  CHECK(!handling_event_) << "channel fd " << fd_
+                          << " destroyed in its handler";
   CHECK(!in_poller_) << "channel fd " << fd_ << " destroyed while registered";
 }
 

@@ -13,7 +13,9 @@ namespace mrpc {
 
 Connector::Connector(EventLoop* loop, const InetAddress& server,
                      const Options& options)
-    : loop_(loop), server_(server), options_(options),
+    : loop_(loop),
+      server_(server),
+      options_(options),
       backoff_(options.initial_backoff) {}
 
 Connector::~Connector() {
@@ -78,11 +80,13 @@ void Connector::Connect() {
     case ENETUNREACH:
     case EHOSTUNREACH:
     case ETIMEDOUT:
-      Fail(absl::ErrnoToStatus(err, absl::StrCat("connect ", server_.ToString())),
+      Fail(absl::ErrnoToStatus(err,
+                               absl::StrCat("connect ", server_.ToString())),
            /*retriable=*/true);
       return;
     default:  // EACCES, EPERM, EAFNOSUPPORT, ...: retrying will not help.
-      Fail(absl::ErrnoToStatus(err, absl::StrCat("connect ", server_.ToString())),
+      Fail(absl::ErrnoToStatus(err,
+                               absl::StrCat("connect ", server_.ToString())),
            /*retriable=*/false);
       return;
   }
@@ -134,9 +138,9 @@ void Connector::HandleTimeout() {
   if (state_ != State::kConnecting) return;
   DropChannel();
   socket_ = Socket();
-  Fail(absl::DeadlineExceededError(absl::StrCat(
-           "connect ", server_.ToString(), ": no answer within ",
-           absl::FormatDuration(options_.connect_timeout))),
+  Fail(absl::DeadlineExceededError(
+           absl::StrCat("connect ", server_.ToString(), ": no answer within ",
+                        absl::FormatDuration(options_.connect_timeout))),
        /*retriable=*/true);
 }
 
@@ -148,14 +152,17 @@ void Connector::Fail(const absl::Status& status, bool retriable) {
     LOG(WARNING) << status << "; not retrying";
     return;
   }
-  const double factor = absl::Uniform(rng_, 1.0 - options_.jitter, 1.0 + options_.jitter);
+  const double factor =
+      absl::Uniform(rng_, 1.0 - options_.jitter, 1.0 + options_.jitter);
   const absl::Duration delay = backoff_ * factor;
-  LOG_EVERY_T(INFO, 1) << status << "; retrying in " << absl::FormatDuration(delay);
+  LOG_EVERY_T(INFO, 1) << status << "; retrying in "
+                       << absl::FormatDuration(delay);
   std::weak_ptr<Connector> weak = shared_from_this();
   retry_timer_ = loop_->RunAfter(delay, [weak] {
     if (auto self = weak.lock()) self->StartInLoop();
   });
-  backoff_ = std::min(backoff_ * options_.backoff_multiplier, options_.max_backoff);
+  backoff_ =
+      std::min(backoff_ * options_.backoff_multiplier, options_.max_backoff);
 }
 
 void Connector::DropChannel() {

@@ -162,14 +162,17 @@ TimerId EventLoop::RunAt(absl::Time when, TimerCallback callback) {
 }
 
 TimerId EventLoop::RunAfter(absl::Duration delay, TimerCallback callback) {
-  const int64_t delay_ns = std::max<int64_t>(absl::ToInt64Nanoseconds(delay), 0);
-  return AddTimer(CeilMillis(MonotonicNanos() + delay_ns), 0, std::move(callback));
+  const int64_t delay_ns =
+      std::max<int64_t>(absl::ToInt64Nanoseconds(delay), 0);
+  return AddTimer(CeilMillis(MonotonicNanos() + delay_ns), 0,
+                  std::move(callback));
 }
 
 TimerId EventLoop::RunEvery(absl::Duration interval, TimerCallback callback) {
   const int64_t interval_ms =
       std::max<int64_t>(CeilMillis(absl::ToInt64Nanoseconds(interval)), 1);
-  return AddTimer(MonotonicMillis() + interval_ms, interval_ms, std::move(callback));
+  return AddTimer(MonotonicMillis() + interval_ms, interval_ms,
+                  std::move(callback));
 }
 
 TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
@@ -186,8 +189,8 @@ TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
   return id;
 }
 
-void EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
-                               TimerCallback callback) {
+void EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms,
+                               int64_t interval_ms, TimerCallback callback) {
   AssertInLoopThread();
   // An empty wheel may lag far behind; let it catch up so the new timer is
   // filed relative to now (nothing runs: there are no timers).
@@ -208,7 +211,8 @@ size_t EventLoop::num_timers() const {
 
 void EventLoop::HandleTimerFd() {
   uint64_t expirations;
-  if (::read(timer_fd_, &expirations, sizeof expirations) < 0 && errno != EAGAIN) {
+  if (::read(timer_fd_, &expirations, sizeof expirations) < 0 &&
+      errno != EAGAIN) {
     PLOG(ERROR) << "timerfd read";
   }
   armed_ms_ = TimerWheel::kNever;
@@ -223,7 +227,8 @@ void EventLoop::ArmTimerFd() {
     spec.it_value.tv_sec = next / 1000;
     spec.it_value.tv_nsec = (next % 1000) * 1000000;
     // An absolute time of zero would disarm the timer; never the case here.
-    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0)
+      spec.it_value.tv_nsec = 1;
   }
   if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
     PLOG(ERROR) << "timerfd_settime";

@@ -79,7 +79,9 @@ class EventLoop {
   int64_t CachedNowMs() const { return now_ms_; }
   // Loop iterations so far (each poll return is one). Thread-safe; tests use
   // it to check the loop is not spinning.
-  uint64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
+  uint64_t iterations() const {
+    return iterations_.load(std::memory_order_relaxed);
+  }
   // Timers in the wheel. Loop thread only.
   size_t num_timers() const;
 
@@ -92,7 +94,8 @@ class EventLoop {
   void HandleWakeup();
   void HandleTimerFd();
   void RunPendingTasks();
-  TimerId AddTimer(int64_t expiry_ms, int64_t interval_ms, TimerCallback callback);
+  TimerId AddTimer(int64_t expiry_ms, int64_t interval_ms,
+                   TimerCallback callback);
   void AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
                       TimerCallback callback);
   void ArmTimerFd();

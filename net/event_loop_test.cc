@@ -121,7 +121,9 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndNeverEarly) {
     });
   }
   ASSERT_TRUE(fired.WaitWithTimeout(absl::Seconds(30)));
-  RunInLoopAndWait(loop, [&] { EXPECT_EQ(order, (std::vector<int>{10, 20, 30})); });
+  RunInLoopAndWait(loop, [&] {
+    EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
+  });
   for (int64_t late : late_ns) EXPECT_GE(late, 0) << "a timer fired early";
 }
 
@@ -130,7 +132,8 @@ TEST(EventLoopTest, CancelFromAnotherThreadStopsATimer) {
   EventLoop* loop = thread.Start();
   std::atomic<bool> cancelled_ran{false};
   Notification later_ran;
-  const TimerId id = loop->RunAfter(absl::Milliseconds(20), [&] { cancelled_ran = true; });
+  const TimerId id =
+      loop->RunAfter(absl::Milliseconds(20), [&] { cancelled_ran = true; });
   loop->Cancel(id);  // From this (non-loop) thread.
   // Same loop, later deadline: by the time it runs, the cancelled one would
   // have run had it not been cancelled.

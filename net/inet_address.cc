@@ -134,8 +134,8 @@ absl::StatusOr<InetAddress> InetAddress::Resolve(absl::string_view host_port) {
   const std::string host(split->host);
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &results);
   if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot resolve '", host,
-                                               "': ", ::gai_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve '", host, "': ", ::gai_strerror(rc)));
   }
   // Prefer IPv4 (what most loopback services listen on), else the first.
   const struct addrinfo* chosen = results;
@@ -173,7 +173,8 @@ absl::StatusOr<InetAddress> InetAddress::FromSockaddr(
 
 uint16_t InetAddress::port() const {
   if (is_ipv6()) {
-    return ntohs(reinterpret_cast<const struct sockaddr_in6*>(&addr_)->sin6_port);
+    return ntohs(
+        reinterpret_cast<const struct sockaddr_in6*>(&addr_)->sin6_port);
   }
   return ntohs(reinterpret_cast<const struct sockaddr_in*>(&addr_)->sin_port);
 }
@@ -181,9 +182,10 @@ uint16_t InetAddress::port() const {
 std::string InetAddress::Ip() const {
   char text[INET6_ADDRSTRLEN] = "";
   if (is_ipv6()) {
-    ::inet_ntop(AF_INET6,
-                &reinterpret_cast<const struct sockaddr_in6*>(&addr_)->sin6_addr,
-                text, sizeof text);
+    ::inet_ntop(
+        AF_INET6,
+        &reinterpret_cast<const struct sockaddr_in6*>(&addr_)->sin6_addr, text,
+        sizeof text);
   } else {
     ::inet_ntop(AF_INET,
                 &reinterpret_cast<const struct sockaddr_in*>(&addr_)->sin_addr,

@@ -21,7 +21,8 @@ TEST(LengthCodecTest, EncodesBigEndianLength) {
 }
 
 TEST(LengthCodecTest, ByteAtATimeYieldsEachFrameOnceComplete) {
-  const std::vector<std::string> payloads = {"hello", "", std::string(300, 'x'), "z"};
+  const std::vector<std::string> payloads = {"hello", "", std::string(300, 'x'),
+                                             "z"};
   const std::string wire = Frames(payloads);
   Buffer input;
   std::vector<std::string> got;
@@ -42,12 +43,14 @@ TEST(LengthCodecTest, CoalescedFramesAllDeliveredAndPartialKept) {
   Buffer input;
   input.Append(wire);
   std::vector<std::string> got;
-  EXPECT_EQ(ForEachFrame(&input, 100, [&](absl::string_view p) { got.emplace_back(p); }),
+  EXPECT_EQ(ForEachFrame(&input, 100,
+                         [&](absl::string_view p) { got.emplace_back(p); }),
             3);
   EXPECT_EQ(got, (std::vector<std::string>{"a", "bb", "ccc"}));
   EXPECT_EQ(input.View(), partial.substr(0, 6));
   input.Append(partial.substr(6));
-  EXPECT_EQ(ForEachFrame(&input, 100, [&](absl::string_view p) { got.emplace_back(p); }),
+  EXPECT_EQ(ForEachFrame(&input, 100,
+                         [&](absl::string_view p) { got.emplace_back(p); }),
             1);
   EXPECT_EQ(got.back(), "dddd");
 }

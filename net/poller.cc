@@ -63,8 +63,9 @@ void Poller::Control(int operation, Channel* channel) {
     if (operation == EPOLL_CTL_DEL) {
       PLOG(ERROR) << "epoll_ctl DEL fd " << channel->fd();
     } else {
-      PLOG(FATAL) << "epoll_ctl " << (operation == EPOLL_CTL_ADD ? "ADD" : "MOD")
-                  << " fd " << channel->fd() << " events "
+      PLOG(FATAL) << "epoll_ctl "
+                  << (operation == EPOLL_CTL_ADD ? "ADD" : "MOD") << " fd "
+                  << channel->fd() << " events "
                   << Channel::EventsToString(event.events);
     }
   }

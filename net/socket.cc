@@ -51,8 +51,8 @@ absl::Status Socket::Listen(int backlog) {
 int Socket::Accept(InetAddress* peer, int* saved_errno) {
   struct sockaddr_storage addr;
   socklen_t len = sizeof addr;
-  const int fd = ::accept4(fd_, reinterpret_cast<struct sockaddr*>(&addr),
-                           &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const int fd = ::accept4(fd_, reinterpret_cast<struct sockaddr*>(&addr), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) {
     *saved_errno = errno;
     return -1;
@@ -110,7 +110,8 @@ absl::Status Socket::SetLingerZero() {
 absl::StatusOr<InetAddress> Socket::LocalAddress() const {
   struct sockaddr_storage addr;
   socklen_t len = sizeof addr;
-  if (::getsockname(fd_, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
+  if (::getsockname(fd_, reinterpret_cast<struct sockaddr*>(&addr), &len) !=
+      0) {
     return absl::ErrnoToStatus(errno, "getsockname");
   }
   return InetAddress::FromSockaddr(reinterpret_cast<struct sockaddr*>(&addr),
@@ -120,7 +121,8 @@ absl::StatusOr<InetAddress> Socket::LocalAddress() const {
 absl::StatusOr<InetAddress> Socket::PeerAddress() const {
   struct sockaddr_storage addr;
   socklen_t len = sizeof addr;
-  if (::getpeername(fd_, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
+  if (::getpeername(fd_, reinterpret_cast<struct sockaddr*>(&addr), &len) !=
+      0) {
     return absl::ErrnoToStatus(errno, "getpeername");
   }
   return InetAddress::FromSockaddr(reinterpret_cast<struct sockaddr*>(&addr),

@@ -48,7 +48,8 @@ TEST(InetAddressTest, ResolveHandlesNumericAndLocalNames) {
   absl::StatusOr<InetAddress> numeric = InetAddress::Resolve("127.0.0.1:5");
   ASSERT_TRUE(numeric.ok());
   EXPECT_EQ(numeric->port(), 5);
-  absl::StatusOr<InetAddress> bad = InetAddress::Resolve("no-such-host.invalid:5");
+  absl::StatusOr<InetAddress> bad =
+      InetAddress::Resolve("no-such-host.invalid:5");
   EXPECT_FALSE(bad.ok());
 }
 
@@ -106,7 +107,8 @@ TEST(SocketTest, NonBlockingConnectAcceptAndOptions) {
   ASSERT_TRUE(accepted.SetTcpNoDelay(true).ok());
   int on = 0;
   socklen_t len = sizeof on;
-  ASSERT_EQ(::getsockopt(accepted.fd(), IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+  ASSERT_EQ(::getsockopt(accepted.fd(), IPPROTO_TCP, TCP_NODELAY, &on, &len),
+            0);
   EXPECT_EQ(on, 1);
   EXPECT_TRUE(accepted.SetKeepAlive(true).ok());
   EXPECT_TRUE(accepted.ShutdownWrite().ok());

@@ -17,7 +17,8 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
   Core(EventLoop* loop, const InetAddress& server, Options options)
       : loop_(loop),
         options_(std::move(options)),
-        connector_(std::make_shared<Connector>(loop, server, options_.connector)) {}
+        connector_(
+            std::make_shared<Connector>(loop, server, options_.connector)) {}
 
   void Init() {
     std::weak_ptr<Core> weak = shared_from_this();
@@ -26,7 +27,8 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
     });
     connector_->SetErrorCallback([weak](const absl::Status& status) {
       auto self = weak.lock();
-      if (self && self->connect_error_callback_) self->connect_error_callback_(status);
+      if (self && self->connect_error_callback_)
+        self->connect_error_callback_(status);
     });
   }
 
@@ -36,8 +38,9 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
     absl::StatusOr<InetAddress> peer = socket.PeerAddress();
     const InetAddress server = connector_->server_address();
     auto conn = std::make_shared<TcpConnection>(
-        loop_, next_id_++, std::move(socket), local.ok() ? *local : InetAddress(),
-        peer.ok() ? *peer : server, options_.connection);
+        loop_, next_id_++, std::move(socket),
+        local.ok() ? *local : InetAddress(), peer.ok() ? *peer : server,
+        options_.connection);
     conn->SetConnectionCallback(connection_callback_);
     conn->SetMessageCallback(message_callback_);
     conn->SetWriteCompleteCallback(write_complete_callback_);
@@ -104,7 +107,8 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
   Connector::ErrorCallback connect_error_callback_;
 };
 
-TcpClient::TcpClient(EventLoop* loop, const InetAddress& server, Options options)
+TcpClient::TcpClient(EventLoop* loop, const InetAddress& server,
+                     Options options)
     : core_(std::make_shared<Core>(loop, server, std::move(options))) {
   core_->Init();
 }
@@ -152,6 +156,8 @@ const InetAddress& TcpClient::server_address() const {
   return core_->connector_->server_address();
 }
 
-int TcpClient::connect_attempts() const { return core_->connector_->attempts(); }
+int TcpClient::connect_attempts() const {
+  return core_->connector_->attempts();
+}
 
 }  // namespace mrpc

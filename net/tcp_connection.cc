@@ -21,12 +21,18 @@ constexpr size_t kShrinkAbove = 64 * 1024;
 
 const char* TcpConnection::CloseReasonName(CloseReason reason) {
   switch (reason) {
-    case CloseReason::kNone: return "open";
-    case CloseReason::kPeerClosed: return "closed by peer";
-    case CloseReason::kError: return "socket error";
-    case CloseReason::kIdleTimeout: return "idle timeout";
-    case CloseReason::kOutputOverflow: return "output buffer overflow";
-    case CloseReason::kLocalClose: return "closed locally";
+    case CloseReason::kNone:
+      return "open";
+    case CloseReason::kPeerClosed:
+      return "closed by peer";
+    case CloseReason::kError:
+      return "socket error";
+    case CloseReason::kIdleTimeout:
+      return "idle timeout";
+    case CloseReason::kOutputOverflow:
+      return "output buffer overflow";
+    case CloseReason::kLocalClose:
+      return "closed locally";
   }
   return "?";
 }
@@ -58,8 +64,8 @@ TcpConnection::~TcpConnection() {
   const State state = state_.load();
   CHECK(state == State::kDisconnected || state == State::kConnecting)
       << "connection " << name_ << " destroyed while open";
-  CHECK(!channel_.in_poller()) << "connection " << name_
-                               << " destroyed before ConnectDestroyed()";
+  CHECK(!channel_.in_poller())
+      << "connection " << name_ << " destroyed before ConnectDestroyed()";
 }
 
 void TcpConnection::ConnectEstablished() {
@@ -83,12 +89,18 @@ void TcpConnection::ConnectDestroyed() {
   loop_->AssertInLoopThread();
   if (state_.load() != State::kDisconnected) {
     state_ = State::kDisconnected;
-    if (close_reason_ == CloseReason::kNone) close_reason_ = CloseReason::kLocalClose;
+    if (close_reason_ == CloseReason::kNone)
+      close_reason_ = CloseReason::kLocalClose;
     channel_.DisableAll();
     loop_->Cancel(idle_timer_);
     if (connection_callback_) connection_callback_(shared_from_this());
   }
   channel_.Remove();
+  // Close the fd now, not when the last reference goes: whoever still holds
+  // a TcpConnectionPtr must not keep the socket (and the peer) hanging.
+  // Only after Remove(): a closed fd number can be reused at once, and
+  // EPOLL_CTL_DEL on it would unregister a stranger.
+  socket_ = Socket();
 }
 
 void TcpConnection::HandleRead() {
@@ -98,7 +110,8 @@ void TcpConnection::HandleRead() {
   while (reading_ && state_.load() != State::kDisconnected) {
     const size_t writable = input_.WritableBytes();
     const size_t capacity =
-        writable + (writable < Buffer::kReadSpillSize ? Buffer::kReadSpillSize : 0);
+        writable +
+        (writable < Buffer::kReadSpillSize ? Buffer::kReadSpillSize : 0);
     int err = 0;
     const ssize_t n = input_.ReadFd(socket_.fd(), &err);
     if (n > 0) {
@@ -142,10 +155,11 @@ void TcpConnection::HandleWrite() {
 }
 
 void TcpConnection::Flush() {
-  if (state_.load() == State::kDisconnected || output_.ReadableBytes() == 0) return;
+  if (state_.load() == State::kDisconnected || output_.ReadableBytes() == 0)
+    return;
   while (output_.ReadableBytes() > 0) {
-    const ssize_t n = ::send(socket_.fd(), output_.Peek(), output_.ReadableBytes(),
-                             MSG_NOSIGNAL);
+    const ssize_t n = ::send(socket_.fd(), output_.Peek(),
+                             output_.ReadableBytes(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes_sent_ += n;
       output_.Retrieve(n);
@@ -159,10 +173,12 @@ void TcpConnection::Flush() {
     break;  // EAGAIN: the socket buffer is full.
   }
   if (output_.ReadableBytes() > 0) {
-    if (!options_.edge_triggered && !channel_.IsWriting()) channel_.EnableWriting();
+    if (!options_.edge_triggered && !channel_.IsWriting())
+      channel_.EnableWriting();
     return;
   }
-  if (!options_.edge_triggered && channel_.IsWriting()) channel_.DisableWriting();
+  if (!options_.edge_triggered && channel_.IsWriting())
+    channel_.DisableWriting();
   OnOutputDrained();
 }
 
@@ -209,8 +225,8 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
   loop_->AssertInLoopThread();
   const State state = state_.load();
   if (state == State::kDisconnected || state == State::kDisconnecting) {
-    LOG_EVERY_N(WARNING, 1000) << "connection " << name_
-                               << ": dropping a send after close/shutdown";
+    LOG_EVERY_N(WARNING, 1000)
+        << "connection " << name_ << ": dropping a send after close/shutdown";
     return;
   }
   size_t written = 0;
@@ -233,7 +249,8 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
   const size_t old_size = output_.ReadableBytes();
   output_.Append(data + written, length - written);
   if (!AcceptOutput(old_size)) return;
-  if (!in_message_callback_ && !options_.edge_triggered && !channel_.IsWriting()) {
+  if (!in_message_callback_ && !options_.edge_triggered &&
+      !channel_.IsWriting()) {
     channel_.EnableWriting();
   }
 }
@@ -260,7 +277,8 @@ bool TcpConnection::AcceptOutput(size_t old_size) {
   if (old_size < options_.high_water_mark && size >= options_.high_water_mark &&
       high_water_mark_callback_) {
     loop_->QueueInLoop([self = shared_from_this(), size] {
-      if (self->high_water_mark_callback_) self->high_water_mark_callback_(self, size);
+      if (self->high_water_mark_callback_)
+        self->high_water_mark_callback_(self, size);
     });
   }
   return true;
@@ -321,13 +339,15 @@ void TcpConnection::SetBusy(bool busy) {
   // Idle time counts from the end of the last call, not from its request.
   last_active_ms_ = loop_->CachedNowMs();
   if (peer_closed_) {
-    loop_->QueueInLoop([self = shared_from_this()] { self->MaybeFinishHalfClose(); });
+    loop_->QueueInLoop(
+        [self = shared_from_this()] { self->MaybeFinishHalfClose(); });
   }
 }
 
 void TcpConnection::MaybeFinishHalfClose() {
   if (state_.load() == State::kDisconnected) return;
-  if (output_.ReadableBytes() == 0 && !busy_) HandleClose(CloseReason::kPeerClosed);
+  if (output_.ReadableBytes() == 0 && !busy_)
+    HandleClose(CloseReason::kPeerClosed);
 }
 
 void TcpConnection::HandleClose(CloseReason reason) {

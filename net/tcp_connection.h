@@ -123,7 +123,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   size_t output_bytes() const { return output_.ReadableBytes(); }
   size_t input_bytes() const { return input_.ReadableBytes(); }
   // Bytes allocated for the input and output buffers.
-  size_t buffer_capacity() const { return input_.Capacity() + output_.Capacity(); }
+  size_t buffer_capacity() const {
+    return input_.Capacity() + output_.Capacity();
+  }
   uint64_t bytes_received() const { return bytes_received_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   CloseReason close_reason() const { return close_reason_; }
@@ -131,8 +133,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::any& context() { return context_; }
 
   // Set before ConnectEstablished().
-  void SetConnectionCallback(ConnectionCallback cb) { connection_callback_ = std::move(cb); }
-  void SetMessageCallback(MessageCallback cb) { message_callback_ = std::move(cb); }
+  void SetConnectionCallback(ConnectionCallback cb) {
+    connection_callback_ = std::move(cb);
+  }
+  void SetMessageCallback(MessageCallback cb) {
+    message_callback_ = std::move(cb);
+  }
   void SetWriteCompleteCallback(WriteCompleteCallback cb) {
     write_complete_callback_ = std::move(cb);
   }
@@ -143,8 +149,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
   // For the owner, on the loop: start (registers with epoll, reports "up").
   void ConnectEstablished();
-  // For the owner, on the loop, last: unregisters (reports "down" if the
-  // connection was still up, e.g. the server is stopping).
+  // For the owner, on the loop, last: unregisters and closes the socket
+  // (reports "down" first if the connection was still up, e.g. the server
+  // is stopping).
   void ConnectDestroyed();
 
  private:

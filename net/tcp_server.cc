@@ -22,16 +22,16 @@ TcpServer::~TcpServer() {
 }
 
 absl::Status TcpServer::Start() {
-  if (started_) return absl::FailedPreconditionError("TcpServer already started");
+  if (started_)
+    return absl::FailedPreconditionError("TcpServer already started");
   if (options_.num_threads < -1) {
     return absl::InvalidArgumentError("num_threads must be -1, 0 or positive");
   }
   if (options_.max_connections < 1) {
     return absl::InvalidArgumentError("max_connections must be positive");
   }
-  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor =
-      Acceptor::Create(loop_, listen_address_, options_.acceptor,
-                       &fd_exhaustion_drops_);
+  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
+      loop_, listen_address_, options_.acceptor, &fd_exhaustion_drops_);
   if (!acceptor.ok()) return acceptor.status();
   acceptor_ = std::move(*acceptor);
   listen_address_ = acceptor_->listen_address();
@@ -40,9 +40,10 @@ absl::Status TcpServer::Start() {
         NewConnection(std::move(socket), peer);
       });
 
-  const int threads = options_.num_threads >= 0
-                          ? options_.num_threads
-                          : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      options_.num_threads >= 0
+          ? options_.num_threads
+          : static_cast<int>(std::thread::hardware_concurrency());
   pool_->Start(threads, thread_init_callback_);
   for (size_t i = 0; i < pool_->loops().size(); ++i) {
     loop_states_.push_back(std::make_unique<LoopState>());
@@ -59,10 +60,10 @@ void TcpServer::NewConnection(Socket socket, const InetAddress& peer) {
   loop_->AssertInLoopThread();
   if (num_connections_.load() >= options_.max_connections) {
     rejected_over_cap_.fetch_add(1);
-    LOG_EVERY_T(WARNING, 1) << "server " << options_.name << ": at the cap of "
-                            << options_.max_connections
-                            << " connections; refusing " << peer.ToString()
-                            << " (" << rejected_over_cap_.load() << " so far)";
+    LOG_EVERY_T(WARNING, 1)
+        << "server " << options_.name << ": at the cap of "
+        << options_.max_connections << " connections; refusing "
+        << peer.ToString() << " (" << rejected_over_cap_.load() << " so far)";
     return;  // `socket` closes here.
   }
   EventLoop* io_loop = pool_->GetNextLoop();
@@ -77,9 +78,8 @@ void TcpServer::NewConnection(Socket socket, const InetAddress& peer) {
   conn->SetHighWaterMarkCallback(high_water_mark_callback_);
   // The server outlives its connections: Stop() closes them all and joins
   // their loops before the server can be destroyed.
-  conn->SetCloseCallback([this, index](const TcpConnectionPtr& c) {
-    RemoveConnection(index, c);
-  });
+  conn->SetCloseCallback(
+      [this, index](const TcpConnectionPtr& c) { RemoveConnection(index, c); });
   num_connections_.fetch_add(1);
   loop_states_[index]->count.fetch_add(1);
   io_loop->RunInLoop([this, index, conn] {
@@ -110,7 +110,8 @@ void TcpServer::Stop() {
   for (size_t i = 0; i < pool_->loops().size(); ++i) {
     RunInLoopAndWait(pool_->loops()[i], [this, i] {
       std::vector<TcpConnectionPtr> open;
-      for (auto& [id, conn] : loop_states_[i]->connections) open.push_back(conn);
+      for (auto& [id, conn] : loop_states_[i]->connections)
+        open.push_back(conn);
       for (const TcpConnectionPtr& conn : open) conn->ForceCloseInLoop();
     });
   }

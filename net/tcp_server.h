@@ -62,8 +62,12 @@ class TcpServer {
   TcpServer& operator=(const TcpServer&) = delete;
 
   // Set before Start().
-  void SetConnectionCallback(ConnectionCallback cb) { connection_callback_ = std::move(cb); }
-  void SetMessageCallback(MessageCallback cb) { message_callback_ = std::move(cb); }
+  void SetConnectionCallback(ConnectionCallback cb) {
+    connection_callback_ = std::move(cb);
+  }
+  void SetMessageCallback(MessageCallback cb) {
+    message_callback_ = std::move(cb);
+  }
   void SetWriteCompleteCallback(WriteCompleteCallback cb) {
     write_complete_callback_ = std::move(cb);
   }

@@ -43,10 +43,12 @@ class EchoServerTest : public ::testing::Test {
       }
       changed_.SignalAll();
     });
-    server_->SetMessageCallback([this](const TcpConnectionPtr& conn, Buffer* in) {
-      const int frames = ForEachFrame(in, 64 << 20, [&](absl::string_view payload) {
-        conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
-      });
+    server_->SetMessageCallback([this](const TcpConnectionPtr& conn,
+                                       Buffer* in) {
+      const int frames =
+          ForEachFrame(in, 64 << 20, [&](absl::string_view payload) {
+            conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
+          });
       if (frames < 0) conn->ForceClose();
     });
     ASSERT_TRUE(server_->Start().ok());
@@ -59,8 +61,12 @@ class EchoServerTest : public ::testing::Test {
   }
 
   // Waits until `n` connections have come up (down) in total.
-  bool WaitForUps(int n) { return WaitFor([&] { return ups_ >= n; }); }
-  bool WaitForDowns(int n) { return WaitFor([&] { return downs_ >= n; }); }
+  bool WaitForUps(int n) {
+    return WaitFor([&] { return ups_ >= n; });
+  }
+  bool WaitForDowns(int n) {
+    return WaitFor([&] { return downs_ >= n; });
+  }
   template <typename Predicate>
   bool WaitFor(Predicate done) {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -73,7 +79,8 @@ class EchoServerTest : public ::testing::Test {
   }
 
   RawClient Connect() {
-    absl::StatusOr<RawClient> client = RawClient::Connect(server_->listen_address());
+    absl::StatusOr<RawClient> client =
+        RawClient::Connect(server_->listen_address());
     CHECK(client.ok()) << client.status();
     return std::move(*client);
   }
@@ -93,7 +100,8 @@ class EchoServerTest : public ::testing::Test {
   int ups_ ABSL_GUARDED_BY(mutex_) = 0;
   int downs_ ABSL_GUARDED_BY(mutex_) = 0;
   std::map<uint64_t, EventLoop*> up_loops_ ABSL_GUARDED_BY(mutex_);
-  std::map<uint64_t, TcpConnection::CloseReason> close_reasons_ ABSL_GUARDED_BY(mutex_);
+  std::map<uint64_t, TcpConnection::CloseReason> close_reasons_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 TEST_F(EchoServerTest, FourLoopsTake400ConnectionsExactlyRoundRobin) {
@@ -103,7 +111,8 @@ TEST_F(EchoServerTest, FourLoopsTake400ConnectionsExactlyRoundRobin) {
   std::vector<RawClient> clients;
   for (int i = 0; i < 400; ++i) clients.push_back(Connect());
   ASSERT_TRUE(WaitForUps(400));
-  EXPECT_EQ(server_->ConnectionsPerLoop(), (std::vector<int>{100, 100, 100, 100}));
+  EXPECT_EQ(server_->ConnectionsPerLoop(),
+            (std::vector<int>{100, 100, 100, 100}));
   EXPECT_EQ(server_->num_connections(), 400);
   // Not just the totals: the i-th accepted connection went to loop i % 4.
   const std::vector<EventLoop*>& loops = server_->loops();
@@ -135,7 +144,8 @@ TEST_F(EchoServerTest, OneMegabyteFrameArrivesIntact) {
   StartServer(options);
   RawClient client = Connect();
   std::string payload(1 << 20, '\0');
-  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 31 + 7);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<char>(i * 31 + 7);
   ExpectEcho(client, payload);
 }
 
@@ -145,7 +155,8 @@ TEST_F(EchoServerTest, ManyFramesInOneSegmentAreAllDelivered) {
   StartServer(options);
   RawClient client = Connect();
   std::string burst;
-  for (int i = 0; i < 100; ++i) burst += LengthPrefixed("frame-" + std::to_string(i));
+  for (int i = 0; i < 100; ++i)
+    burst += LengthPrefixed("frame-" + std::to_string(i));
   ASSERT_TRUE(client.Write(burst).ok());  // One write: coalesced frames.
   absl::StatusOr<std::string> echo = client.ReadExactly(burst.size());
   ASSERT_TRUE(echo.ok()) << echo.status();
@@ -159,7 +170,8 @@ TEST_F(EchoServerTest, EdgeTriggeredModeEchoesToo) {
   StartServer(options);
   RawClient client = Connect();
   ExpectEcho(client, "edge");
-  ExpectEcho(client, std::string(3 << 20, 'e'));  // Needs many reads and writes.
+  ExpectEcho(client,
+             std::string(3 << 20, 'e'));  // Needs many reads and writes.
 }
 
 TEST_F(EchoServerTest, PeerHalfCloseStillGetsPendingOutputThenClose) {
@@ -183,7 +195,8 @@ TEST_F(EchoServerTest, PeerHalfCloseStillGetsPendingOutputThenClose) {
   EXPECT_TRUE(received == frame);
   ASSERT_TRUE(WaitForDowns(1));
   MutexLock lock(&mutex_);
-  EXPECT_EQ(close_reasons_.begin()->second, TcpConnection::CloseReason::kPeerClosed);
+  EXPECT_EQ(close_reasons_.begin()->second,
+            TcpConnection::CloseReason::kPeerClosed);
 }
 
 TEST_F(EchoServerTest, TwoThousandConnectionsEchoAcrossLoops) {
@@ -194,7 +207,8 @@ TEST_F(EchoServerTest, TwoThousandConnectionsEchoAcrossLoops) {
   std::vector<RawClient> clients;
   for (int i = 0; i < kClients; ++i) clients.push_back(Connect());
   for (int i = 0; i < kClients; ++i) {
-    ASSERT_TRUE(clients[i].Write(LengthPrefixed("client " + std::to_string(i))).ok());
+    ASSERT_TRUE(
+        clients[i].Write(LengthPrefixed("client " + std::to_string(i))).ok());
   }
   for (int i = 0; i < kClients; ++i) {
     const std::string want = LengthPrefixed("client " + std::to_string(i));
@@ -260,7 +274,8 @@ TEST(SlowReaderTest, HighWaterMarkThenHardCapCloses) {
   std::atomic<size_t> high_water_bytes{0};
   std::atomic<size_t> queued_when_closed{0};
   Notification closed;
-  std::atomic<TcpConnection::CloseReason> reason{TcpConnection::CloseReason::kNone};
+  std::atomic<TcpConnection::CloseReason> reason{
+      TcpConnection::CloseReason::kNone};
   server.SetHighWaterMarkCallback([&](const TcpConnectionPtr&, size_t bytes) {
     ++high_water_calls;
     high_water_bytes = bytes;
@@ -288,6 +303,8 @@ TEST(SlowReaderTest, HighWaterMarkThenHardCapCloses) {
   ASSERT_TRUE(client.ok());
   ASSERT_TRUE(client->Write("go").ok());
   ASSERT_TRUE(closed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The high-water callback is queued on the loop; let the queue run.
+  RunInLoopAndWait(server.loops()[0], [] {});
   EXPECT_EQ(reason.load(), TcpConnection::CloseReason::kOutputOverflow);
   EXPECT_EQ(high_water_calls.load(), 1);
   EXPECT_GE(high_water_bytes.load(), 1u << 20);
@@ -329,9 +346,11 @@ TEST(IdleTimeoutTest, ClosesSilentConnectionsAndLeavesBusyOnesAlone) {
   absl::StatusOr<RawClient> busy = RawClient::Connect(server.listen_address());
   ASSERT_TRUE(busy.ok());
   ASSERT_TRUE(busy->Write("busy").ok());
-  absl::StatusOr<RawClient> chatty = RawClient::Connect(server.listen_address());
+  absl::StatusOr<RawClient> chatty =
+      RawClient::Connect(server.listen_address());
   ASSERT_TRUE(chatty.ok());
-  absl::StatusOr<RawClient> silent = RawClient::Connect(server.listen_address());
+  absl::StatusOr<RawClient> silent =
+      RawClient::Connect(server.listen_address());
   ASSERT_TRUE(silent.ok());
   const absl::Time silent_since = absl::Now();
   // Keep `chatty` active until the silent one has been closed.
@@ -351,7 +370,8 @@ TEST(IdleTimeoutTest, ClosesSilentConnectionsAndLeavesBusyOnesAlone) {
   {
     MutexLock lock(&mutex);
     ASSERT_EQ(reasons.size(), 1u);
-    EXPECT_EQ(reasons.begin()->second, TcpConnection::CloseReason::kIdleTimeout);
+    EXPECT_EQ(reasons.begin()->second,
+              TcpConnection::CloseReason::kIdleTimeout);
   }
   server.Stop();
 }

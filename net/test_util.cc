@@ -23,14 +23,17 @@ absl::StatusOr<RawClient> RawClient::Connect(const InetAddress& server,
   }
   const int err = socket->Connect(server);
   if (err != 0 && err != EINPROGRESS) {
-    return absl::ErrnoToStatus(err, absl::StrCat("connect ", server.ToString()));
+    return absl::ErrnoToStatus(err,
+                               absl::StrCat("connect ", server.ToString()));
   }
   struct pollfd pfd = {socket->fd(), POLLOUT, 0};
-  if (::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) != 1) {
+  if (::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) !=
+      1) {
     return absl::DeadlineExceededError("connect timed out");
   }
   if (const int pending = socket->PendingError(); pending != 0) {
-    return absl::ErrnoToStatus(pending, absl::StrCat("connect ", server.ToString()));
+    return absl::ErrnoToStatus(pending,
+                               absl::StrCat("connect ", server.ToString()));
   }
   absl::StatusOr<InetAddress> local = socket->LocalAddress();
   if (!local.ok()) return local.status();
@@ -49,8 +52,8 @@ bool RawClient::Poll(short events, absl::Duration timeout) {
 absl::Status RawClient::Write(absl::string_view data) {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = ::send(socket_.fd(), data.data() + done, data.size() - done,
-                             MSG_NOSIGNAL);
+    const ssize_t n = ::send(socket_.fd(), data.data() + done,
+                             data.size() - done, MSG_NOSIGNAL);
     if (n > 0) {
       done += n;
     } else if (n < 0 && errno == EAGAIN) {
@@ -64,7 +67,8 @@ absl::Status RawClient::Write(absl::string_view data) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> RawClient::ReadExactly(size_t n, absl::Duration timeout) {
+absl::StatusOr<std::string> RawClient::ReadExactly(size_t n,
+                                                   absl::Duration timeout) {
   std::string data(n, '\0');
   size_t got = 0;
   const absl::Time deadline = absl::Now() + timeout;
@@ -88,7 +92,8 @@ absl::StatusOr<std::string> RawClient::ReadExactly(size_t n, absl::Duration time
   return data;
 }
 
-absl::Status RawClient::WaitForClose(absl::Duration timeout, std::string* drained) {
+absl::Status RawClient::WaitForClose(absl::Duration timeout,
+                                     std::string* drained) {
   const absl::Time deadline = absl::Now() + timeout;
   char chunk[65536];
   for (;;) {
@@ -96,7 +101,8 @@ absl::Status RawClient::WaitForClose(absl::Duration timeout, std::string* draine
     if (r == 0) return absl::OkStatus();
     if (r > 0) {
       if (drained == nullptr) {
-        return absl::FailedPreconditionError("got bytes while waiting for close");
+        return absl::FailedPreconditionError(
+            "got bytes while waiting for close");
       }
       drained->append(chunk, r);
       continue;

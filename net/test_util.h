@@ -23,17 +23,17 @@ class RawClient {
   // Connects (blocking, with a timeout) to `server`. A `receive_buffer` > 0
   // fixes SO_RCVBUF before connecting (a slow reader that fills up soon; set
   // after the handshake it would shrink an advertised window, which stalls).
-  static absl::StatusOr<RawClient> Connect(const InetAddress& server,
-                                           absl::Duration timeout = absl::Seconds(10),
-                                           int receive_buffer = 0);
+  static absl::StatusOr<RawClient> Connect(
+      const InetAddress& server, absl::Duration timeout = absl::Seconds(10),
+      int receive_buffer = 0);
   RawClient(RawClient&&) = default;
   RawClient& operator=(RawClient&&) = default;
 
   // Writes all of `data` (blocking).
   absl::Status Write(absl::string_view data);
   // Reads exactly `n` bytes, or fails at EOF, error or timeout.
-  absl::StatusOr<std::string> ReadExactly(size_t n,
-                                          absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<std::string> ReadExactly(
+      size_t n, absl::Duration timeout = absl::Seconds(10));
   // Waits for the peer to close: OK at EOF (or reset), an error if bytes
   // arrive instead or nothing happens within `timeout`. Bytes read before
   // the close are appended to *drained if given.

@@ -51,7 +51,8 @@ int TimerWheel::SlotFor(int64_t expiry) const {
   }
   for (int level = 1; level < kLevels; ++level) {
     if (delta < (int64_t{1} << Shift(level + 1))) {
-      const int index = static_cast<int>((tick >> Shift(level)) & (kLevelSlots - 1));
+      const int index =
+          static_cast<int>((tick >> Shift(level)) & (kLevelSlots - 1));
       return kLevel0Slots + (level - 1) * kLevelSlots + index;
     }
   }
@@ -88,7 +89,8 @@ void TimerWheel::Unlink(int32_t index) {
   } else {
     tails_[slot] = node.prev;
   }
-  if (heads_[slot] == kNil) occupied_[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
+  if (heads_[slot] == kNil)
+    occupied_[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
   node.prev = node.next = kNil;
   node.slot = -1;
 }
@@ -190,7 +192,8 @@ void TimerWheel::Expire(int slot, int64_t now, size_t* ran) {
     if (!again.refreshed_while_running) {
       // Keep the cadence; after a long stall skip the missed beats rather
       // than firing them in a burst.
-      again.expiry = expiry + interval > now ? expiry + interval : now + interval;
+      again.expiry =
+          expiry + interval > now ? expiry + interval : now + interval;
     }
     again.refreshed_while_running = false;
     Link(it->second);
@@ -219,9 +222,10 @@ size_t TimerWheel::Advance(int64_t now_ms) {
     if (heads_[index] != kNil) Expire(index, now_ms, &ran);
     // Jump over empty ticks, but never past a block start (cascade point).
     int next = kLevel0Slots;
-    const int distance = index + 1 < kLevel0Slots
-                             ? DistanceToSetBit(occupied_.data(), kLevel0Slots, index + 1)
-                             : -1;
+    const int distance =
+        index + 1 < kLevel0Slots
+            ? DistanceToSetBit(occupied_.data(), kLevel0Slots, index + 1)
+            : -1;
     if (distance >= 0 && index + 1 + distance < kLevel0Slots) {
       next = index + 1 + distance;
     }

@@ -48,8 +48,8 @@ class TimerWheel {
   // Adds a timer due at `expiry_ms` (a time the wheel has passed: due on its
   // next tick); if `interval_ms` > 0 it repeats every interval after that.
   // After a stall (an Advance past several beats) a repeating timer fires
-  // once and resumes its interval from then: missed beats are skipped. `id` must be
-  // new (EventLoop hands out unique ids).
+  // once and resumes its interval from then: missed beats are skipped. `id`
+  // must be new (EventLoop hands out unique ids).
   void Add(TimerId id, int64_t expiry_ms, int64_t interval_ms,
            TimerCallback callback);
   // Removes the timer; false if it is unknown, already fired or cancelled.
@@ -75,7 +75,7 @@ class TimerWheel {
   static constexpr int kLevel0Bits = 8;
   static constexpr int kLevelBits = 6;
   static constexpr int kLevel0Slots = 1 << kLevel0Bits;  // 256
-  static constexpr int kLevelSlots = 1 << kLevelBits;     // 64
+  static constexpr int kLevelSlots = 1 << kLevelBits;    // 64
   static constexpr int kSlots = kLevel0Slots + (kLevels - 1) * kLevelSlots;
   static constexpr int32_t kNil = -1;
 
@@ -108,7 +108,8 @@ class TimerWheel {
   int DistanceToOccupied(int level, int from) const;
 
   int64_t current_;  // The next tick to process; all earlier ones are done.
-  bool expiring_ = false;  // Inside Expire(): past-due timers go to the next tick.
+  bool expiring_ =
+      false;  // Inside Expire(): past-due timers go to the next tick.
   std::vector<Node> nodes_;
   std::vector<int32_t> free_;
   absl::flat_hash_map<uint64_t, int32_t> ids_;

@@ -17,7 +17,8 @@ class TimerWheelTest : public ::testing::Test {
  protected:
   TimerId Add(int64_t expiry, int64_t interval = 0) {
     const TimerId id{next_id_++};
-    wheel_.Add(id, expiry, interval, [this, id] { fired_.push_back(id.value); });
+    wheel_.Add(id, expiry, interval,
+               [this, id] { fired_.push_back(id.value); });
     return id;
   }
 
@@ -45,10 +46,11 @@ TEST_F(TimerWheelTest, PastDueFiresOnNextAdvance) {
 
 TEST_F(TimerWheelTest, FiresInDeadlineOrderAcrossLevels) {
   // Delays spanning level 0 (ms), level 1 (s), level 2 (min), level 3 (h).
-  const std::vector<int64_t> delays = {3600000, 5, 20000, 300, 255, 256,
-                                       16384, 70000, 1};
+  const std::vector<int64_t> delays = {3600000, 5,     20000, 300, 255,
+                                       256,     16384, 70000, 1};
   std::map<uint64_t, int64_t> expiry_of;
-  for (int64_t delay : delays) expiry_of[Add(1000 + delay).value] = 1000 + delay;
+  for (int64_t delay : delays)
+    expiry_of[Add(1000 + delay).value] = 1000 + delay;
   wheel_.Advance(1000 + 3600000);
   ASSERT_EQ(fired_.size(), delays.size());
   for (size_t i = 1; i < fired_.size(); ++i) {
@@ -230,8 +232,8 @@ TEST(TimerWheelPropertyTest, RandomScheduleFiresEachTimerOnTime) {
       wheel.Advance(now);
       for (const auto& [id2, expiry] : pending) {
         if (expiry <= now) {
-          ASSERT_TRUE(fired_at.count(id2)) << "timer due at " << expiry
-                                            << " not fired by " << now;
+          ASSERT_TRUE(fired_at.count(id2))
+              << "timer due at " << expiry << " not fired by " << now;
         }
       }
     }
