@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "net/callbacks.h"
-#include "net/channel.h"
 #include "net/inet_address.h"
+#include "net/io_channel.h"
 #include "net/socket.h"
 
 namespace mrpc {
@@ -77,7 +77,7 @@ class Acceptor {
 
   EventLoop* const loop_;
   Socket socket_;
-  Channel channel_;
+  IoChannel channel_;
   InetAddress listen_address_;
   int spare_fd_;
   bool listening_ = false;

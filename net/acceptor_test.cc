@@ -79,7 +79,8 @@ TEST(AcceptorTest, OutOfFdsDropsNewConnectionsCleanlyWithoutSpinning) {
     });
   });
   ASSERT_TRUE(server.Start().ok());
-  absl::StatusOr<RawClient> survivor = RawClient::Connect(server.listen_address());
+  absl::StatusOr<RawClient> survivor =
+      RawClient::Connect(server.listen_address());
   ASSERT_TRUE(survivor.ok());
   ASSERT_TRUE(survivor->Write(LengthPrefixed("before")).ok());
   ASSERT_TRUE(survivor->ReadExactly(10).ok());
@@ -113,7 +114,8 @@ TEST(AcceptorTest, OutOfFdsDropsNewConnectionsCleanlyWithoutSpinning) {
     EXPECT_EQ(*echo, LengthPrefixed("during"));
 
     // And the acceptor is not spinning: measure the loop over a quiet window.
-    absl::SleepFor(absl::Milliseconds(200));  // Measuring idleness, not syncing.
+    absl::SleepFor(
+        absl::Milliseconds(200));  // Measuring idleness, not syncing.
     EXPECT_LT(base_loop->iterations() - iterations_before, 50u);
     EXPECT_LT(testing::ProcessCpuTime() - cpu_before, absl::Milliseconds(150));
   }

@@ -95,7 +95,7 @@ void Connector::Connect() {
 void Connector::WaitForConnect(Socket socket) {
   state_ = State::kConnecting;
   socket_ = std::move(socket);
-  channel_ = std::make_unique<Channel>(loop_, socket_.fd());
+  channel_ = std::make_unique<IoChannel>(loop_, socket_.fd());
   // Completion (or failure) of a non-blocking connect shows as writability;
   // errors also raise EPOLLERR, handled the same way.
   channel_->SetWriteCallback([this] { HandleWrite(); });

@@ -18,8 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "net/callbacks.h"
-#include "net/channel.h"
 #include "net/inet_address.h"
+#include "net/io_channel.h"
 #include "net/socket.h"
 
 namespace mrpc {
@@ -99,7 +99,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
   // Loop-owned.
   State state_ = State::kDisconnected;
   Socket socket_;  // The attempt in progress.
-  std::unique_ptr<Channel> channel_;
+  std::unique_ptr<IoChannel> channel_;
   absl::Duration backoff_;
   TimerId retry_timer_;
   TimerId timeout_timer_;

@@ -9,7 +9,7 @@
 
 #include <utility>
 
-#include "net/channel.h"
+#include "net/io_channel.h"
 #include "net/poller.h"
 #include "net/timer_wheel.h"
 
@@ -54,10 +54,10 @@ EventLoop::EventLoop()
   absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
   CHECK(poller.ok()) << poller.status();
   poller_ = std::move(*poller);
-  wakeup_channel_ = std::make_unique<Channel>(this, wakeup_fd_);
+  wakeup_channel_ = std::make_unique<IoChannel>(this, wakeup_fd_);
   wakeup_channel_->SetReadCallback([this] { HandleWakeup(); });
   wakeup_channel_->EnableReading();
-  timer_channel_ = std::make_unique<Channel>(this, timer_fd_);
+  timer_channel_ = std::make_unique<IoChannel>(this, timer_fd_);
   timer_channel_->SetReadCallback([this] { HandleTimerFd(); });
   timer_channel_->EnableReading();
 }
@@ -97,7 +97,7 @@ void EventLoop::Loop() {
     now_ms_ = MonotonicMillis();
     iterations_.fetch_add(1, std::memory_order_relaxed);
     dispatching_ = true;
-    for (Channel* channel : active_channels_) channel->HandleEvent();
+    for (IoChannel* channel : active_channels_) channel->HandleEvent();
     dispatching_ = false;
     RunPendingTasks();
   }
@@ -236,13 +236,13 @@ void EventLoop::ArmTimerFd() {
   armed_ms_ = next;
 }
 
-void EventLoop::UpdateChannel(Channel* channel) {
+void EventLoop::UpdateChannel(IoChannel* channel) {
   CHECK_EQ(channel->owner_loop(), this);
   AssertInLoopThread();
   poller_->UpdateChannel(channel);
 }
 
-void EventLoop::RemoveChannel(Channel* channel) {
+void EventLoop::RemoveChannel(IoChannel* channel) {
   CHECK_EQ(channel->owner_loop(), this);
   AssertInLoopThread();
   poller_->RemoveChannel(channel);

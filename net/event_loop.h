@@ -30,7 +30,7 @@
 
 namespace mrpc {
 
-class Channel;
+class IoChannel;
 class Poller;
 class TimerWheel;
 
@@ -85,9 +85,9 @@ class EventLoop {
   // Timers in the wheel. Loop thread only.
   size_t num_timers() const;
 
-  // For Channel.
-  void UpdateChannel(Channel* channel);
-  void RemoveChannel(Channel* channel);
+  // For IoChannel.
+  void UpdateChannel(IoChannel* channel);
+  void RemoveChannel(IoChannel* channel);
 
  private:
   void Wakeup();
@@ -111,9 +111,9 @@ class EventLoop {
   int64_t armed_ms_;  // When the timerfd fires next; TimerWheel::kNever if off.
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<TimerWheel> timers_;
-  std::unique_ptr<Channel> wakeup_channel_;
-  std::unique_ptr<Channel> timer_channel_;
-  std::vector<Channel*> active_channels_;
+  std::unique_ptr<IoChannel> wakeup_channel_;
+  std::unique_ptr<IoChannel> timer_channel_;
+  std::vector<IoChannel*> active_channels_;
 
   Mutex mutex_;
   std::vector<Functor> pending_ ABSL_GUARDED_BY(mutex_);

@@ -4,7 +4,7 @@
 #include <glog/logging.h>
 #include <unistd.h>
 
-#include "net/channel.h"
+#include "net/io_channel.h"
 
 namespace mrpc {
 
@@ -18,7 +18,7 @@ Poller::Poller(int epoll_fd) : epoll_fd_(epoll_fd), events_(64) {}
 
 Poller::~Poller() { ::close(epoll_fd_); }
 
-void Poller::Poll(int timeout_ms, std::vector<Channel*>* active) {
+void Poller::Poll(int timeout_ms, std::vector<IoChannel*>* active) {
   const int n = ::epoll_wait(epoll_fd_, events_.data(),
                              static_cast<int>(events_.size()), timeout_ms);
   if (n < 0) {
@@ -26,7 +26,7 @@ void Poller::Poll(int timeout_ms, std::vector<Channel*>* active) {
     return;
   }
   for (int i = 0; i < n; ++i) {
-    auto* channel = static_cast<Channel*>(events_[i].data.ptr);
+    auto* channel = static_cast<IoChannel*>(events_[i].data.ptr);
     channel->set_revents(events_[i].events);
     active->push_back(channel);
   }
@@ -34,7 +34,7 @@ void Poller::Poll(int timeout_ms, std::vector<Channel*>* active) {
   if (static_cast<size_t>(n) == events_.size()) events_.resize(n * 2);
 }
 
-void Poller::UpdateChannel(Channel* channel) {
+void Poller::UpdateChannel(IoChannel* channel) {
   if (!channel->in_poller()) {
     if (channel->IsNoneEvent()) return;
     Control(EPOLL_CTL_ADD, channel);
@@ -47,14 +47,14 @@ void Poller::UpdateChannel(Channel* channel) {
   }
 }
 
-void Poller::RemoveChannel(Channel* channel) {
+void Poller::RemoveChannel(IoChannel* channel) {
   if (!channel->in_poller()) return;
   Control(EPOLL_CTL_DEL, channel);
   channel->set_in_poller(false);
   --num_channels_;
 }
 
-void Poller::Control(int operation, Channel* channel) {
+void Poller::Control(int operation, IoChannel* channel) {
   struct epoll_event event = {};
   event.events = channel->events();
   event.data.ptr = channel;
@@ -66,7 +66,7 @@ void Poller::Control(int operation, Channel* channel) {
       PLOG(FATAL) << "epoll_ctl "
                   << (operation == EPOLL_CTL_ADD ? "ADD" : "MOD") << " fd "
                   << channel->fd() << " events "
-                  << Channel::EventsToString(event.events);
+                  << IoChannel::EventsToString(event.events);
     }
   }
 }

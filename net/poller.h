@@ -1,7 +1,7 @@
 // Poller: the epoll instance of one event loop.
 //
 // Internal. Loop-owned: all methods run on the owning loop's thread. The
-// epoll_event's data pointer is the Channel itself, so dispatch needs no map.
+// epoll_event's data pointer is the IoChannel itself, so dispatch needs no map.
 #ifndef MRPC_NET_POLLER_H_
 #define MRPC_NET_POLLER_H_
 
@@ -14,7 +14,7 @@
 
 namespace mrpc {
 
-class Channel;
+class IoChannel;
 
 class Poller {
  public:
@@ -25,15 +25,15 @@ class Poller {
 
   // Waits up to `timeout_ms` (-1: forever) and appends the channels with
   // fired events (their revents set) to *active.
-  void Poll(int timeout_ms, std::vector<Channel*>* active);
+  void Poll(int timeout_ms, std::vector<IoChannel*>* active);
   // Adds, modifies or (when it wants no events) removes the registration.
-  void UpdateChannel(Channel* channel);
-  void RemoveChannel(Channel* channel);
+  void UpdateChannel(IoChannel* channel);
+  void RemoveChannel(IoChannel* channel);
   int num_channels() const { return num_channels_; }
 
  private:
   explicit Poller(int epoll_fd);
-  void Control(int operation, Channel* channel);
+  void Control(int operation, IoChannel* channel);
 
   const int epoll_fd_;
   int num_channels_ = 0;

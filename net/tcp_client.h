@@ -1,7 +1,7 @@
 // TcpClient: one outgoing connection that can reconnect: a Connector plus
 // the TcpConnection it produces.
 //
-// Internal (rpc::Channel builds on it). Threading: every public method is
+// Internal (rpc::IoChannel builds on it). Threading: every public method is
 // thread-safe, the destructor included, and may be called while a connect
 // is in progress. Callbacks run on the client's loop; none runs after the
 // destructor returns. The loop must be running (or be the caller's) when

@@ -26,7 +26,8 @@ class EchoServer {
     EventLoop* loop = base_.Start();
     TcpServerOptions options;
     options.num_threads = 1;
-    server_ = std::make_unique<TcpServer>(loop, InetAddress::Loopback(port), options);
+    server_ =
+        std::make_unique<TcpServer>(loop, InetAddress::Loopback(port), options);
     server_->SetMessageCallback([](const TcpConnectionPtr& conn, Buffer* in) {
       ForEachFrame(in, 1 << 20, [&](absl::string_view payload) {
         conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
@@ -75,7 +76,8 @@ struct Recorder {
     });
     client->SetMessageCallback([this](const TcpConnectionPtr&, Buffer* in) {
       MutexLock lock(&mutex);
-      ForEachFrame(in, 1 << 20, [&](absl::string_view p) { frames.emplace_back(p); });
+      ForEachFrame(in, 1 << 20,
+                   [&](absl::string_view p) { frames.emplace_back(p); });
       changed.SignalAll();
     });
     client->SetConnectErrorCallback([this](const absl::Status& status) {
@@ -171,13 +173,14 @@ TEST(TcpClientTest, RefusedConnectsBackOffExponentiallyWithJitter) {
   // slack upward only).
   double expected_ms = 20;
   for (size_t i = 1; i < 5; ++i) {
-    const double gap_ms = absl::ToDoubleMilliseconds(rec.connect_error_times[i] -
-                                                     rec.connect_error_times[i - 1]);
+    const double gap_ms = absl::ToDoubleMilliseconds(
+        rec.connect_error_times[i] - rec.connect_error_times[i - 1]);
     EXPECT_GE(gap_ms, expected_ms * 0.8 - 1) << "gap " << i;
     EXPECT_LE(gap_ms, expected_ms * 1.2 + 50) << "gap " << i;
     expected_ms *= 2;
   }
-  EXPECT_EQ(client.connect_attempts(), static_cast<int>(rec.connect_errors.size()));
+  EXPECT_EQ(client.connect_attempts(),
+            static_cast<int>(rec.connect_errors.size()));
 }
 
 TEST(TcpClientTest, DestroyFromAnotherThreadWhileConnectingOrBackingOff) {

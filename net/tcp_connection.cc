@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <glog/logging.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -389,6 +390,12 @@ void TcpConnection::HandleIdleTimer() {
   if (busy_) {
     ArmIdleTimer(timeout_ms);
     return;
+  }
+  // Bytes the kernel already holds arrived before this decision, even if
+  // their read event is queued behind this timer in the same poll round.
+  int unread = 0;
+  if (::ioctl(socket_.fd(), FIONREAD, &unread) == 0 && unread > 0) {
+    last_active_ms_ = loop_->CachedNowMs();
   }
   // Reads refresh last_active_ms_ with one store; the timer checks it
   // lazily here instead of being moved on every read.

@@ -35,8 +35,8 @@
 #include "absl/time/time.h"
 #include "net/buffer.h"
 #include "net/callbacks.h"
-#include "net/channel.h"
 #include "net/inet_address.h"
+#include "net/io_channel.h"
 #include "net/socket.h"
 
 namespace mrpc {
@@ -177,7 +177,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   EventLoop* const loop_;
   const uint64_t id_;
   Socket socket_;
-  Channel channel_;
+  IoChannel channel_;
   const InetAddress local_address_;
   const InetAddress peer_address_;
   const std::string name_;

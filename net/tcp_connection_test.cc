@@ -33,7 +33,8 @@ class ConnectionTest : public ::testing::TestWithParam<bool> {
     TcpServerOptions options;
     options.num_threads = 1;
     options.connection.edge_triggered = GetParam();
-    server_ = std::make_unique<TcpServer>(loop, InetAddress::Loopback(0), options);
+    server_ =
+        std::make_unique<TcpServer>(loop, InetAddress::Loopback(0), options);
     server_->SetConnectionCallback([this](const TcpConnectionPtr& conn) {
       MutexLock lock(&mutex_);
       if (conn->connected()) {
@@ -50,7 +51,8 @@ class ConnectionTest : public ::testing::TestWithParam<bool> {
       changed_.SignalAll();
     });
     ASSERT_TRUE(server_->Start().ok());
-    absl::StatusOr<RawClient> client = RawClient::Connect(server_->listen_address());
+    absl::StatusOr<RawClient> client =
+        RawClient::Connect(server_->listen_address());
     ASSERT_TRUE(client.ok());
     client_ = std::make_unique<RawClient>(std::move(*client));
     ASSERT_TRUE(WaitFor([&] { return conn_ != nullptr; }));
@@ -182,7 +184,8 @@ TEST_P(ConnectionTest, ShutdownSendsFinAfterPendingOutput) {
 
 INSTANTIATE_TEST_SUITE_P(TriggerModes, ConnectionTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "EdgeTriggered" : "LevelTriggered";
+                           return info.param ? "EdgeTriggered"
+                                             : "LevelTriggered";
                          });
 
 }  // namespace

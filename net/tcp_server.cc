@@ -103,10 +103,7 @@ void TcpServer::Stop() {
     CHECK(!sub_loop->IsInLoopThread() || sub_loop == loop_)
         << "TcpServer::Stop() called from one of its own sub-loops";
   }
-  RunInLoopAndWait(loop_, [this] {
-    acceptor_->StopListening();
-    acceptor_.reset();
-  });
+  StopAccepting();
   for (size_t i = 0; i < pool_->loops().size(); ++i) {
     RunInLoopAndWait(pool_->loops()[i], [this, i] {
       std::vector<TcpConnectionPtr> open;
@@ -119,6 +116,15 @@ void TcpServer::Stop() {
   pool_->Stop();
   stopped_ = true;
   LOG(INFO) << "server " << options_.name << " stopped";
+}
+
+void TcpServer::StopAccepting() {
+  if (!started_) return;
+  RunInLoopAndWait(loop_, [this] {
+    if (acceptor_ == nullptr) return;
+    acceptor_->StopListening();
+    acceptor_.reset();
+  });
 }
 
 std::vector<int> TcpServer::ConnectionsPerLoop() const {

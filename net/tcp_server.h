@@ -82,6 +82,9 @@ class TcpServer {
   // Binds, listens and starts the sub-loops; errors (address in use, bad
   // options) come back here. Accepting begins once the base loop runs.
   absl::Status Start();
+  // Closes the listening socket (the port is free at once); open
+  // connections are untouched. Blocks until done; idempotent.
+  void StopAccepting();
   // Stops accepting, closes every connection (their "down" callbacks run on
   // their loops) and joins the sub-loop threads. Blocks; idempotent.
   void Stop();

@@ -1,17 +1,17 @@
-// Channel: one fd's registration with an event loop: the events of interest,
+// IoChannel: one fd's registration with an event loop: the events of interest,
 // the events that fired, and the handlers to call. It does not own the fd.
 //
 // Internal. Loop-owned: every method except the accessors runs on the owning
 // loop's thread (asserted). The owner of the fd (Acceptor, TcpConnection,
-// Connector, EventLoop) owns its Channel and must Remove() it before
+// Connector, EventLoop) owns its IoChannel and must Remove() it before
 // destroying it.
 //
 // The weak "tie": an owner held by shared_ptr (a TcpConnection) ties itself
 // to its channel, and HandleEvent() upgrades the tie for the duration of the
 // dispatch, so a close handler that drops the last outside reference cannot
 // destroy the connection while its own handler is still on the stack.
-#ifndef MRPC_NET_CHANNEL_H_
-#define MRPC_NET_CHANNEL_H_
+#ifndef MRPC_NET_IO_CHANNEL_H_
+#define MRPC_NET_IO_CHANNEL_H_
 
 #include <cstdint>
 #include <functional>
@@ -22,15 +22,15 @@ namespace mrpc {
 
 class EventLoop;
 
-class Channel {
+class IoChannel {
  public:
   using EventCallback = std::function<void()>;
 
   // `loop` is not owned and must outlive the channel.
-  Channel(EventLoop* loop, int fd);
-  ~Channel();
-  Channel(const Channel&) = delete;
-  Channel& operator=(const Channel&) = delete;
+  IoChannel(EventLoop* loop, int fd);
+  ~IoChannel();
+  IoChannel(const IoChannel&) = delete;
+  IoChannel& operator=(const IoChannel&) = delete;
 
   // Dispatches the fired events to the handlers.
   void HandleEvent();
@@ -93,4 +93,4 @@ class Channel {
 
 }  // namespace mrpc
 
-#endif  // MRPC_NET_CHANNEL_H_
+#endif  // MRPC_NET_IO_CHANNEL_H_

@@ -1,4 +1,4 @@
-#include "net/channel.h"
+#include "net/io_channel.h"
 
 #include <glog/logging.h>
 #include <sys/epoll.h>
@@ -8,59 +8,59 @@
 
 namespace mrpc {
 
-Channel::Channel(EventLoop* loop, int fd) : loop_(loop), fd_(fd) {}
+IoChannel::IoChannel(EventLoop* loop, int fd) : loop_(loop), fd_(fd) {}
 
-Channel::~Channel() {
+IoChannel::~IoChannel() {
   CHECK(!handling_event_) << "channel fd " << fd_
                           << " destroyed in its handler";
   CHECK(!in_poller_) << "channel fd " << fd_ << " destroyed while registered";
 }
 
-void Channel::Tie(const std::shared_ptr<void>& owner) {
+void IoChannel::Tie(const std::shared_ptr<void>& owner) {
   tie_ = owner;
   tied_ = true;
 }
 
-uint32_t Channel::events() const {
+uint32_t IoChannel::events() const {
   return events_ | (edge_triggered_ ? EPOLLET : 0u);
 }
 
-bool Channel::IsReading() const { return events_ & EPOLLIN; }
-bool Channel::IsWriting() const { return events_ & EPOLLOUT; }
+bool IoChannel::IsReading() const { return events_ & EPOLLIN; }
+bool IoChannel::IsWriting() const { return events_ & EPOLLOUT; }
 
-void Channel::EnableReading() {
+void IoChannel::EnableReading() {
   events_ |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
   Update();
 }
 
-void Channel::DisableReading() {
+void IoChannel::DisableReading() {
   events_ &= ~(EPOLLIN | EPOLLPRI | EPOLLRDHUP);
   Update();
 }
 
-void Channel::EnableWriting() {
+void IoChannel::EnableWriting() {
   events_ |= EPOLLOUT;
   Update();
 }
 
-void Channel::DisableWriting() {
+void IoChannel::DisableWriting() {
   events_ &= ~EPOLLOUT;
   Update();
 }
 
-void Channel::DisableAll() {
+void IoChannel::DisableAll() {
   events_ = 0;
   Update();
 }
 
-void Channel::Update() { loop_->UpdateChannel(this); }
+void IoChannel::Update() { loop_->UpdateChannel(this); }
 
-void Channel::Remove() {
+void IoChannel::Remove() {
   events_ = 0;
   loop_->RemoveChannel(this);
 }
 
-void Channel::HandleEvent() {
+void IoChannel::HandleEvent() {
   loop_->AssertInLoopThread();
   if (tied_) {
     std::shared_ptr<void> guard = tie_.lock();
@@ -70,7 +70,7 @@ void Channel::HandleEvent() {
   HandleEventWithGuard();
 }
 
-void Channel::HandleEventWithGuard() {
+void IoChannel::HandleEventWithGuard() {
   handling_event_ = true;
   // Hang-up with nothing left to read: the peer is gone.
   if ((revents_ & EPOLLHUP) && !(revents_ & EPOLLIN)) {
@@ -89,7 +89,7 @@ void Channel::HandleEventWithGuard() {
   handling_event_ = false;
 }
 
-std::string Channel::EventsToString(uint32_t events) {
+std::string IoChannel::EventsToString(uint32_t events) {
   std::string text;
   if (events & EPOLLIN) absl::StrAppend(&text, "IN ");
   if (events & EPOLLPRI) absl::StrAppend(&text, "PRI ");

@@ -1,0 +1,210 @@
+// Server: serves RPC methods over mrpc's framed protocol on a multi-reactor
+// TCP server (one acceptor loop, N connection loops).
+//
+// Public. Threading: RegisterMethod() before Start(); Start(), Shutdown()
+// and Wait() from any thread but the server's own loops. Handlers run on
+// the connection's loop (or on the worker pool, if the method opts in);
+// their `done` may be called later, from any thread, exactly once.
+//
+// Lifecycle: Start() -> Shutdown() (stop accepting; calls in flight get
+// ServerOptions::shutdown_grace to finish; new requests on open connections
+// get UNAVAILABLE; then connections close and loops stop) -> Wait().
+// Shutdown() returns at once so several servers can drain in parallel;
+// Wait() blocks until the server is down. Destroying a server that was
+// started and not waited for is a CHECK failure.
+//
+// Example:
+//   Server server;
+//   server.RegisterMethod<EchoRequest, EchoResponse>(
+//       "mrpc.echo.EchoService", "Echo",
+//       [](ServerContext* ctx, const EchoRequest& req, EchoResponse* resp,
+//          RpcDone done) {
+//         resp->set_payload(req.payload());
+//         done(absl::OkStatus());
+//       });
+//   absl::Status s = server.Start("0.0.0.0:9000");
+//   ...
+//   server.Shutdown();
+//   server.Wait();
+#ifndef MRPC_RPC_SERVER_H_
+#define MRPC_RPC_SERVER_H_
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/callbacks.h"
+#include "net/inet_address.h"
+#include "net/sync.h"
+#include "rpc/codec.h"
+#include "rpc/server_context.h"
+
+namespace mrpc {
+
+class Buffer;
+class EventLoop;
+class EventLoopThread;
+class TcpServer;
+class ThreadPool;
+
+// Completes a server call. Call exactly once, from any thread; the response
+// is sent if the status is OK (and dropped otherwise: only the status goes
+// back). A second call is logged and ignored.
+using RpcDone = absl::AnyInvocable<void(absl::Status)>;
+
+// Serves one method: fill `response`, then call `done`. `request`,
+// `response` and `ctx` stay valid until `done` is called.
+using MethodHandler =
+    std::function<void(ServerContext* ctx, const google::protobuf::Message& request,
+                       google::protobuf::Message* response, RpcDone done)>;
+
+struct MethodOptions {
+  // Run the handler on the server's worker pool instead of the connection's
+  // loop: for handlers that block. The response returns to the loop.
+  // Default: false (run inline on the loop; never block there).
+  bool use_worker_pool = false;
+};
+
+struct ServerOptions {
+  // Loops serving connections. -1: one per hardware thread. Default: -1.
+  int num_threads = -1;
+  // Threads of the worker pool, created at Start() only if some method
+  // uses it. Default: 4.
+  int worker_threads = 4;
+  // Calls waiting for a worker beyond which new ones fail at once with
+  // RESOURCE_EXHAUSTED. Default: 10000.
+  size_t worker_queue_limit = 10000;
+  // Largest frame body (meta + payload) accepted; a larger one is a
+  // protocol error that closes the connection. Default: 64 MiB.
+  size_t max_frame_size = kDefaultMaxFrameBody;
+  // Close a connection after this long with no inbound bytes and no calls
+  // in flight. Clients' heartbeats keep healthy idle connections open.
+  // Zero: never. Default: 60 s.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // Open connections beyond which new ones are closed at once. Default: 100000.
+  int max_connections = 100000;
+  // Buffered response bytes per connection past which the server stops
+  // reading that connection's requests until they drain. Default: 64 MiB.
+  size_t output_high_water_mark = size_t{64} << 20;
+  // Buffered response bytes past which the connection is closed (its
+  // client is not reading). Default: 256 MiB.
+  size_t max_output_bytes = size_t{256} << 20;
+  // How long Shutdown() lets calls in flight finish. Default: 5 s.
+  absl::Duration shutdown_grace = absl::Seconds(5);
+  // Let several servers bind the same port (SO_REUSEPORT). Default: false.
+  bool reuse_port = false;
+  // listen(2) backlog. Default: SOMAXCONN.
+  int backlog = SOMAXCONN;
+  // Edge-triggered epoll (docs/design.md). Default: false.
+  bool edge_triggered = false;
+};
+
+// Counters, readable at any time (each a relaxed snapshot).
+struct ServerStats {
+  uint64_t requests = 0;           // REQUEST frames received.
+  uint64_t responses = 0;          // Responses sent (any status).
+  uint64_t protocol_errors = 0;    // Connections closed for bad frames.
+  uint64_t unimplemented = 0;      // Unknown service or method.
+  uint64_t deadline_exceeded = 0;  // Answered DEADLINE_EXCEEDED unrun.
+  uint64_t overloaded = 0;         // Answered RESOURCE_EXHAUSTED.
+  uint64_t cancels = 0;            // CANCEL frames received.
+  uint64_t pings = 0;              // PING frames answered.
+  int64_t calls_in_flight = 0;
+  int connections = 0;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Registers `service`.`method`. The prototypes (usually
+  // `T::default_instance()`) are not owned and must outlive the server.
+  // Fails if the server has started or the method exists.
+  absl::Status RegisterMethod(absl::string_view service, absl::string_view method,
+                              const google::protobuf::Message& request_prototype,
+                              const google::protobuf::Message& response_prototype,
+                              MethodHandler handler, MethodOptions options = {});
+  // The same, typed.
+  template <typename Request, typename Response>
+  absl::Status RegisterMethod(
+      absl::string_view service, absl::string_view method,
+      std::function<void(ServerContext*, const Request&, Response*, RpcDone)> handler,
+      MethodOptions options = {}) {
+    return RegisterMethod(
+        service, method, Request::default_instance(), Response::default_instance(),
+        [handler = std::move(handler)](ServerContext* ctx,
+                                       const google::protobuf::Message& request,
+                                       google::protobuf::Message* response,
+                                       RpcDone done) {
+          handler(ctx, static_cast<const Request&>(request),
+                  static_cast<Response*>(response), std::move(done));
+        },
+        options);
+  }
+
+  // Listens on `address` ("0.0.0.0:9000", "[::1]:0", "localhost:0"; port 0
+  // picks a free port) and starts serving. Errors: a bad address, the port
+  // in use, invalid options.
+  absl::Status Start(absl::string_view address);
+  // Starts shutting down (see the file comment); returns at once.
+  // Idempotent.
+  void Shutdown();
+  // Blocks until the server is down (after Shutdown(), from any thread).
+  void Wait();
+
+  // The bound address (the real port if 0 was asked). Valid after Start().
+  const InetAddress& listen_address() const { return listen_address_; }
+  int port() const { return listen_address_.port(); }
+  ServerStats stats() const;
+
+ private:
+  struct Method;
+  struct Shared;
+  class Call;
+  struct LoopRef;
+  struct ConnectionState;
+
+  void OnConnection(const TcpConnectionPtr& conn);
+  void OnMessage(const TcpConnectionPtr& conn, Buffer* input);
+  void HandleRequest(const TcpConnectionPtr& conn,
+                     const std::shared_ptr<ConnectionState>& state, const RpcMeta& meta,
+                     absl::string_view payload, absl::Time now);
+  void Drain();
+  std::shared_ptr<LoopRef> LoopRefFor(EventLoop* loop);
+
+  const ServerOptions options_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Method>> methods_;
+  bool needs_worker_pool_ = false;
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<EventLoopThread> acceptor_thread_;
+  std::unique_ptr<TcpServer> tcp_server_;
+  std::unique_ptr<ThreadPool> workers_;
+  InetAddress listen_address_;
+  std::thread drain_thread_;
+
+  Mutex join_mutex_;  // Serializes joining drain_thread_.
+  Mutex mutex_;
+  CondVar state_changed_;
+  bool started_ ABSL_GUARDED_BY(mutex_) = false;
+  bool shutdown_requested_ ABSL_GUARDED_BY(mutex_) = false;
+  bool down_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::flat_hash_map<EventLoop*, std::shared_ptr<LoopRef>> loop_refs_
+      ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace mrpc
+
+#endif  // MRPC_RPC_SERVER_H_
