@@ -33,7 +33,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
  public:
   Core(EventLoop* loop, const InetAddress& server, std::string target,
        ChannelOptions options)
-      : loop_(loop), server_(server), target_(std::move(target)),
+      : loop_(loop),
+        server_(server),
+        target_(std::move(target)),
         options_(std::move(options)) {}
 
   void Start() {
@@ -46,9 +48,10 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     client_->SetConnectionCallback([weak](const TcpConnectionPtr& conn) {
       if (auto self = weak.lock()) self->OnConnection(conn);
     });
-    client_->SetMessageCallback([weak](const TcpConnectionPtr& conn, Buffer* in) {
-      if (auto self = weak.lock()) self->OnMessage(conn, in);
-    });
+    client_->SetMessageCallback(
+        [weak](const TcpConnectionPtr& conn, Buffer* in) {
+          if (auto self = weak.lock()) self->OnMessage(conn, in);
+        });
     client_->SetConnectErrorCallback([weak](const absl::Status& status) {
       if (auto self = weak.lock()) self->OnConnectError(status);
     });
@@ -56,7 +59,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (options_.heartbeat_interval > absl::ZeroDuration()) {
       const absl::Duration period = std::max(
           absl::Milliseconds(1),
-          std::min(options_.heartbeat_interval, options_.heartbeat_timeout) / 4);
+          std::min(options_.heartbeat_interval, options_.heartbeat_timeout) /
+              4);
       heartbeat_timer_ = loop_->RunEvery(period, [weak] {
         if (auto self = weak.lock()) self->CheckHeartbeat();
       });
@@ -81,31 +85,34 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   };
 
   // Loop only.
-  void StartCall(absl::string_view service, absl::string_view method, Request request,
-                 google::protobuf::Message* response, ClientContext* context,
-                 RpcCallback done) {
+  void StartCall(absl::string_view service, absl::string_view method,
+                 Request request, google::protobuf::Message* response,
+                 ClientContext* context, RpcCallback done) {
     loop_->AssertInLoopThread();
     calls_.fetch_add(1, std::memory_order_relaxed);
-    absl::Time deadline = context ? context->deadline() : absl::InfiniteFuture();
+    absl::Time deadline =
+        context ? context->deadline() : absl::InfiniteFuture();
     if (deadline == absl::InfiniteFuture() &&
         options_.default_timeout > absl::ZeroDuration()) {
       deadline = absl::Now() + options_.default_timeout;
     }
     if (state_ == State::kShutdown) {
-      FailSoon(context, std::move(done), absl::CancelledError("the channel is closing"));
+      FailSoon(context, std::move(done),
+               absl::CancelledError("the channel is closing"));
       return;
     }
     if (state_ == State::kTransientFailure) {
       FailSoon(context, std::move(done),
-               absl::UnavailableError(absl::StrCat("cannot reach ", target_, ": ",
-                                                   last_error_.message())));
+               absl::UnavailableError(absl::StrCat(
+                   "cannot reach ", target_, ": ", last_error_.message())));
       return;
     }
     const absl::Time now = absl::Now();
     if (deadline <= now) {
       deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
       FailSoon(context, std::move(done),
-               absl::DeadlineExceededError("the deadline passed before the call started"));
+               absl::DeadlineExceededError(
+                   "the deadline passed before the call started"));
       return;
     }
     const uint64_t id = next_id_++;
@@ -115,7 +122,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     meta.set_service(std::string(service));
     meta.set_method(std::string(method));
     if (deadline != absl::InfiniteFuture()) {
-      meta.set_timeout_us(std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - now)));
+      meta.set_timeout_us(
+          std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - now)));
     }
     Pending& call = pending_[id];
     call.response = response;
@@ -219,7 +227,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   void Complete(Pending call, const absl::Status& status) {
     loop_->Cancel(call.deadline_timer);
     (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
-    if (call.context != nullptr) call.context->SetOutcome(OwnCopy(status), target_);
+    if (call.context != nullptr)
+      call.context->SetOutcome(OwnCopy(status), target_);
     call.done(OwnCopy(status));
   }
 
@@ -240,7 +249,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     std::vector<SoonFailure> failures;
     failures.swap(soon_);
     for (SoonFailure& f : failures) {
-      if (f.context != nullptr) f.context->SetOutcome(OwnCopy(f.status), target_);
+      if (f.context != nullptr)
+        f.context->SetOutcome(OwnCopy(f.status), target_);
       f.done(std::move(f.status));
     }
   }
@@ -303,7 +313,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     last_inbound_ms_ = loop_->CachedNowMs();
     absl::Status frame_error;
     absl::Status status = DecodeFrames(
-        input, options_.max_frame_size, [&](const RpcMeta& meta, absl::string_view payload) {
+        input, options_.max_frame_size,
+        [&](const RpcMeta& meta, absl::string_view payload) {
           switch (meta.type()) {
             case RESPONSE:
               OnResponse(meta, payload);
@@ -314,8 +325,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
             case PONG:
               break;
             default:
-              frame_error = absl::InvalidArgumentError(absl::StrCat(
-                  "unexpected ", FrameType_Name(meta.type()), " frame from the server"));
+              frame_error = absl::InvalidArgumentError(
+                  absl::StrCat("unexpected ", FrameType_Name(meta.type()),
+                               " frame from the server"));
               return false;
           }
           return conn->connected();
@@ -323,8 +335,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (status.ok()) status = frame_error;
     if (!status.ok()) {
       protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-      LOG(WARNING) << "protocol error from server " << target_ << ": " << status.message()
-                   << "; closing the connection";
+      LOG(WARNING) << "protocol error from server " << target_ << ": "
+                   << status.message() << "; closing the connection";
       close_reason_ = absl::StrCat("protocol error: ", status.message());
       input->RetrieveAll();
       conn->ForceCloseInLoop();
@@ -336,7 +348,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (node.empty()) {
       // Its deadline fired or it was cancelled: drop it quietly.
       late_responses_.fetch_add(1, std::memory_order_relaxed);
-      VLOG(1) << "late response " << meta.correlation_id() << " from " << target_;
+      VLOG(1) << "late response " << meta.correlation_id() << " from "
+              << target_;
       return;
     }
     Pending call = std::move(node.mapped());
@@ -344,8 +357,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (meta.status_code() != 0) {
       status = absl::Status(static_cast<absl::StatusCode>(meta.status_code()),
                             meta.status_message());
-    } else if (!call.response->ParseFromArray(payload.data(),
-                                              static_cast<int>(payload.size()))) {
+    } else if (!call.response->ParseFromArray(
+                   payload.data(), static_cast<int>(payload.size()))) {
       status = absl::InternalError(absl::StrCat("cannot parse the response as ",
                                                 call.response->GetTypeName()));
     }
@@ -359,9 +372,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     call.deadline_timer = TimerId();
     if (call.sent) SendControl(CANCEL, id);  // Let the server stop working.
     deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
-    Complete(std::move(call), absl::DeadlineExceededError(
-                                  absl::StrCat("no response from ", target_,
-                                               " before the deadline")));
+    Complete(std::move(call),
+             absl::DeadlineExceededError(absl::StrCat(
+                 "no response from ", target_, " before the deadline")));
   }
 
   void Cancel(uint64_t id) {
@@ -382,11 +395,13 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                    << " ms (heartbeat timeout "
                    << absl::FormatDuration(options_.heartbeat_timeout)
                    << "); closing and reconnecting";
-      close_reason_ = absl::StrCat("no bytes for ", silent_ms, " ms: heartbeat timeout");
+      close_reason_ =
+          absl::StrCat("no bytes for ", silent_ms, " ms: heartbeat timeout");
       conn_->ForceCloseInLoop();
       return;
     }
-    const int64_t interval_ms = absl::ToInt64Milliseconds(options_.heartbeat_interval);
+    const int64_t interval_ms =
+        absl::ToInt64Milliseconds(options_.heartbeat_interval);
     if (silent_ms >= interval_ms && now - last_ping_ms_ >= interval_ms) {
       last_ping_ms_ = now;
       pings_.fetch_add(1, std::memory_order_relaxed);
@@ -428,8 +443,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> protocol_errors_{0};
 };
 
-absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view target,
-                                                         ChannelOptions options) {
+absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
+    absl::string_view target, ChannelOptions options) {
   absl::StatusOr<InetAddress> server = InetAddress::Resolve(target);
   if (!server.ok()) return server.status();
   if (options.heartbeat_interval > absl::ZeroDuration() &&
@@ -437,10 +452,12 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(absl::string_view targe
     return absl::InvalidArgumentError(
         "heartbeat_timeout must be longer than heartbeat_interval");
   }
-  return std::unique_ptr<Channel>(new Channel(*server, std::string(target), std::move(options)));
+  return std::unique_ptr<Channel>(
+      new Channel(*server, std::string(target), std::move(options)));
 }
 
-Channel::Channel(const InetAddress& server, std::string target, ChannelOptions options)
+Channel::Channel(const InetAddress& server, std::string target,
+                 ChannelOptions options)
     : server_(server) {
   if (options.loop == nullptr) {
     own_loop_ = std::make_unique<EventLoopThread>("mrpc-channel");
@@ -448,7 +465,8 @@ Channel::Channel(const InetAddress& server, std::string target, ChannelOptions o
   } else {
     loop_ = options.loop;
   }
-  core_ = std::make_shared<Core>(loop_, server, std::move(target), std::move(options));
+  core_ = std::make_shared<Core>(loop_, server, std::move(target),
+                                 std::move(options));
   std::shared_ptr<Core> core = core_;
   RunInLoopAndWait(loop_, [core] { core->Start(); });
 }
@@ -459,15 +477,16 @@ Channel::~Channel() {
   core->MarkLoopGone();
   if (own_loop_ != nullptr) {
     CHECK(!loop_->IsInLoopThread())
-        << "a Channel that owns its loop was destroyed on that loop (from its own callback)";
+        << "a Channel that owns its loop was destroyed on that loop (from its "
+           "own callback)";
     own_loop_->Stop();
   }
 }
 
 void Channel::CallMethod(absl::string_view service, absl::string_view method,
                          const google::protobuf::Message& request,
-                         google::protobuf::Message* response, ClientContext* context,
-                         RpcCallback done) {
+                         google::protobuf::Message* response,
+                         ClientContext* context, RpcCallback done) {
   if (loop_->IsInLoopThread()) {
     Core::Request on_loop;
     on_loop.message = &request;  // Valid for this synchronous call.
@@ -478,9 +497,9 @@ void Channel::CallMethod(absl::string_view service, absl::string_view method,
   Core::Request serialized;
   request.SerializeToString(&serialized.bytes);
   std::weak_ptr<Core> weak = core_;
-  core_->Post([weak, service = std::string(service), method = std::string(method),
-               serialized = std::move(serialized), response, context,
-               done = std::move(done)]() mutable {
+  core_->Post([weak, service = std::string(service),
+               method = std::string(method), serialized = std::move(serialized),
+               response, context, done = std::move(done)]() mutable {
     if (auto core = weak.lock()) {
       core->StartCall(service, method, std::move(serialized), response, context,
                       std::move(done));
@@ -488,10 +507,10 @@ void Channel::CallMethod(absl::string_view service, absl::string_view method,
   });
 }
 
-absl::Status Channel::CallMethodBlocking(absl::string_view service, absl::string_view method,
-                                         const google::protobuf::Message& request,
-                                         google::protobuf::Message* response,
-                                         ClientContext* context) {
+absl::Status Channel::CallMethodBlocking(
+    absl::string_view service, absl::string_view method,
+    const google::protobuf::Message& request,
+    google::protobuf::Message* response, ClientContext* context) {
   if (loop_->IsInLoopThread()) {
     return absl::FailedPreconditionError(
         "blocking call on the channel's own loop thread would deadlock; "
@@ -499,10 +518,11 @@ absl::Status Channel::CallMethodBlocking(absl::string_view service, absl::string
   }
   Notification done;
   absl::Status result;
-  CallMethod(service, method, request, response, context, [&](absl::Status status) {
-    result = std::move(status);
-    done.Notify();
-  });
+  CallMethod(service, method, request, response, context,
+             [&](absl::Status status) {
+               result = std::move(status);
+               done.Notify();
+             });
   done.WaitForNotification();
   return result;
 }

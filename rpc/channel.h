@@ -79,24 +79,24 @@ struct ChannelOptions {
 
 // Counters, each a relaxed snapshot.
 struct ChannelStats {
-  uint64_t calls = 0;              // Calls started.
-  uint64_t ok = 0;                 // Completed OK.
-  uint64_t failed = 0;             // Completed with any error.
-  uint64_t deadline_exceeded = 0;  // Failed by the client-side deadline.
-  uint64_t late_responses = 0;     // Responses to calls already completed.
-  uint64_t connects = 0;           // Connections established.
-  uint64_t connection_losses = 0;  // Established connections lost.
-  uint64_t heartbeat_timeouts = 0; // Connections closed as silent.
-  uint64_t pings = 0;              // PINGs sent.
-  uint64_t protocol_errors = 0;    // Connections closed for bad frames.
+  uint64_t calls = 0;               // Calls started.
+  uint64_t ok = 0;                  // Completed OK.
+  uint64_t failed = 0;              // Completed with any error.
+  uint64_t deadline_exceeded = 0;   // Failed by the client-side deadline.
+  uint64_t late_responses = 0;      // Responses to calls already completed.
+  uint64_t connects = 0;            // Connections established.
+  uint64_t connection_losses = 0;   // Established connections lost.
+  uint64_t heartbeat_timeouts = 0;  // Connections closed as silent.
+  uint64_t pings = 0;               // PINGs sent.
+  uint64_t protocol_errors = 0;     // Connections closed for bad frames.
 };
 
 class Channel {
  public:
   // Connects to `target` ("host:port"; a host name is resolved once, here,
   // blocking). Fails on a bad target; connection trouble shows in calls.
-  static absl::StatusOr<std::unique_ptr<Channel>> Create(absl::string_view target,
-                                                         ChannelOptions options = {});
+  static absl::StatusOr<std::unique_ptr<Channel>> Create(
+      absl::string_view target, ChannelOptions options = {});
   // Completes pending calls with CANCELLED, closes the connection, and stops
   // the channel's own loop thread (if it has one). Never destroy a channel
   // that owns its loop from one of its own callbacks.
@@ -113,7 +113,8 @@ class Channel {
                   RpcCallback done);
   // Calls and waits. Returns FAILED_PRECONDITION if called on the channel's
   // own loop thread (the reply could never arrive: it would deadlock).
-  absl::Status CallMethodBlocking(absl::string_view service, absl::string_view method,
+  absl::Status CallMethodBlocking(absl::string_view service,
+                                  absl::string_view method,
                                   const google::protobuf::Message& request,
                                   google::protobuf::Message* response,
                                   ClientContext* context = nullptr);
@@ -127,7 +128,8 @@ class Channel {
 
  private:
   class Core;
-  Channel(const InetAddress& server, std::string target, ChannelOptions options);
+  Channel(const InetAddress& server, std::string target,
+          ChannelOptions options);
 
   const InetAddress server_;
   std::unique_ptr<EventLoopThread> own_loop_;

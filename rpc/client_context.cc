@@ -1,8 +1,17 @@
 #include "rpc/client_context.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace mrpc {
+
+void ClientContext::ApplyOptions(const CallOptions& options) {
+  absl::Time deadline = options.deadline;
+  if (options.timeout > absl::ZeroDuration()) {
+    deadline = std::min(deadline, absl::Now() + options.timeout);
+  }
+  deadline_ = deadline;
+}
 
 void ClientContext::TryCancel() {
   std::function<void()> hook;

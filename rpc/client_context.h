@@ -9,7 +9,8 @@
 // Example:
 //   ClientContext ctx;
 //   ctx.set_timeout(absl::Milliseconds(200));
-//   absl::Status s = channel->CallMethodBlocking("pkg.Svc", "Get", req, &resp, &ctx);
+//   absl::Status s = channel->CallMethodBlocking("pkg.Svc", "Get", req, &resp,
+//   &ctx);
 #ifndef MRPC_RPC_CLIENT_CONTEXT_H_
 #define MRPC_RPC_CLIENT_CONTEXT_H_
 
@@ -24,6 +25,17 @@
 
 namespace mrpc {
 
+// Per-call options for the generated stubs' blocking and future forms.
+// Value type.
+struct CallOptions {
+  // Fail with DEADLINE_EXCEEDED after this long. Zero: no timeout.
+  // Default: zero.
+  absl::Duration timeout = absl::ZeroDuration();
+  // An absolute deadline; the earlier of this and `timeout` applies.
+  // Default: none.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
 class ClientContext {
  public:
   ClientContext() = default;
@@ -34,8 +46,12 @@ class ClientContext {
   // Default: none (heartbeats still fail a call whose server goes silent).
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
   // Deadline = now + timeout.
-  void set_timeout(absl::Duration timeout) { deadline_ = absl::Now() + timeout; }
+  void set_timeout(absl::Duration timeout) {
+    deadline_ = absl::Now() + timeout;
+  }
   absl::Time deadline() const { return deadline_; }
+  // Sets the deadline from `options` (the earlier of its two limits).
+  void ApplyOptions(const CallOptions& options);
 
   // Completes the call with CANCELLED if it has not completed yet, and tells
   // the server (a CANCEL frame) so it can stop working on it. Best effort:

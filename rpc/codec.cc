@@ -1,8 +1,7 @@
 #include "rpc/codec.h"
 
-#include <google/protobuf/message_lite.h>
-
 #include <endian.h>
+#include <google/protobuf/message_lite.h>
 
 #include <cstring>
 
@@ -24,14 +23,15 @@ char* BeginFrame(const RpcMeta& meta, size_t payload_size, Buffer* output) {
   const uint32_t meta_be = htobe32(static_cast<uint32_t>(meta_size));
   std::memcpy(p + 4, &body_be, 4);
   std::memcpy(p + 8, &meta_be, 4);
-  meta.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p + kFrameHeaderSize));
+  meta.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(p + kFrameHeaderSize));
   return p + kFrameHeaderSize + meta_size;
 }
 
 }  // namespace
 
-void EncodeFrame(const RpcMeta& meta, const google::protobuf::MessageLite* payload,
-                 Buffer* output) {
+void EncodeFrame(const RpcMeta& meta,
+                 const google::protobuf::MessageLite* payload, Buffer* output) {
   const size_t payload_size = payload ? payload->ByteSizeLong() : 0;
   char* p = BeginFrame(meta, payload_size, output);
   if (payload != nullptr) {
@@ -40,7 +40,8 @@ void EncodeFrame(const RpcMeta& meta, const google::protobuf::MessageLite* paylo
   output->HasWritten(kFrameHeaderSize + meta.GetCachedSize() + payload_size);
 }
 
-void EncodeFrame(const RpcMeta& meta, absl::string_view payload, Buffer* output) {
+void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
+                 Buffer* output) {
   char* p = BeginFrame(meta, payload.size(), output);
   if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
   output->HasWritten(kFrameHeaderSize + meta.GetCachedSize() + payload.size());
@@ -48,7 +49,8 @@ void EncodeFrame(const RpcMeta& meta, absl::string_view payload, Buffer* output)
 
 absl::Status DecodeFrames(
     Buffer* input, size_t max_body,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)> on_frame) {
+    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+        on_frame) {
   RpcMeta meta;
   while (input->ReadableBytes() >= kFrameHeaderSize) {
     const char* p = input->Peek();
@@ -70,12 +72,15 @@ absl::Status DecodeFrames(
       return absl::InvalidArgumentError(absl::StrCat(
           "meta size ", meta_size, " larger than body size ", body_size));
     }
-    if (input->ReadableBytes() < kFrameHeaderSize + body_size) break;  // Partial.
-    if (!meta.ParseFromArray(p + kFrameHeaderSize, static_cast<int>(meta_size))) {
+    if (input->ReadableBytes() < kFrameHeaderSize + body_size)
+      break;  // Partial.
+    if (!meta.ParseFromArray(p + kFrameHeaderSize,
+                             static_cast<int>(meta_size))) {
       return absl::InvalidArgumentError(
           absl::StrCat("unparsable RpcMeta (", meta_size, " bytes)"));
     }
-    if (meta.type() == FRAME_TYPE_UNSPECIFIED || !FrameType_IsValid(meta.type())) {
+    if (meta.type() == FRAME_TYPE_UNSPECIFIED ||
+        !FrameType_IsValid(meta.type())) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid frame type ", static_cast<int>(meta.type())));
     }

@@ -47,14 +47,16 @@ inline constexpr size_t kDefaultMaxFrameBody = size_t{64} << 20;
 // invalid frame type. After an error the connection must be closed.
 absl::Status DecodeFrames(
     Buffer* input, size_t max_body,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)> on_frame);
+    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+        on_frame);
 
 // Appends one frame to `output`, serializing `meta` and `payload` (may be
 // null: no payload) straight into the buffer.
-void EncodeFrame(const RpcMeta& meta, const google::protobuf::MessageLite* payload,
-                 Buffer* output);
+void EncodeFrame(const RpcMeta& meta,
+                 const google::protobuf::MessageLite* payload, Buffer* output);
 // As above, with the payload already serialized.
-void EncodeFrame(const RpcMeta& meta, absl::string_view payload, Buffer* output);
+void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
+                 Buffer* output);
 
 }  // namespace mrpc
 

@@ -24,7 +24,8 @@ RpcMeta Request(uint64_t id) {
   return meta;
 }
 
-std::string Encode(const RpcMeta& meta, const google::protobuf::MessageLite* payload) {
+std::string Encode(const RpcMeta& meta,
+                   const google::protobuf::MessageLite* payload) {
   Buffer out;
   EncodeFrame(meta, payload, &out);
   return out.RetrieveAllAsString();
@@ -35,11 +36,13 @@ struct Decoded {
   std::string payload;
 };
 
-absl::Status DecodeAll(Buffer* in, std::vector<Decoded>* out, size_t max_body = 1 << 20) {
-  return DecodeFrames(in, max_body, [&](const RpcMeta& meta, absl::string_view payload) {
-    out->push_back({meta, std::string(payload)});
-    return true;
-  });
+absl::Status DecodeAll(Buffer* in, std::vector<Decoded>* out,
+                       size_t max_body = 1 << 20) {
+  return DecodeFrames(in, max_body,
+                      [&](const RpcMeta& meta, absl::string_view payload) {
+                        out->push_back({meta, std::string(payload)});
+                        return true;
+                      });
 }
 
 TEST(CodecTest, RoundTripsRequestAndResponse) {
@@ -98,7 +101,8 @@ TEST(CodecTest, SplitAnywhereAndOneByteAtATime) {
     ASSERT_TRUE(DecodeAll(&in, &frames).ok());
   }
   ASSERT_EQ(frames.size(), 3u);
-  for (uint64_t id = 1; id <= 3; ++id) EXPECT_EQ(frames[id - 1].meta.correlation_id(), id);
+  for (uint64_t id = 1; id <= 3; ++id)
+    EXPECT_EQ(frames[id - 1].meta.correlation_id(), id);
 }
 
 TEST(CodecTest, PartialFrameStaysBuffered) {
@@ -112,14 +116,16 @@ TEST(CodecTest, PartialFrameStaysBuffered) {
 }
 
 TEST(CodecTest, StopsWhenTheCallbackSaysSo) {
-  const std::string wire = Encode(Request(1), nullptr) + Encode(Request(2), nullptr);
+  const std::string wire =
+      Encode(Request(1), nullptr) + Encode(Request(2), nullptr);
   Buffer in;
   in.Append(wire);
   int seen = 0;
-  ASSERT_TRUE(DecodeFrames(&in, 1 << 20, [&](const RpcMeta&, absl::string_view) {
-                ++seen;
-                return false;
-              }).ok());
+  ASSERT_TRUE(
+      DecodeFrames(&in, 1 << 20, [&](const RpcMeta&, absl::string_view) {
+        ++seen;
+        return false;
+      }).ok());
   EXPECT_EQ(seen, 1);
 }
 
@@ -133,7 +139,8 @@ absl::Status DecodeBytes(const std::string& bytes, size_t max_body = 1 << 20) {
 std::string Header(const char magic[4], uint32_t body, uint32_t meta) {
   std::string h(magic, 4);
   for (uint32_t v : {body, meta}) {
-    for (int shift = 24; shift >= 0; shift -= 8) h.push_back(static_cast<char>(v >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      h.push_back(static_cast<char>(v >> shift));
   }
   return h;
 }
@@ -156,13 +163,15 @@ TEST(CodecTest, LimitIsExactToTheByte) {
   const std::string wire = Encode(Request(1), &request);
   const size_t body = wire.size() - kFrameHeaderSize;
   EXPECT_TRUE(DecodeBytes(wire, body).ok());
-  EXPECT_EQ(DecodeBytes(wire, body - 1).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(DecodeBytes(wire, body - 1).code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST(CodecTest, MetaLargerThanBodyIsAProtocolError) {
   absl::Status s = DecodeBytes(Header("MRPC", 4, 5) + "abcd");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("meta size 5 larger than body size 4"), std::string::npos);
+  EXPECT_NE(s.message().find("meta size 5 larger than body size 4"),
+            std::string::npos);
 }
 
 TEST(CodecTest, UnparsableMetaIsAProtocolError) {
@@ -177,7 +186,8 @@ TEST(CodecTest, MissingOrUnknownFrameTypeIsAProtocolError) {
   RpcMeta meta;
   meta.set_type(static_cast<FrameType>(42));
   const std::string bytes = meta.SerializeAsString();
-  absl::Status s = DecodeBytes(Header("MRPC", bytes.size(), bytes.size()) + bytes);
+  absl::Status s =
+      DecodeBytes(Header("MRPC", bytes.size(), bytes.size()) + bytes);
   EXPECT_NE(s.message().find("invalid frame type 42"), std::string::npos) << s;
 }
 
@@ -204,8 +214,9 @@ std::string HexDump(const std::string& bytes) {
 
 std::string ReadDoc() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string path =
-      srcdir ? absl::StrCat(srcdir, "/mrpc/docs/protocol.md") : "docs/protocol.md";
+  const std::string path = srcdir
+                               ? absl::StrCat(srcdir, "/mrpc/docs/protocol.md")
+                               : "docs/protocol.md";
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
@@ -236,11 +247,14 @@ TEST(CodecTest, ProtocolDocHexDumpsMatchTheEncoder) {
   const std::string doc = ReadDoc();
   ASSERT_FALSE(doc.empty()) << "docs/protocol.md not found";
   EXPECT_NE(doc.find(request_dump), std::string::npos)
-      << "docs/protocol.md lacks the request dump:\n" << request_dump;
+      << "docs/protocol.md lacks the request dump:\n"
+      << request_dump;
   EXPECT_NE(doc.find(response_dump), std::string::npos)
-      << "docs/protocol.md lacks the response dump:\n" << response_dump;
+      << "docs/protocol.md lacks the response dump:\n"
+      << response_dump;
   EXPECT_NE(doc.find(error_dump), std::string::npos)
-      << "docs/protocol.md lacks the error dump:\n" << error_dump;
+      << "docs/protocol.md lacks the error dump:\n"
+      << error_dump;
 }
 
 }  // namespace

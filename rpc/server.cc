@@ -10,6 +10,7 @@
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
 #include "net/tcp_server.h"
+#include "rpc/service.h"
 #include "rpc/thread_pool.h"
 
 namespace mrpc {
@@ -97,7 +98,8 @@ class Server::Call : public std::enable_shared_from_this<Call> {
   Call(const Method* method, const RpcMeta& meta, const TcpConnectionPtr& conn,
        std::shared_ptr<ConnectionState> state, std::shared_ptr<Shared> shared,
        absl::Time deadline, std::unique_ptr<google::protobuf::Message> request)
-      : ctx_(meta.service(), meta.method(), conn->peer_address(), deadline, conn->loop()),
+      : ctx_(meta.service(), meta.method(), conn->peer_address(), deadline,
+             conn->loop()),
         method_(method),
         request_(std::move(request)),
         response_(method->response_prototype->New()),
@@ -123,11 +125,13 @@ class Server::Call : public std::enable_shared_from_this<Call> {
     // DEADLINE_EXCEEDED is the truer answer.
     if (ctx_.deadline() <= absl::Now()) {
       shared_->deadline_exceeded.fetch_add(1);
-      Finish(absl::DeadlineExceededError("the deadline passed before the handler ran"));
+      Finish(absl::DeadlineExceededError(
+          "the deadline passed before the handler ran"));
       return;
     }
     if (ctx_.IsCancelled()) {
-      Finish(absl::CancelledError("the call was cancelled before its handler ran"));
+      Finish(absl::CancelledError(
+          "the call was cancelled before its handler ran"));
       return;
     }
     try {
@@ -138,18 +142,21 @@ class Server::Call : public std::enable_shared_from_this<Call> {
     } catch (const std::exception& e) {
       LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
                  << " threw: " << e.what();
-      if (!finished_.load()) Finish(absl::InternalError("the handler threw an exception"));
+      if (!finished_.load())
+        Finish(absl::InternalError("the handler threw an exception"));
     } catch (...) {
-      LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method() << " threw";
-      if (!finished_.load()) Finish(absl::InternalError("the handler threw an exception"));
+      LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
+                 << " threw";
+      if (!finished_.load())
+        Finish(absl::InternalError("the handler threw an exception"));
     }
   }
 
   // The handler's `done`: any thread, once.
   void Finish(absl::Status status) {
     if (finished_.exchange(true)) {
-      LOG(ERROR) << "done called twice for " << ctx_.service() << "." << ctx_.method()
-                 << "; ignoring the second status: " << status;
+      LOG(ERROR) << "done called twice for " << ctx_.service() << "."
+                 << ctx_.method() << "; ignoring the second status: " << status;
       return;
     }
     status_ = std::move(status);
@@ -175,7 +182,8 @@ class Server::Call : public std::enable_shared_from_this<Call> {
       shared_->responses.fetch_add(1);
     }
     auto it = state_->calls.find(id_);
-    if (it != state_->calls.end() && it->second.get() == this) state_->calls.erase(it);
+    if (it != state_->calls.end() && it->second.get() == this)
+      state_->calls.erase(it);
     if (state_->calls.empty()) conn_->SetBusy(false);
   }
 
@@ -194,7 +202,8 @@ class Server::Call : public std::enable_shared_from_this<Call> {
 namespace {
 
 // Answers a request with `status` and no payload, on the loop.
-void SendStatus(const TcpConnectionPtr& conn, uint64_t id, const absl::Status& status) {
+void SendStatus(const TcpConnectionPtr& conn, uint64_t id,
+                const absl::Status& status) {
   RpcMeta meta;
   meta.set_type(RESPONSE);
   meta.set_correlation_id(id);
@@ -217,10 +226,11 @@ Server::~Server() {
   Wait();
 }
 
-absl::Status Server::RegisterMethod(absl::string_view service, absl::string_view method,
-                                    const google::protobuf::Message& request_prototype,
-                                    const google::protobuf::Message& response_prototype,
-                                    MethodHandler handler, MethodOptions options) {
+absl::Status Server::RegisterMethod(
+    absl::string_view service, absl::string_view method,
+    const google::protobuf::Message& request_prototype,
+    const google::protobuf::Message& response_prototype, MethodHandler handler,
+    MethodOptions options) {
   {
     MutexLock lock(&mutex_);
     if (started_) {
@@ -228,12 +238,13 @@ absl::Status Server::RegisterMethod(absl::string_view service, absl::string_view
     }
   }
   if (service.empty() || method.empty() || !handler) {
-    return absl::InvalidArgumentError("service, method and handler are required");
+    return absl::InvalidArgumentError(
+        "service, method and handler are required");
   }
   auto& methods = methods_[service];
   if (methods.contains(method)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("method ", service, ".", method, " is already registered"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "method ", service, ".", method, " is already registered"));
   }
   methods.emplace(method, Method{&request_prototype, &response_prototype,
                                  std::move(handler), options});
@@ -241,21 +252,27 @@ absl::Status Server::RegisterMethod(absl::string_view service, absl::string_view
   return absl::OkStatus();
 }
 
+absl::Status Server::RegisterService(ServiceBase* service) {
+  return service->RegisterMethods(this);
+}
+
 absl::Status Server::Start(absl::string_view address) {
   MutexLock lock(&mutex_);
   if (started_) return absl::FailedPreconditionError("Server already started");
-  if (options_.max_frame_size == 0 || options_.max_frame_size > (size_t{1} << 31)) {
+  if (options_.max_frame_size == 0 ||
+      options_.max_frame_size > (size_t{1} << 31)) {
     return absl::InvalidArgumentError("max_frame_size must be in (0, 2 GiB]");
   }
   if (needs_worker_pool_ && options_.worker_threads < 1) {
-    return absl::InvalidArgumentError("a method uses the worker pool; worker_threads < 1");
+    return absl::InvalidArgumentError(
+        "a method uses the worker pool; worker_threads < 1");
   }
   absl::StatusOr<InetAddress> listen = InetAddress::Parse(address);
   if (!listen.ok()) return listen.status();
 
   if (needs_worker_pool_) {
-    workers_ = std::make_unique<ThreadPool>("mrpc-worker", options_.worker_threads,
-                                            options_.worker_queue_limit);
+    workers_ = std::make_unique<ThreadPool>(
+        "mrpc-worker", options_.worker_threads, options_.worker_queue_limit);
   }
   acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
   EventLoop* acceptor_loop = acceptor_thread_->Start();
@@ -273,18 +290,23 @@ absl::Status Server::Start(absl::string_view address) {
   tcp_server_->SetConnectionCallback(
       [this](const TcpConnectionPtr& conn) { OnConnection(conn); });
   tcp_server_->SetMessageCallback(
-      [this](const TcpConnectionPtr& conn, Buffer* input) { OnMessage(conn, input); });
-  tcp_server_->SetHighWaterMarkCallback([](const TcpConnectionPtr& conn, size_t bytes) {
-    auto* state = std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
-    if (state == nullptr || (*state)->paused) return;
-    LOG(WARNING) << "client " << conn->peer_address().ToString()
-                 << " is not reading its responses (" << bytes
-                 << " bytes buffered); pausing its requests";
-    (*state)->paused = true;
-    conn->StopRead();
-  });
+      [this](const TcpConnectionPtr& conn, Buffer* input) {
+        OnMessage(conn, input);
+      });
+  tcp_server_->SetHighWaterMarkCallback(
+      [](const TcpConnectionPtr& conn, size_t bytes) {
+        auto* state =
+            std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
+        if (state == nullptr || (*state)->paused) return;
+        LOG(WARNING) << "client " << conn->peer_address().ToString()
+                     << " is not reading its responses (" << bytes
+                     << " bytes buffered); pausing its requests";
+        (*state)->paused = true;
+        conn->StopRead();
+      });
   tcp_server_->SetWriteCompleteCallback([](const TcpConnectionPtr& conn) {
-    auto* state = std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
+    auto* state =
+        std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
     if (state == nullptr || !(*state)->paused) return;
     (*state)->paused = false;
     conn->StartRead();
@@ -318,7 +340,8 @@ void Server::OnConnection(const TcpConnectionPtr& conn) {
     conn->context() = std::move(state);
     return;
   }
-  auto* state = std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
+  auto* state =
+      std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
   if (state == nullptr) return;
   // Nobody will receive these responses: let the handlers know.
   for (auto& [id, call] : (*state)->calls) call->context()->MarkCancelled();
@@ -326,7 +349,8 @@ void Server::OnConnection(const TcpConnectionPtr& conn) {
 }
 
 void Server::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
-  auto* state_ptr = std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
+  auto* state_ptr =
+      std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
   if (state_ptr == nullptr) {
     input->RetrieveAll();
     return;
@@ -334,41 +358,45 @@ void Server::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   const std::shared_ptr<ConnectionState> state = *state_ptr;
   const absl::Time now = absl::Now();  // One clock read per batch of frames.
   absl::Status frame_error;
-  absl::Status status = DecodeFrames(
-      input, options_.max_frame_size,
-      [&](const RpcMeta& meta, absl::string_view payload) {
-        switch (meta.type()) {
-          case REQUEST:
-            HandleRequest(conn, state, meta, payload, now);
-            break;
-          case PING: {
-            shared_->pings.fetch_add(1);
-            RpcMeta pong;
-            pong.set_type(PONG);
-            pong.set_correlation_id(meta.correlation_id());
-            conn->SendInPlace([&](Buffer* out) { EncodeFrame(pong, nullptr, out); });
-            break;
-          }
-          case CANCEL: {
-            shared_->cancels.fetch_add(1);
-            auto it = state->calls.find(meta.correlation_id());
-            if (it != state->calls.end()) it->second->context()->MarkCancelled();
-            break;
-          }
-          case PONG:
-            break;
-          default:
-            frame_error = absl::InvalidArgumentError(absl::StrCat(
-                "unexpected ", FrameType_Name(meta.type()), " frame from a client"));
-            return false;
-        }
-        return conn->connected();
-      });
+  absl::Status status =
+      DecodeFrames(input, options_.max_frame_size,
+                   [&](const RpcMeta& meta, absl::string_view payload) {
+                     switch (meta.type()) {
+                       case REQUEST:
+                         HandleRequest(conn, state, meta, payload, now);
+                         break;
+                       case PING: {
+                         shared_->pings.fetch_add(1);
+                         RpcMeta pong;
+                         pong.set_type(PONG);
+                         pong.set_correlation_id(meta.correlation_id());
+                         conn->SendInPlace([&](Buffer* out) {
+                           EncodeFrame(pong, nullptr, out);
+                         });
+                         break;
+                       }
+                       case CANCEL: {
+                         shared_->cancels.fetch_add(1);
+                         auto it = state->calls.find(meta.correlation_id());
+                         if (it != state->calls.end())
+                           it->second->context()->MarkCancelled();
+                         break;
+                       }
+                       case PONG:
+                         break;
+                       default:
+                         frame_error = absl::InvalidArgumentError(absl::StrCat(
+                             "unexpected ", FrameType_Name(meta.type()),
+                             " frame from a client"));
+                         return false;
+                     }
+                     return conn->connected();
+                   });
   if (status.ok()) status = frame_error;
   if (!status.ok()) {
     shared_->protocol_errors.fetch_add(1);
-    LOG(WARNING) << "protocol error from " << conn->peer_address().ToString() << ": "
-                 << status.message() << "; closing the connection";
+    LOG(WARNING) << "protocol error from " << conn->peer_address().ToString()
+                 << ": " << status.message() << "; closing the connection";
     input->RetrieveAll();
     conn->ForceCloseInLoop();
   }
@@ -387,30 +415,34 @@ void Server::HandleRequest(const TcpConnectionPtr& conn,
   auto service = methods_.find(meta.service());
   if (service == methods_.end()) {
     shared_->unimplemented.fetch_add(1);
-    SendStatus(conn, id, absl::UnimplementedError(
-                             absl::StrCat("unknown service \"", meta.service(), "\"")));
+    SendStatus(conn, id,
+               absl::UnimplementedError(
+                   absl::StrCat("unknown service \"", meta.service(), "\"")));
     return;
   }
   auto method = service->second.find(meta.method());
   if (method == service->second.end()) {
     shared_->unimplemented.fetch_add(1);
     SendStatus(conn, id,
-               absl::UnimplementedError(absl::StrCat("unknown method \"", meta.method(),
-                                                     "\" of service \"", meta.service(),
-                                                     "\"")));
+               absl::UnimplementedError(
+                   absl::StrCat("unknown method \"", meta.method(),
+                                "\" of service \"", meta.service(), "\"")));
     return;
   }
   const Method& m = method->second;
-  std::unique_ptr<google::protobuf::Message> request(m.request_prototype->New());
-  if (!request->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  std::unique_ptr<google::protobuf::Message> request(
+      m.request_prototype->New());
+  if (!request->ParseFromArray(payload.data(),
+                               static_cast<int>(payload.size()))) {
     SendStatus(conn, id,
                absl::InvalidArgumentError(absl::StrCat(
                    "cannot parse the request as ", request->GetTypeName())));
     return;
   }
   if (state->calls.contains(id)) {
-    SendStatus(conn, id, absl::InvalidArgumentError(absl::StrCat(
-                             "correlation id ", id, " is already in flight")));
+    SendStatus(conn, id,
+               absl::InvalidArgumentError(absl::StrCat(
+                   "correlation id ", id, " is already in flight")));
     return;
   }
   const absl::Time deadline = meta.timeout_us() > 0
@@ -426,8 +458,9 @@ void Server::HandleRequest(const TcpConnectionPtr& conn,
   }
   if (!workers_->TrySchedule([call] { call->Run(); })) {
     shared_->overloaded.fetch_add(1);
-    call->Finish(absl::ResourceExhaustedError(absl::StrCat(
-        "the worker pool is full (", workers_->queue_size(), " calls waiting)")));
+    call->Finish(absl::ResourceExhaustedError(
+        absl::StrCat("the worker pool is full (", workers_->queue_size(),
+                     " calls waiting)")));
   }
 }
 

@@ -53,6 +53,7 @@ namespace mrpc {
 
 class Buffer;
 class EventLoop;
+class ServiceBase;
 class EventLoopThread;
 class TcpServer;
 class ThreadPool;
@@ -64,9 +65,9 @@ using RpcDone = absl::AnyInvocable<void(absl::Status)>;
 
 // Serves one method: fill `response`, then call `done`. `request`,
 // `response` and `ctx` stay valid until `done` is called.
-using MethodHandler =
-    std::function<void(ServerContext* ctx, const google::protobuf::Message& request,
-                       google::protobuf::Message* response, RpcDone done)>;
+using MethodHandler = std::function<void(
+    ServerContext* ctx, const google::protobuf::Message& request,
+    google::protobuf::Message* response, RpcDone done)>;
 
 struct MethodOptions {
   // Run the handler on the server's worker pool instead of the connection's
@@ -133,27 +134,33 @@ class Server {
   // Registers `service`.`method`. The prototypes (usually
   // `T::default_instance()`) are not owned and must outlive the server.
   // Fails if the server has started or the method exists.
-  absl::Status RegisterMethod(absl::string_view service, absl::string_view method,
-                              const google::protobuf::Message& request_prototype,
-                              const google::protobuf::Message& response_prototype,
-                              MethodHandler handler, MethodOptions options = {});
+  absl::Status RegisterMethod(
+      absl::string_view service, absl::string_view method,
+      const google::protobuf::Message& request_prototype,
+      const google::protobuf::Message& response_prototype,
+      MethodHandler handler, MethodOptions options = {});
   // The same, typed.
   template <typename Request, typename Response>
   absl::Status RegisterMethod(
       absl::string_view service, absl::string_view method,
-      std::function<void(ServerContext*, const Request&, Response*, RpcDone)> handler,
+      std::function<void(ServerContext*, const Request&, Response*, RpcDone)>
+          handler,
       MethodOptions options = {}) {
     return RegisterMethod(
-        service, method, Request::default_instance(), Response::default_instance(),
-        [handler = std::move(handler)](ServerContext* ctx,
-                                       const google::protobuf::Message& request,
-                                       google::protobuf::Message* response,
-                                       RpcDone done) {
+        service, method, Request::default_instance(),
+        Response::default_instance(),
+        [handler = std::move(handler)](
+            ServerContext* ctx, const google::protobuf::Message& request,
+            google::protobuf::Message* response, RpcDone done) {
           handler(ctx, static_cast<const Request&>(request),
                   static_cast<Response*>(response), std::move(done));
         },
         options);
   }
+
+  // Registers every method of a generated service. `service` is not owned
+  // and must outlive the server.
+  absl::Status RegisterService(ServiceBase* service);
 
   // Listens on `address` ("0.0.0.0:9000", "[::1]:0", "localhost:0"; port 0
   // picks a free port) and starts serving. Errors: a bad address, the port
@@ -180,13 +187,15 @@ class Server {
   void OnConnection(const TcpConnectionPtr& conn);
   void OnMessage(const TcpConnectionPtr& conn, Buffer* input);
   void HandleRequest(const TcpConnectionPtr& conn,
-                     const std::shared_ptr<ConnectionState>& state, const RpcMeta& meta,
-                     absl::string_view payload, absl::Time now);
+                     const std::shared_ptr<ConnectionState>& state,
+                     const RpcMeta& meta, absl::string_view payload,
+                     absl::Time now);
   void Drain();
   std::shared_ptr<LoopRef> LoopRefFor(EventLoop* loop);
 
   const ServerOptions options_;
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Method>> methods_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Method>>
+      methods_;
   bool needs_worker_pool_ = false;
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<EventLoopThread> acceptor_thread_;

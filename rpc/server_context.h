@@ -30,7 +30,10 @@ class ServerContext {
  public:
   ServerContext(absl::string_view service, absl::string_view method,
                 const InetAddress& peer, absl::Time deadline, EventLoop* loop)
-      : service_(service), method_(method), peer_(peer), deadline_(deadline),
+      : service_(service),
+        method_(method),
+        peer_(peer),
+        deadline_(deadline),
         loop_(loop) {}
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -42,14 +45,17 @@ class ServerContext {
   absl::Duration RemainingTime() const { return deadline_ - absl::Now(); }
   // True once the client cancelled, its connection closed, or the server is
   // shutting down: the response will not be delivered, so stop working.
-  bool IsCancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  bool IsCancelled() const {
+    return cancelled_.load(std::memory_order_acquire);
+  }
 
   const std::string& service() const { return service_; }
   const std::string& method() const { return method_; }
   const InetAddress& peer() const { return peer_; }
-  // The event loop of the caller's connection. A handler that calls another
-  // service should give this loop to its Channel, so the reply arrives on
-  // the thread that will send its own response, without a thread hop.
+  // The event loop of the caller's connection: for timers that finish the
+  // call later (loop()->RunAfter(...)). A Channel placed on this loop
+  // (ChannelOptions::loop) saves a thread hop on chained calls, but must be
+  // destroyed before the server stops its loops.
   EventLoop* loop() const { return loop_; }
 
   // For the server: marks the call cancelled.

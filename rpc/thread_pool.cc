@@ -29,7 +29,8 @@ ThreadPool::~ThreadPool() {
 
 bool ThreadPool::TrySchedule(Functor task) {
   MutexLock lock(&mutex_);
-  if (stopping_ || (max_queue_ > 0 && queue_.size() >= max_queue_)) return false;
+  if (stopping_ || (max_queue_ > 0 && queue_.size() >= max_queue_))
+    return false;
   queue_.push_back(std::move(task));
   wake_.Signal();
   return true;

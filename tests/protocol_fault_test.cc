@@ -28,7 +28,8 @@ using ::mrpc::testing::RawClient;
 constexpr size_t kMaxFrame = 4096;
 
 std::string RequestFrame(uint64_t id, const std::string& service,
-                         const std::string& method, const std::string& payload) {
+                         const std::string& method,
+                         const std::string& payload) {
   RpcMeta meta;
   meta.set_type(REQUEST);
   meta.set_correlation_id(id);
@@ -42,7 +43,8 @@ std::string RequestFrame(uint64_t id, const std::string& service,
 std::string Header(uint32_t body, uint32_t meta) {
   std::string h = "MRPC";
   for (uint32_t v : {body, meta}) {
-    for (int shift = 24; shift >= 0; shift -= 8) h.push_back(static_cast<char>(v >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      h.push_back(static_cast<char>(v >> shift));
   }
   return h;
 }
@@ -80,12 +82,14 @@ class ProtocolFaultTest : public ::testing::Test {
     EchoRequest req;
     req.set_payload("still fine");
     EchoResponse resp;
-    absl::Status s = bystander_->CallMethodBlocking(kTestService, "Echo", req, &resp);
+    absl::Status s =
+        bystander_->CallMethodBlocking(kTestService, "Echo", req, &resp);
     EXPECT_TRUE(s.ok()) << s;
     EXPECT_EQ(resp.payload(), "still fine");
   }
   RawClient Connect() {
-    absl::StatusOr<RawClient> c = RawClient::Connect(InetAddress::Loopback(server_->port()));
+    absl::StatusOr<RawClient> c =
+        RawClient::Connect(InetAddress::Loopback(server_->port()));
     CHECK(c.ok());
     return std::move(*c);
   }
@@ -120,22 +124,29 @@ class ProtocolFaultTest : public ::testing::Test {
 };
 
 TEST_F(ProtocolFaultTest, GarbageBytes) {
-  ExpectProtocolError(std::string("\x00\x01\x02\x03garbage garbage garbage", 27));
+  ExpectProtocolError(
+      std::string("\x00\x01\x02\x03garbage garbage garbage", 27));
 }
 
-TEST_F(ProtocolFaultTest, BadMagic) { ExpectProtocolError("GET / HTTP/1.1\r\n\r\n"); }
+TEST_F(ProtocolFaultTest, BadMagic) {
+  ExpectProtocolError("GET / HTTP/1.1\r\n\r\n");
+}
 
 TEST_F(ProtocolFaultTest, OversizedLengthRefusedFromTheHeaderAlone) {
   ExpectProtocolError(Header(0xfffffff0u, 10));
 }
 
-TEST_F(ProtocolFaultTest, FrameOneByteOverTheLimitIsRefusedAndAtTheLimitServed) {
+TEST_F(ProtocolFaultTest,
+       FrameOneByteOverTheLimitIsRefusedAndAtTheLimitServed) {
   // A request whose body is exactly the limit is served...
   const std::string probe = RequestFrame(1, kTestService, "Echo", "");
-  const size_t overhead = probe.size() - kFrameHeaderSize;  // meta + empty payload
+  const size_t overhead =
+      probe.size() - kFrameHeaderSize;  // meta + empty payload
   EchoRequest req;
-  req.set_payload(std::string(kMaxFrame - overhead - 3, 'p'));  // 3: tag + 2-byte length
-  std::string at_limit = RequestFrame(1, kTestService, "Echo", req.SerializeAsString());
+  req.set_payload(
+      std::string(kMaxFrame - overhead - 3, 'p'));  // 3: tag + 2-byte length
+  std::string at_limit =
+      RequestFrame(1, kTestService, "Echo", req.SerializeAsString());
   ASSERT_EQ(at_limit.size() - kFrameHeaderSize, kMaxFrame);
   RawClient raw = Connect();
   ASSERT_TRUE(raw.Write(at_limit).ok());
@@ -144,7 +155,8 @@ TEST_F(ProtocolFaultTest, FrameOneByteOverTheLimitIsRefusedAndAtTheLimitServed) 
   EXPECT_EQ(meta.status_code(), 0);
   // ...and one byte more is a protocol error.
   req.set_payload(std::string(kMaxFrame - overhead - 2, 'p'));
-  std::string over = RequestFrame(2, kTestService, "Echo", req.SerializeAsString());
+  std::string over =
+      RequestFrame(2, kTestService, "Echo", req.SerializeAsString());
   ASSERT_EQ(over.size() - kFrameHeaderSize, kMaxFrame + 1);
   ExpectProtocolError(over);
 }
@@ -182,22 +194,28 @@ TEST_F(ProtocolFaultTest, StalledHalfFrameIsClosedByTheIdleTimeout) {
   EXPECT_TRUE(raw.WaitForClose(absl::Seconds(10)).ok());
 }
 
-TEST_F(ProtocolFaultTest, UnknownServiceAndMethodGetUnimplementedAndTheConnectionStays) {
+TEST_F(ProtocolFaultTest,
+       UnknownServiceAndMethodGetUnimplementedAndTheConnectionStays) {
   RawClient raw = Connect();
   ASSERT_TRUE(raw.Write(RequestFrame(1, "no.Such", "Echo", "")).ok());
   auto [m1, p1] = ReadFrame(raw);
   EXPECT_EQ(m1.correlation_id(), 1u);
-  EXPECT_EQ(m1.status_code(), static_cast<int>(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(m1.status_code(),
+            static_cast<int>(absl::StatusCode::kUnimplemented));
   EXPECT_EQ(m1.status_message(), "unknown service \"no.Such\"");
 
   ASSERT_TRUE(raw.Write(RequestFrame(2, kTestService, "Nope", "")).ok());
   auto [m2, p2] = ReadFrame(raw);
-  EXPECT_EQ(m2.status_code(), static_cast<int>(absl::StatusCode::kUnimplemented));
-  EXPECT_NE(m2.status_message().find("unknown method \"Nope\""), std::string::npos);
+  EXPECT_EQ(m2.status_code(),
+            static_cast<int>(absl::StatusCode::kUnimplemented));
+  EXPECT_NE(m2.status_message().find("unknown method \"Nope\""),
+            std::string::npos);
 
   EchoRequest ok;
   ok.set_payload("works");
-  ASSERT_TRUE(raw.Write(RequestFrame(3, kTestService, "Echo", ok.SerializeAsString())).ok());
+  ASSERT_TRUE(
+      raw.Write(RequestFrame(3, kTestService, "Echo", ok.SerializeAsString()))
+          .ok());
   auto [m3, p3] = ReadFrame(raw);
   EXPECT_EQ(m3.status_code(), 0);
   EchoResponse resp;
@@ -206,13 +224,17 @@ TEST_F(ProtocolFaultTest, UnknownServiceAndMethodGetUnimplementedAndTheConnectio
   EXPECT_EQ(server_->stats().unimplemented, 2u);
 }
 
-TEST_F(ProtocolFaultTest, UnparsableRequestGetsInvalidArgumentAndTheConnectionStays) {
+TEST_F(ProtocolFaultTest,
+       UnparsableRequestGetsInvalidArgumentAndTheConnectionStays) {
   RawClient raw = Connect();
-  ASSERT_TRUE(raw.Write(RequestFrame(5, kTestService, "Echo", "\xff\xff\xff")).ok());
+  ASSERT_TRUE(
+      raw.Write(RequestFrame(5, kTestService, "Echo", "\xff\xff\xff")).ok());
   auto [meta, payload] = ReadFrame(raw);
   EXPECT_EQ(meta.correlation_id(), 5u);
-  EXPECT_EQ(meta.status_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
-  EXPECT_NE(meta.status_message().find("mrpc.echo.EchoRequest"), std::string::npos)
+  EXPECT_EQ(meta.status_code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(meta.status_message().find("mrpc.echo.EchoRequest"),
+            std::string::npos)
       << meta.status_message();
   EXPECT_TRUE(payload.empty());
   ASSERT_TRUE(raw.Write(RequestFrame(6, kTestService, "Echo", "")).ok());

@@ -53,21 +53,23 @@ class RpcTest : public ::testing::Test {
     return std::move(*channel);
   }
   // A blocking call of TestService.`method` with `payload`.
-  absl::StatusOr<std::string> Call(Channel* channel, const std::string& method,
-                                   const std::string& payload,
-                                   absl::Duration timeout = absl::ZeroDuration()) {
+  absl::StatusOr<std::string> Call(
+      Channel* channel, const std::string& method, const std::string& payload,
+      absl::Duration timeout = absl::ZeroDuration()) {
     EchoRequest req;
     req.set_payload(payload);
     EchoResponse resp;
     ClientContext ctx;
     if (timeout > absl::ZeroDuration()) ctx.set_timeout(timeout);
-    absl::Status s = channel->CallMethodBlocking(kTestService, method, req, &resp, &ctx);
+    absl::Status s =
+        channel->CallMethodBlocking(kTestService, method, req, &resp, &ctx);
     if (!s.ok()) return s;
     return resp.payload();
   }
   // Waits (bounded) for `done` to hold; for state observed through counters.
   template <typename Predicate>
-  static bool Eventually(Predicate done, absl::Duration limit = absl::Seconds(30)) {
+  static bool Eventually(Predicate done,
+                         absl::Duration limit = absl::Seconds(30)) {
     const absl::Time deadline = absl::Now() + limit;
     while (!done()) {
       if (absl::Now() > deadline) return false;
@@ -98,8 +100,9 @@ TEST_F(RpcTest, ThousandConcurrentCallsOnOneChannel) {
   CountDownLatch done(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     requests[i].set_payload(absl::StrCat("call-", i, std::string(i % 97, 'x')));
-    channel->CallMethod(kTestService, i % 3 == 0 ? "Delay" : "Echo", requests[i],
-                        &responses[i], nullptr, [&, i](absl::Status s) {
+    channel->CallMethod(kTestService, i % 3 == 0 ? "Delay" : "Echo",
+                        requests[i], &responses[i], nullptr,
+                        [&, i](absl::Status s) {
                           statuses[i] = s;
                           done.CountDown();
                         });
@@ -114,7 +117,8 @@ TEST_F(RpcTest, ThousandConcurrentCallsOnOneChannel) {
       EXPECT_EQ(responses[i].payload(), requests[i].payload()) << i;
     }
   }
-  EXPECT_EQ(channel->stats().connects, 1u);  // All multiplexed on one connection.
+  EXPECT_EQ(channel->stats().connects,
+            1u);  // All multiplexed on one connection.
 }
 
 TEST_F(RpcTest, CallsFromEightThreadsAtOnce) {
@@ -126,7 +130,8 @@ TEST_F(RpcTest, CallsFromEightThreadsAtOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         const std::string payload = absl::StrCat(t, "/", i);
-        absl::StatusOr<std::string> reply = Call(channel.get(), "Echo", payload);
+        absl::StatusOr<std::string> reply =
+            Call(channel.get(), "Echo", payload);
         if (reply.ok() && *reply == payload) ++ok;
       }
     });
@@ -139,14 +144,17 @@ TEST_F(RpcTest, DeadlineExceededThenLateResponseDroppedThenNextCallWorks) {
   StartServer();
   auto channel = NewChannel();
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> slow = Call(channel.get(), "Delay", "300", absl::Milliseconds(50));
+  absl::StatusOr<std::string> slow =
+      Call(channel.get(), "Delay", "300", absl::Milliseconds(50));
   const absl::Duration waited = absl::Now() - start;
-  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << slow.status();
   EXPECT_GE(waited, absl::Milliseconds(50));
   EXPECT_LT(waited, absl::Milliseconds(250));  // Not the handler's 300 ms.
   // The client told the server (CANCEL); the handler sees it when it fires,
   // and its late response is dropped quietly by the channel.
-  ASSERT_TRUE(Eventually([&] { return counters_.delays_cancelled.load() == 1; }));
+  ASSERT_TRUE(
+      Eventually([&] { return counters_.delays_cancelled.load() == 1; }));
   ASSERT_TRUE(Eventually([&] { return server_->stats().cancels == 1; }));
   absl::StatusOr<std::string> next = Call(channel.get(), "Echo", "next");
   ASSERT_TRUE(next.ok()) << next.status();
@@ -158,7 +166,8 @@ TEST_F(RpcTest, LateResponseIsCountedAndDropped) {
   StartServer();
   auto channel = NewChannel();
   // Sleep on a worker ignores cancellation, so its response does come back.
-  absl::StatusOr<std::string> slow = Call(channel.get(), "Sleep", "100", absl::Milliseconds(20));
+  absl::StatusOr<std::string> slow =
+      Call(channel.get(), "Sleep", "100", absl::Milliseconds(20));
   EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(Eventually([&] { return channel->stats().late_responses == 1; }));
   EXPECT_TRUE(Call(channel.get(), "Echo", "fine").ok());
@@ -175,16 +184,19 @@ TEST_F(RpcTest, ServerStatusesReachTheCaller) {
   EchoResponse resp;
   absl::Status s = channel->CallMethodBlocking("no.Such", "Echo", req, &resp);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("unknown service \"no.Such\""), std::string::npos) << s;
+  EXPECT_NE(s.message().find("unknown service \"no.Such\""), std::string::npos)
+      << s;
   s = channel->CallMethodBlocking(kTestService, "Nope", req, &resp);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("unknown method \"Nope\""), std::string::npos) << s;
+  EXPECT_NE(s.message().find("unknown method \"Nope\""), std::string::npos)
+      << s;
 }
 
 TEST_F(RpcTest, SixteenMebibyteResponse) {
   StartServer();
   auto channel = NewChannel();
-  absl::StatusOr<std::string> big = Call(channel.get(), "Big", std::to_string(16 << 20));
+  absl::StatusOr<std::string> big =
+      Call(channel.get(), "Big", std::to_string(16 << 20));
   ASSERT_TRUE(big.ok()) << big.status();
   EXPECT_EQ(big->size(), 16u << 20);
   EXPECT_EQ(big->find_first_not_of('b'), std::string::npos);
@@ -195,13 +207,16 @@ TEST_F(RpcTest, ResponseOverTheClientsFrameLimitFailsTheCallNotTheProcess) {
   ChannelOptions options;
   options.max_frame_size = 1 << 20;
   auto channel = NewChannel(options);
-  absl::StatusOr<std::string> big = Call(channel.get(), "Big", std::to_string(2 << 20));
-  EXPECT_EQ(big.status().code(), absl::StatusCode::kUnavailable) << big.status();
+  absl::StatusOr<std::string> big =
+      Call(channel.get(), "Big", std::to_string(2 << 20));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kUnavailable)
+      << big.status();
   EXPECT_NE(big.status().message().find("protocol error"), std::string::npos)
       << big.status();
   EXPECT_EQ(channel->stats().protocol_errors, 1u);
   // The channel reconnects and goes on.
-  ASSERT_TRUE(Eventually([&] { return Call(channel.get(), "Echo", "again").ok(); }));
+  ASSERT_TRUE(
+      Eventually([&] { return Call(channel.get(), "Echo", "again").ok(); }));
 }
 
 TEST_F(RpcTest, WorkerPoolHandlerDoesNotBlockItsLoop) {
@@ -238,12 +253,14 @@ TEST_F(RpcTest, CallPastItsDeadlineInTheWorkerQueueNeverRuns) {
                       [&](absl::Status) { busy_done.Notify(); });
   ASSERT_TRUE(Eventually([&] { return counters_.sleep_runs.load() == 1; }));
   // Queued behind a 300 ms sleep with a 30 ms deadline.
-  absl::StatusOr<std::string> late = Call(channel.get(), "Sleep", "1", absl::Milliseconds(30));
+  absl::StatusOr<std::string> late =
+      Call(channel.get(), "Sleep", "1", absl::Milliseconds(30));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(busy_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   // The worker picked it up after its deadline: answered without running.
   ASSERT_TRUE(Eventually([&] {
-    return server_->stats().deadline_exceeded == 1 || counters_.sleep_runs.load() > 1;
+    return server_->stats().deadline_exceeded == 1 ||
+           counters_.sleep_runs.load() > 1;
   }));
   EXPECT_EQ(counters_.sleep_runs.load(), 1);
   EXPECT_EQ(server_->stats().deadline_exceeded, 1u);
@@ -266,7 +283,8 @@ TEST_F(RpcTest, FullWorkerQueueFailsFastWithResourceExhausted) {
                           statuses[i] = s;
                           done.CountDown();
                         });
-    if (i == 0) ASSERT_TRUE(Eventually([&] { return counters_.sleep_runs.load() == 1; }));
+    if (i == 0)
+      ASSERT_TRUE(Eventually([&] { return counters_.sleep_runs.load() == 1; }));
   }
   ASSERT_TRUE(done.WaitWithTimeout(absl::Seconds(30)));
   int exhausted = 0;
@@ -284,11 +302,12 @@ TEST_F(RpcTest, BlockingCallOnTheChannelsLoopReturnsAnError) {
   absl::Status inner;
   EchoRequest req;
   EchoResponse resp;
-  channel->CallMethod(kTestService, "Echo", req, &resp, nullptr, [&](absl::Status) {
-    EchoResponse resp2;
-    inner = channel->CallMethodBlocking(kTestService, "Echo", req, &resp2);
-    done.Notify();
-  });
+  channel->CallMethod(
+      kTestService, "Echo", req, &resp, nullptr, [&](absl::Status) {
+        EchoResponse resp2;
+        inner = channel->CallMethodBlocking(kTestService, "Echo", req, &resp2);
+        done.Notify();
+      });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition) << inner;
 }
@@ -302,11 +321,13 @@ TEST_F(RpcTest, TryCancelCompletesTheCallAndTellsTheServer) {
   ClientContext ctx;
   Notification done;
   absl::Status status;
-  channel->CallMethod(kTestService, "Delay", req, &resp, &ctx, [&](absl::Status s) {
-    status = s;
-    done.Notify();
-  });
-  ASSERT_TRUE(Eventually([&] { return server_->stats().calls_in_flight == 1; }));
+  channel->CallMethod(kTestService, "Delay", req, &resp, &ctx,
+                      [&](absl::Status s) {
+                        status = s;
+                        done.Notify();
+                      });
+  ASSERT_TRUE(
+      Eventually([&] { return server_->stats().calls_in_flight == 1; }));
   ctx.TryCancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
@@ -327,13 +348,16 @@ TEST_F(RpcTest, DestroyingAChannelCompletesPendingCallsBeforeReturning) {
     reqs[i].set_payload("10000");
     channel->CallMethod(kTestService, "Delay", reqs[i], &resps[i], nullptr,
                         [&](absl::Status s) {
-                          if (s.code() == absl::StatusCode::kCancelled) ++cancelled;
+                          if (s.code() == absl::StatusCode::kCancelled)
+                            ++cancelled;
                           ++completed;
                         });
   }
-  ASSERT_TRUE(Eventually([&] { return server_->stats().calls_in_flight == kCalls; }));
+  ASSERT_TRUE(
+      Eventually([&] { return server_->stats().calls_in_flight == kCalls; }));
   channel.reset();
-  EXPECT_EQ(completed.load(), kCalls);  // All done when the destructor returned.
+  EXPECT_EQ(completed.load(),
+            kCalls);  // All done when the destructor returned.
   EXPECT_EQ(cancelled.load(), kCalls);
 }
 
@@ -383,7 +407,8 @@ TEST_F(RpcTest, ASilentServerFailsCallsWithinTheHeartbeatTimeout) {
   const absl::Time start = absl::Now();
   EchoRequest req;
   EchoResponse resp;
-  absl::Status s = (*channel)->CallMethodBlocking(kTestService, "Echo", req, &resp);
+  absl::Status s =
+      (*channel)->CallMethodBlocking(kTestService, "Echo", req, &resp);
   const absl::Duration waited = absl::Now() - start;
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_NE(s.message().find("heartbeat timeout"), std::string::npos) << s;
@@ -400,11 +425,13 @@ TEST_F(RpcTest, RefusedConnectionFailsFastWithUnavailable) {
     ASSERT_TRUE(tmp->Bind(InetAddress::Loopback(0)).ok());
     dead = *tmp->LocalAddress();
   }
-  absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(dead.ToString());
+  absl::StatusOr<std::unique_ptr<Channel>> channel =
+      Channel::Create(dead.ToString());
   ASSERT_TRUE(channel.ok());
   EchoRequest req;
   EchoResponse resp;
-  absl::Status s = (*channel)->CallMethodBlocking(kTestService, "Echo", req, &resp);
+  absl::Status s =
+      (*channel)->CallMethodBlocking(kTestService, "Echo", req, &resp);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_NE(s.message().find("refused"), std::string::npos) << s;
 }
@@ -419,14 +446,17 @@ TEST_F(RpcTest, ShutdownLetsCallsInFlightFinishAndRefusesNewOnes) {
   EchoResponse resp;
   Notification done;
   absl::Status status;
-  channel->CallMethod(kTestService, "Delay", req, &resp, nullptr, [&](absl::Status s) {
-    status = s;
-    done.Notify();
-  });
-  ASSERT_TRUE(Eventually([&] { return server_->stats().calls_in_flight == 1; }));
+  channel->CallMethod(kTestService, "Delay", req, &resp, nullptr,
+                      [&](absl::Status s) {
+                        status = s;
+                        done.Notify();
+                      });
+  ASSERT_TRUE(
+      Eventually([&] { return server_->stats().calls_in_flight == 1; }));
   server_->Shutdown();
   absl::StatusOr<std::string> refused = Call(channel.get(), "Echo", "too late");
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+      << refused.status();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(status.ok()) << status;  // The call in flight finished normally.
   EXPECT_EQ(resp.payload(), "200");

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "net/sync.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
@@ -45,19 +45,22 @@ class ServerProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     const std::string port_flag = absl::StrCat("--port=", port);
-    char* argv[] = {const_cast<char*>(binary.c_str()), const_cast<char*>(port_flag.c_str()),
-                    nullptr};
-    CHECK_EQ(posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0)
+    char* argv[] = {const_cast<char*>(binary.c_str()),
+                    const_cast<char*>(port_flag.c_str()), nullptr};
+    CHECK_EQ(
+        posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0)
         << binary;
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     FILE* child_out = ::fdopen(out[0], "r");
     char line[128] = "";
-    CHECK(std::fgets(line, sizeof line, child_out) != nullptr) << "server died at start";
+    CHECK(std::fgets(line, sizeof line, child_out) != nullptr)
+        << "server died at start";
     ::fclose(child_out);
-    CHECK(absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                               absl::string_view(line).substr(strlen("listening on "))),
-                           &port_))
+    CHECK(absl::SimpleAtoi(
+        absl::StripAsciiWhitespace(
+            absl::string_view(line).substr(strlen("listening on "))),
+        &port_))
         << line;
   }
   ~ServerProcess() { Kill(SIGTERM); }
@@ -89,7 +92,10 @@ TEST(ServerRestartTest, KilledServerFailsPendingCallsThenChannelReconnects) {
   EchoRequest ping;
   ping.set_payload("up?");
   EchoResponse pong;
-  ASSERT_TRUE((*channel)->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong).ok());
+  ASSERT_TRUE(
+      (*channel)
+          ->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong)
+          .ok());
 
   // Calls that would take 10 s each, in flight when the server dies.
   constexpr int kPending = 10;
@@ -99,33 +105,39 @@ TEST(ServerRestartTest, KilledServerFailsPendingCallsThenChannelReconnects) {
   CountDownLatch done(kPending);
   for (int i = 0; i < kPending; ++i) {
     reqs[i].set_payload("10000");
-    (*channel)->CallMethod(testing::kTestService, "Delay", reqs[i], &resps[i], nullptr,
-                           [&, i](absl::Status s) {
+    (*channel)->CallMethod(testing::kTestService, "Delay", reqs[i], &resps[i],
+                           nullptr, [&, i](absl::Status s) {
                              statuses[i] = s;
                              done.CountDown();
                            });
   }
   // Make sure they reached the server: a call sent after them has returned.
-  ASSERT_TRUE((*channel)->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong).ok());
+  ASSERT_TRUE(
+      (*channel)
+          ->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong)
+          .ok());
 
   const absl::Time killed_at = absl::Now();
   server->Kill(SIGKILL);
   ASSERT_TRUE(done.WaitWithTimeout(absl::Seconds(5)));
-  EXPECT_LT(absl::Now() - killed_at, absl::Seconds(1));  // Not the heartbeat timeout.
+  EXPECT_LT(absl::Now() - killed_at,
+            absl::Seconds(1));  // Not the heartbeat timeout.
   for (int i = 0; i < kPending; ++i) {
-    EXPECT_EQ(statuses[i].code(), absl::StatusCode::kUnavailable) << statuses[i];
+    EXPECT_EQ(statuses[i].code(), absl::StatusCode::kUnavailable)
+        << statuses[i];
   }
 
   // While the server is down, calls fail fast (never hang).
-  absl::Status down =
-      (*channel)->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong);
+  absl::Status down = (*channel)->CallMethodBlocking(testing::kTestService,
+                                                     "Echo", ping, &pong);
   EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
 
   server = std::make_unique<ServerProcess>(port);  // Same port.
   absl::Status status;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   do {
-    status = (*channel)->CallMethodBlocking(testing::kTestService, "Echo", ping, &pong);
+    status = (*channel)->CallMethodBlocking(testing::kTestService, "Echo", ping,
+                                            &pong);
     if (status.ok()) break;
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
     absl::SleepFor(absl::Milliseconds(10));  // Pacing retries, not syncing.

@@ -13,10 +13,12 @@ namespace mrpc::testing {
 using echo::EchoRequest;
 using echo::EchoResponse;
 
-absl::Status RegisterTestService(Server* server, TestServiceCounters* counters) {
+absl::Status RegisterTestService(Server* server,
+                                 TestServiceCounters* counters) {
   absl::Status status = server->RegisterMethod<EchoRequest, EchoResponse>(
       kTestService, "Echo",
-      [](ServerContext*, const EchoRequest& req, EchoResponse* resp, RpcDone done) {
+      [](ServerContext*, const EchoRequest& req, EchoResponse* resp,
+         RpcDone done) {
         resp->set_payload(req.payload());
         done(absl::OkStatus());
       });
@@ -32,11 +34,12 @@ absl::Status RegisterTestService(Server* server, TestServiceCounters* counters) 
           return;
         }
         resp->set_payload(req.payload());
-        ctx->loop()->RunAfter(absl::Milliseconds(ms),
-                              [ctx, counters, done = std::move(done)]() mutable {
-                                if (ctx->IsCancelled()) ++counters->delays_cancelled;
-                                done(absl::OkStatus());
-                              });
+        ctx->loop()->RunAfter(
+            absl::Milliseconds(ms),
+            [ctx, counters, done = std::move(done)]() mutable {
+              if (ctx->IsCancelled()) ++counters->delays_cancelled;
+              done(absl::OkStatus());
+            });
       });
   if (!status.ok()) return status;
 
@@ -69,7 +72,8 @@ absl::Status RegisterTestService(Server* server, TestServiceCounters* counters) 
 
   return server->RegisterMethod<EchoRequest, EchoResponse>(
       kTestService, "Big",
-      [](ServerContext*, const EchoRequest& req, EchoResponse* resp, RpcDone done) {
+      [](ServerContext*, const EchoRequest& req, EchoResponse* resp,
+         RpcDone done) {
         size_t size = 0;
         absl::SimpleAtoi(req.payload(), &size);
         resp->set_payload(std::string(size, 'b'));

@@ -23,8 +23,9 @@ namespace mrpc::testing {
 inline constexpr char kTestService[] = "mrpc.test.TestService";
 
 struct TestServiceCounters {
-  std::atomic<int> sleep_runs{0};        // Sleep handlers that started.
-  std::atomic<int> delays_cancelled{0};  // Delay calls cancelled by the time they fired.
+  std::atomic<int> sleep_runs{0};  // Sleep handlers that started.
+  std::atomic<int> delays_cancelled{
+      0};  // Delay calls cancelled by the time they fired.
 };
 
 // Registers the methods on `server`; `counters` must outlive it.

@@ -11,7 +11,8 @@ int Histogram::IndexOf(uint64_t value) {
   if (value < kSubBuckets) return static_cast<int>(value);
   const int top = 63 - __builtin_clzll(value);
   const int group = top - kSubBits + 1;
-  const int sub = static_cast<int>((value >> (top - kSubBits)) & (kSubBuckets - 1));
+  const int sub =
+      static_cast<int>((value >> (top - kSubBits)) & (kSubBuckets - 1));
   return group * kSubBuckets + sub;
 }
 
@@ -54,7 +55,8 @@ int64_t Histogram::Percentile(double percent) const {
   for (size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];
     if (seen >= rank) {
-      return std::min<int64_t>(static_cast<int64_t>(UpperEdge(static_cast<int>(i))), max_);
+      return std::min<int64_t>(
+          static_cast<int64_t>(UpperEdge(static_cast<int>(i))), max_);
     }
   }
   return max_;

@@ -31,7 +31,9 @@ class Histogram {
   uint64_t count() const { return count_; }
   int64_t min() const { return count_ ? min_ : 0; }
   int64_t max() const { return max_; }
-  double mean() const { return count_ ? static_cast<double>(sum_) / count_ : 0; }
+  double mean() const {
+    return count_ ? static_cast<double>(sum_) / count_ : 0;
+  }
   // The value below which `percent` % of the recorded values fall, reported
   // as the upper edge of its bucket (never below the true value) and capped
   // at max(). 0 when empty.

@@ -37,7 +37,8 @@ TEST(HistogramTest, PercentilesWithinRelativeErrorOfExact) {
   }
   std::sort(values.begin(), values.end());
   for (double p : {50.0, 90.0, 99.0, 99.9}) {
-    const int64_t exact = values[static_cast<size_t>(std::ceil(p / 100 * values.size())) - 1];
+    const int64_t exact =
+        values[static_cast<size_t>(std::ceil(p / 100 * values.size())) - 1];
     const int64_t reported = h.Percentile(p);
     EXPECT_GE(reported, exact) << "p" << p;  // An upper edge: never optimistic.
     EXPECT_LE(reported, exact + exact / 32 + 1) << "p" << p;
@@ -55,7 +56,8 @@ TEST(HistogramTest, MergeEqualsRecordingEverythingInOne) {
   }
   a.Merge(b);
   EXPECT_EQ(a.count(), all.count());
-  for (double p : {1.0, 50.0, 99.0, 99.99}) EXPECT_EQ(a.Percentile(p), all.Percentile(p));
+  for (double p : {1.0, 50.0, 99.0, 99.99})
+    EXPECT_EQ(a.Percentile(p), all.Percentile(p));
   EXPECT_EQ(a.max(), all.max());
 }
 

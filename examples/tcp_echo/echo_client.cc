@@ -48,7 +48,8 @@ namespace {
 class Pattern {
  public:
   explicit Pattern(size_t payload) : payload_(payload), bytes_(payload + 256) {
-    for (size_t i = 0; i < bytes_.size(); ++i) bytes_[i] = static_cast<char>(i * 7);
+    for (size_t i = 0; i < bytes_.size(); ++i)
+      bytes_[i] = static_cast<char>(i * 7);
   }
   absl::string_view For(uint64_t seq) const {
     return absl::string_view(bytes_.data() + seq % 256, payload_);
@@ -69,8 +70,8 @@ struct Stream {
 // One client loop and its connections; stats are loop-owned.
 class Worker {
  public:
-  Worker(int index, const InetAddress& target, const Pattern* pattern, int depth,
-         std::atomic<int>* connected)
+  Worker(int index, const InetAddress& target, const Pattern* pattern,
+         int depth, std::atomic<int>* connected)
       : thread_(absl::StrFormat("client%d", index)),
         target_(target),
         pattern_(pattern),
@@ -93,8 +94,8 @@ class Worker {
                      << TcpConnection::CloseReasonName(conn->close_reason());
         }
       });
-      client->SetMessageCallback(
-          [this](const TcpConnectionPtr& conn, Buffer* in) { OnMessage(conn, in); });
+      client->SetMessageCallback([this](const TcpConnectionPtr& conn,
+                                        Buffer* in) { OnMessage(conn, in); });
       client->Connect();
       clients_.push_back(std::move(client));
     }
@@ -136,20 +137,21 @@ class Worker {
     Stream& s = std::any_cast<Stream&>(conn->context());
     const int64_t now = MonotonicNanos();
     int replies = 0;
-    const int frames = ForEachFrame(in, 1 << 30, [&](absl::string_view payload) {
-      const absl::string_view want = pattern_->For(s.next_expected++);
-      if (payload != want) {
-        ++errors_;
-        LOG_EVERY_N(ERROR, 100) << "echo mismatch on " << conn->name();
-      }
-      const int64_t sent = s.sent_ns.front();
-      s.sent_ns.pop_front();
-      if (now >= measure_from_ns_ && now < measure_until_ns_) {
-        latency_.Record(now - sent);
-        ++completed_;
-      }
-      ++replies;
-    });
+    const int frames =
+        ForEachFrame(in, 1 << 30, [&](absl::string_view payload) {
+          const absl::string_view want = pattern_->For(s.next_expected++);
+          if (payload != want) {
+            ++errors_;
+            LOG_EVERY_N(ERROR, 100) << "echo mismatch on " << conn->name();
+          }
+          const int64_t sent = s.sent_ns.front();
+          s.sent_ns.pop_front();
+          if (now >= measure_from_ns_ && now < measure_until_ns_) {
+            latency_.Record(now - sent);
+            ++completed_;
+          }
+          ++replies;
+        });
     if (frames < 0) {
       ++errors_;
       conn->ForceClose();
@@ -177,7 +179,8 @@ class Worker {
 // utime + stime of a process, in seconds (from /proc/PID/stat).
 double ProcessCpuSeconds(int pid) {
   std::ifstream in(absl::StrFormat("/proc/%d/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   // Fields after the ")" that ends the command name: state is field 3, so
   // utime (14) and stime (15) are the 12th and 13th tokens after it.
   const size_t paren = stat.rfind(')');
@@ -197,7 +200,8 @@ void SleepUntilNanos(int64_t when_ns) {
 }
 
 int Run() {
-  absl::StatusOr<InetAddress> target = InetAddress::Resolve(absl::GetFlag(FLAGS_target));
+  absl::StatusOr<InetAddress> target =
+      InetAddress::Resolve(absl::GetFlag(FLAGS_target));
   if (!target.ok()) {
     fprintf(stderr, "bad --target: %s\n", target.status().ToString().c_str());
     return 2;
@@ -208,14 +212,15 @@ int Run() {
   std::atomic<int> connected{0};
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < threads; ++t) {
-    workers.push_back(std::make_unique<Worker>(t, *target, &pattern,
-                                               absl::GetFlag(FLAGS_depth), &connected));
+    workers.push_back(std::make_unique<Worker>(
+        t, *target, &pattern, absl::GetFlag(FLAGS_depth), &connected));
     workers.back()->Start(conns / threads + (t < conns % threads ? 1 : 0));
   }
   const absl::Time connect_deadline = absl::Now() + absl::Seconds(10);
   while (connected.load() < conns) {
     if (absl::Now() > connect_deadline) {
-      fprintf(stderr, "only %d of %d connections came up\n", connected.load(), conns);
+      fprintf(stderr, "only %d of %d connections came up\n", connected.load(),
+              conns);
       for (auto& w : workers) w->Stop();
       return 1;
     }
@@ -231,10 +236,12 @@ int Run() {
 
   const int server_pid = absl::GetFlag(FLAGS_server_pid);
   SleepUntilNanos(measure_from);
-  const double server_cpu_start = server_pid ? ProcessCpuSeconds(server_pid) : 0;
+  const double server_cpu_start =
+      server_pid ? ProcessCpuSeconds(server_pid) : 0;
   const double client_cpu_start = ProcessCpuSeconds(getpid());
   SleepUntilNanos(measure_until);
-  const double server_cpu = server_pid ? ProcessCpuSeconds(server_pid) - server_cpu_start : 0;
+  const double server_cpu =
+      server_pid ? ProcessCpuSeconds(server_pid) - server_cpu_start : 0;
   const double client_cpu = ProcessCpuSeconds(getpid()) - client_cpu_start;
   const double window = (measure_until - measure_from) / 1e9;
 
@@ -252,25 +259,29 @@ int Run() {
   const double server_us_per_req = completed ? server_cpu * 1e6 / completed : 0;
   const double client_us_per_req = completed ? client_cpu * 1e6 / completed : 0;
   if (absl::GetFlag(FLAGS_json)) {
-    printf("{\"conns\": %d, \"depth\": %d, \"payload\": %d, \"seconds\": %.3f, "
-           "\"requests\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"qps\": %.1f, "
-           "\"p50_us\": %.2f, \"p90_us\": %.2f, \"p99_us\": %.2f, "
-           "\"p999_us\": %.2f, \"max_us\": %.2f, \"server_cpu_us_per_req\": %.3f, "
-           "\"client_cpu_us_per_req\": %.3f}\n",
-           conns, absl::GetFlag(FLAGS_depth), absl::GetFlag(FLAGS_payload), window,
-           completed, errors, qps, latency.Percentile(50) * us,
-           latency.Percentile(90) * us, latency.Percentile(99) * us,
-           latency.Percentile(99.9) * us, latency.max() * us, server_us_per_req,
-           client_us_per_req);
+    printf(
+        "{\"conns\": %d, \"depth\": %d, \"payload\": %d, \"seconds\": %.3f, "
+        "\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
+        ", \"qps\": %.1f, "
+        "\"p50_us\": %.2f, \"p90_us\": %.2f, \"p99_us\": %.2f, "
+        "\"p999_us\": %.2f, \"max_us\": %.2f, \"server_cpu_us_per_req\": %.3f, "
+        "\"client_cpu_us_per_req\": %.3f}\n",
+        conns, absl::GetFlag(FLAGS_depth), absl::GetFlag(FLAGS_payload), window,
+        completed, errors, qps, latency.Percentile(50) * us,
+        latency.Percentile(90) * us, latency.Percentile(99) * us,
+        latency.Percentile(99.9) * us, latency.max() * us, server_us_per_req,
+        client_us_per_req);
   } else {
     printf("%-10s %-8s %-8s %-10s %-10s %-10s %-10s %-10s %-8s\n", "conns x d",
            "payload", "qps", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us",
            "errors");
-    printf("%-10s %-8d %-8.0f %-10.1f %-10.1f %-10.1f %-10.1f %-10.1f %-8" PRIu64 "\n",
-           absl::StrFormat("%dx%d", conns, absl::GetFlag(FLAGS_depth)).c_str(),
-           absl::GetFlag(FLAGS_payload), qps, latency.Percentile(50) * us,
-           latency.Percentile(90) * us, latency.Percentile(99) * us,
-           latency.Percentile(99.9) * us, latency.max() * us, errors);
+    printf(
+        "%-10s %-8d %-8.0f %-10.1f %-10.1f %-10.1f %-10.1f %-10.1f %-8" PRIu64
+        "\n",
+        absl::StrFormat("%dx%d", conns, absl::GetFlag(FLAGS_depth)).c_str(),
+        absl::GetFlag(FLAGS_payload), qps, latency.Percentile(50) * us,
+        latency.Percentile(90) * us, latency.Percentile(99) * us,
+        latency.Percentile(99.9) * us, latency.max() * us, errors);
     if (server_pid) printf("server CPU: %.3f us/request\n", server_us_per_req);
     printf("client CPU: %.3f us/request\n", client_us_per_req);
   }

@@ -36,20 +36,22 @@ int main(int argc, char** argv) {
   options.name = "tcp-echo";
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.connection.edge_triggered = absl::GetFlag(FLAGS_edge_triggered);
-  mrpc::TcpServer server(&loop,
-                         mrpc::InetAddress::Any(absl::GetFlag(FLAGS_port)), options);
+  mrpc::TcpServer server(
+      &loop, mrpc::InetAddress::Any(absl::GetFlag(FLAGS_port)), options);
   const size_t max_frame = absl::GetFlag(FLAGS_max_frame);
-  server.SetMessageCallback([max_frame](const mrpc::TcpConnectionPtr& conn,
-                                        mrpc::Buffer* in) {
-    const int frames = mrpc::ForEachFrame(in, max_frame, [&](absl::string_view payload) {
-      conn->SendInPlace([&](mrpc::Buffer* out) { mrpc::AppendFrame(payload, out); });
-    });
-    if (frames < 0) {
-      LOG(WARNING) << "connection " << conn->name() << ": frame over "
-                   << max_frame << " bytes; closing";
-      conn->ForceClose();
-    }
-  });
+  server.SetMessageCallback(
+      [max_frame](const mrpc::TcpConnectionPtr& conn, mrpc::Buffer* in) {
+        const int frames =
+            mrpc::ForEachFrame(in, max_frame, [&](absl::string_view payload) {
+              conn->SendInPlace(
+                  [&](mrpc::Buffer* out) { mrpc::AppendFrame(payload, out); });
+            });
+        if (frames < 0) {
+          LOG(WARNING) << "connection " << conn->name() << ": frame over "
+                       << max_frame << " bytes; closing";
+          conn->ForceClose();
+        }
+      });
   absl::Status status = server.Start();
   if (!status.ok()) {
     LOG(ERROR) << "cannot start: " << status;

@@ -30,7 +30,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 
 struct Conn {
   int fd;
-  std::vector<char> in;   // [in_begin, in_end) unparsed
+  std::vector<char> in;  // [in_begin, in_end) unparsed
   size_t in_begin = 0;
   size_t in_end = 0;
   std::vector<char> out;  // [out_begin, out_end) unsent
@@ -86,7 +86,8 @@ bool Flush(Conn* c) {
 void AppendOut(Conn* c, const char* data, size_t n) {
   if (c->out.size() - c->out_end < n) {
     if (c->out_begin > 0) {  // Slide unsent bytes to the front first.
-      memmove(c->out.data(), c->out.data() + c->out_begin, c->out_end - c->out_begin);
+      memmove(c->out.data(), c->out.data() + c->out_begin,
+              c->out_end - c->out_begin);
       c->out_end -= c->out_begin;
       c->out_begin = 0;
     }
@@ -100,13 +101,16 @@ void AppendOut(Conn* c, const char* data, size_t n) {
 bool HandleRead(Conn* c) {
   if (c->in.size() - c->in_end < kReadChunk) {
     if (c->in_begin > 0) {
-      memmove(c->in.data(), c->in.data() + c->in_begin, c->in_end - c->in_begin);
+      memmove(c->in.data(), c->in.data() + c->in_begin,
+              c->in_end - c->in_begin);
       c->in_end -= c->in_begin;
       c->in_begin = 0;
     }
-    if (c->in.size() - c->in_end < kReadChunk) c->in.resize(c->in_end + kReadChunk);
+    if (c->in.size() - c->in_end < kReadChunk)
+      c->in.resize(c->in_end + kReadChunk);
   }
-  const ssize_t n = read(c->fd, c->in.data() + c->in_end, c->in.size() - c->in_end);
+  const ssize_t n =
+      read(c->fd, c->in.data() + c->in_end, c->in.size() - c->in_end);
   if (n == 0) return false;
   if (n < 0) return errno == EAGAIN || errno == EINTR;
   c->in_end += n;
@@ -133,7 +137,8 @@ int main(int argc, char** argv) {
   signal(SIGINT, [](int) { g_stop = 1; });
   signal(SIGTERM, [](int) { g_stop = 1; });
 
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int listener =
+      socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int on = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   struct sockaddr_in addr = {};
@@ -158,12 +163,14 @@ int main(int argc, char** argv) {
 
   std::vector<struct epoll_event> events(1024);
   while (!g_stop) {
-    const int n = epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
+    const int n =
+        epoll_wait(g_epoll, events.data(), static_cast<int>(events.size()), -1);
     for (int i = 0; i < n; ++i) {
       auto* c = static_cast<Conn*>(events[i].data.ptr);
       if (c == nullptr) {
         for (;;) {
-          const int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          const int fd =
+              accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (fd < 0) break;
           setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
           auto* conn = new Conn{fd};

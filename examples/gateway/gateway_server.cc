@@ -1,0 +1,39 @@
+// The gateway: serves Gateway, calls the kv backend.
+//
+//   bazel run //examples/gateway:gateway_server -- --port=9002 \
+//       --kv_target=127.0.0.1:9001
+#include <glog/logging.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "examples/common/serve.h"
+#include "examples/gateway/gateway_service.h"
+#include "rpc/channel.h"
+
+ABSL_FLAG(int, port, 9002, "port to listen on (0: any free port)");
+ABSL_FLAG(int, threads, -1, "I/O loops (-1: one per hardware thread)");
+ABSL_FLAG(std::string, kv_target, "127.0.0.1:9001", "the kv backend, host:port");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  // One channel to the backend, multiplexing every gateway call's backend
+  // calls; its callbacks run on its own loop thread and complete the
+  // gateway calls from there (done() is thread-safe).
+  absl::StatusOr<std::unique_ptr<mrpc::Channel>> kv_channel =
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_kv_target));
+  if (!kv_channel.ok()) {
+    LOG(ERROR) << "bad --kv_target: " << kv_channel.status();
+    return 1;
+  }
+  mrpc::examples::kv::KvService::Stub kv(kv_channel->get());
+  mrpc::examples::gateway::GatewayImpl service(&kv);
+  mrpc::ServerOptions options;
+  options.num_threads = absl::GetFlag(FLAGS_threads);
+  mrpc::Server server(options);
+  absl::Status registered = server.RegisterService(&service);
+  CHECK(registered.ok()) << registered;
+  return mrpc::examples::ServeUntilSignal(
+      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)), "gateway_server");
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# mrpc's main job: installs what is missing, builds, starts the example
+# services (echo, kv, and a gateway that calls kv), drives them with real
+# calls, prints what happened, and stops every process it started.
+#
+# Usage: tools/demo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup.sh
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]:-}"; do
+    [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "building mrpc and the examples (bazel build --config=opt)"
+if ! bazel build --config=opt //examples/... > "$work/build.log" 2>&1; then
+  cat "$work/build.log"
+  exit 1
+fi
+tail -n 1 "$work/build.log"
+bin=bazel-bin/examples
+
+# start NAME BINARY [FLAGS...]: runs a server on a free port, waits until it
+# listens, and sets PORT.
+start() {
+  local name=$1
+  shift
+  "$@" --port=0 > "$work/$name.out" 2> "$work/$name.log" &
+  pids+=($!)
+  local pid=$!
+  for _ in $(seq 1 200); do
+    if PORT=$(grep -oE 'listening on [0-9]+' "$work/$name.out" 2>/dev/null | awk '{print $3}') &&
+        [[ -n "$PORT" ]]; then
+      echo "$name: pid $pid, port $PORT"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited at start:"
+      cat "$work/$name.log"
+      exit 1
+    fi
+    sleep 0.05
+  done
+  echo "$name did not start listening within 10 s"
+  exit 1
+}
+
+# run DESCRIPTION EXPECTED_EXIT COMMAND...: prints the command's output.
+failures=0
+run() {
+  local what=$1 want=$2
+  shift 2
+  printf -- '-- %s\n' "$what"
+  set +e
+  "$@" 2> "$work/client.log"
+  local rc=$?
+  set -e
+  if [[ $rc -ne $want ]]; then
+    echo "   UNEXPECTED: exit code $rc (wanted $want)"
+    cat "$work/client.log"
+    failures=$((failures + 1))
+  fi
+}
+
+step "starting the example services"
+start echo_server "$bin/echo/echo_server" --threads=2
+echo_port=$PORT
+start kv_server "$bin/kv/kv_server" --threads=2
+kv_port=$PORT
+start gateway_server "$bin/gateway/gateway_server" --threads=2 --kv_target=127.0.0.1:$kv_port
+gateway_port=$PORT
+
+step "echo: one call in each stub form"
+run "echo_client" 0 "$bin/echo/echo_client" --target=127.0.0.1:$echo_port
+
+step "kv: an in-memory key-value backend"
+kv() { "$bin/kv/kv_client" --target=127.0.0.1:$kv_port "$@"; }
+run "put color = blue" 0 kv put color blue
+run "put colour = blue (British)" 0 kv put colour blue
+run "put color = green (replaces)" 0 kv put color green
+run "get color" 0 kv get color
+run "list prefix \"col\"" 0 kv list col
+run "delete colour" 0 kv delete colour
+run "get colour (deleted: NOT_FOUND expected)" 1 kv get colour
+run "put with an empty key (INVALID_ARGUMENT expected)" 1 kv put "" value
+
+step "gateway: each call fans out to kv asynchronously, deadline passed on"
+gw() { "$bin/gateway/gateway_client" --target=127.0.0.1:$gateway_port "$@"; }
+run "set profile of ada" 0 gw set ada "Ada Lovelace" ada@example.org
+run "set profile of alan (no email)" 0 gw set alan "Alan Turing"
+run "get profile of ada" 0 gw get ada
+run "get profile of alan" 0 gw get alan
+run "get profile of nobody (NOT_FOUND expected)" 1 gw get nobody
+run "what the gateway stored, seen in kv" 0 kv list user/
+
+step "stopping the services"
+cleanup
+trap - EXIT
+pids=()
+if [[ $failures -ne 0 ]]; then
+  echo "demo: $failures step(s) did not go as expected"
+  exit 1
+fi
+echo "demo: every call behaved as expected"
