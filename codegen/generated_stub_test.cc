@@ -27,7 +27,8 @@ class GreeterImpl : public Greeter::Service {
   absl::Status SayHello(ServerContext* ctx, const HelloRequest& request,
                         HelloReply* response) override {
     on_loop_ = EventLoop::CurrentThreadLoop() != nullptr;
-    if (request.name().empty()) return absl::InvalidArgumentError("name is empty");
+    if (request.name().empty())
+      return absl::InvalidArgumentError("name is empty");
     response->set_message("Hello, " + request.name());
     return absl::OkStatus();
   }
@@ -50,11 +51,13 @@ class KeywordsImpl : public Keywords::Service {
     response->set_message("deleted " + request.name());
     return absl::OkStatus();
   }
-  absl::Status GetAsync_(ServerContext*, const HelloRequest&, HelloReply* response) override {
+  absl::Status GetAsync_(ServerContext*, const HelloRequest&,
+                         HelloReply* response) override {
     response->set_message("GetAsync the method");
     return absl::OkStatus();
   }
-  absl::Status Get(ServerContext*, const HelloRequest&, HelloReply* response) override {
+  absl::Status Get(ServerContext*, const HelloRequest&,
+                   HelloReply* response) override {
     response->set_message("Get the method");
     return absl::OkStatus();
   }
@@ -109,7 +112,8 @@ TEST_F(GeneratedStubTest, CallbackForm) {
   Notification done;
   absl::StatusOr<echo::EchoResponse> result;
   stub.EchoAsync(request, nullptr, [&](absl::StatusOr<echo::EchoResponse> r) {
-    EXPECT_EQ(EventLoop::CurrentThreadLoop(), channel_->loop());  // As documented.
+    EXPECT_EQ(EventLoop::CurrentThreadLoop(),
+              channel_->loop());  // As documented.
     result = std::move(r);
     done.Notify();
   });
@@ -144,7 +148,8 @@ TEST_F(GeneratedStubTest, UnimplementedMethodSaysSo) {
   Greeter::Stub stub(channel_.get());
   absl::StatusOr<common::Empty> reply = stub.Nested(common::Outer_Inner());
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(reply.status().message(), "mrpc.codegen_test.Greeter.Nested is not implemented");
+  EXPECT_EQ(reply.status().message(),
+            "mrpc.codegen_test.Greeter.Nested is not implemented");
 }
 
 TEST_F(GeneratedStubTest, KeywordAndClashingNamesCallTheRightMethods) {
@@ -180,7 +185,8 @@ TEST(GeneratedServiceOptionsTest, MethodOptionsMoveAHandlerToTheWorkerPool) {
     ASSERT_TRUE(channel.ok());
     HelloRequest request;
     request.set_name("worker");
-    absl::StatusOr<HelloReply> reply = Greeter::Stub(channel->get()).SayHello(request);
+    absl::StatusOr<HelloReply> reply =
+        Greeter::Stub(channel->get()).SayHello(request);
     ASSERT_TRUE(reply.ok()) << reply.status();
     EXPECT_FALSE(greeter.on_loop_);  // Ran on a worker thread.
   }
@@ -189,13 +195,15 @@ TEST(GeneratedServiceOptionsTest, MethodOptionsMoveAHandlerToTheWorkerPool) {
 }
 
 // Code under test depends on the interface, so tests can swap in the mock.
-std::string GreetTwice(Greeter::StubInterface* greeter, const std::string& name) {
+std::string GreetTwice(Greeter::StubInterface* greeter,
+                       const std::string& name) {
   HelloRequest request;
   request.set_name(name);
   absl::StatusOr<HelloReply> first = greeter->SayHello(request);
   if (!first.ok()) return "error: " + std::string(first.status().message());
   absl::StatusOr<HelloReply> second = greeter->SayHello(request);
-  return first->message() + " / " + (second.ok() ? second->message() : "failed");
+  return first->message() + " / " +
+         (second.ok() ? second->message() : "failed");
 }
 
 TEST(GeneratedMockTest, MockStubStandsInForTheServer) {

@@ -23,14 +23,17 @@ class GoldenTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(GoldenTest, GeneratedMatchesGolden) {
   const std::string suffix = GetParam();
   const std::string generated = Read("codegen/testdata/golden" + suffix);
-  const std::string golden = Read("codegen/testdata/golden" + suffix + ".golden");
+  const std::string golden =
+      Read("codegen/testdata/golden" + suffix + ".golden");
   ASSERT_FALSE(generated.empty()) << "no generated golden" << suffix;
   ASSERT_FALSE(golden.empty()) << "no golden file for " << suffix;
-  EXPECT_EQ(generated, golden) << "generated golden" << suffix
-                               << " changed; if intended, run codegen/update_golden.sh";
+  EXPECT_EQ(generated, golden)
+      << "generated golden" << suffix
+      << " changed; if intended, run codegen/update_golden.sh";
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, GoldenTest,
-                         ::testing::Values(".mrpc.h", ".mrpc.cc", ".mrpc.mock.h"));
+                         ::testing::Values(".mrpc.h", ".mrpc.cc",
+                                           ".mrpc.mock.h"));
 
 }  // namespace

@@ -31,18 +31,19 @@ using Vars = std::map<std::string, std::string>;
 const std::set<std::string>& CppKeywords() {
   static const auto* keywords = new std::set<std::string>{
       "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor",
-      "bool", "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t",
-      "class", "compl", "concept", "const", "consteval", "constexpr", "constinit",
-      "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
-      "default", "delete", "do", "double", "dynamic_cast", "else", "enum",
-      "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
-      "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept",
-      "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
-      "protected", "public", "register", "reinterpret_cast", "requires", "return",
-      "short", "signed", "sizeof", "static", "static_assert", "static_cast",
-      "struct", "switch", "template", "this", "thread_local", "throw", "true",
-      "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
-      "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
+      "bool", "break", "case", "catch", "char", "char8_t", "char16_t",
+      "char32_t", "class", "compl", "concept", "const", "consteval",
+      "constexpr", "constinit", "const_cast", "continue", "co_await",
+      "co_return", "co_yield", "decltype", "default", "delete", "do", "double",
+      "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false",
+      "float", "for", "friend", "goto", "if", "inline", "int", "long",
+      "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr",
+      "operator", "or", "or_eq", "private", "protected", "public", "register",
+      "reinterpret_cast", "requires", "return", "short", "signed", "sizeof",
+      "static", "static_assert", "static_cast", "struct", "switch", "template",
+      "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
+      "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
+      "wchar_t", "while", "xor", "xor_eq",
       // Macros from headers the generated code includes.
       "NULL", "assert", "errno", "EOF"};
   return *keywords;
@@ -51,10 +52,18 @@ const std::set<std::string>& CppKeywords() {
 // Members of the generated classes and their bases: a method whose name
 // (or name + "Async"/"Future") equals one of these gets a "_" appended.
 const std::set<std::string>& ReservedMembers() {
-  static const auto* reserved = new std::set<std::string>{
-      "Service", "Stub", "StubInterface", "NewStub", "kServiceName", "service_name",
-      "RegisterMethods", "SetMethodOptions", "SetDefaultMethodOptions", "OptionsFor",
-      "channel_"};
+  static const auto* reserved =
+      new std::set<std::string>{"Service",
+                                "Stub",
+                                "StubInterface",
+                                "NewStub",
+                                "kServiceName",
+                                "service_name",
+                                "RegisterMethods",
+                                "SetMethodOptions",
+                                "SetDefaultMethodOptions",
+                                "OptionsFor",
+                                "channel_"};
   return *reserved;
 }
 
@@ -102,11 +111,13 @@ template <typename Descriptor>
 std::string Comments(const Descriptor* descriptor, absl::string_view indent) {
   SourceLocation location;
   if (!descriptor->GetSourceLocation(&location)) return "";
-  absl::string_view text = absl::StripTrailingAsciiWhitespace(location.leading_comments);
+  absl::string_view text =
+      absl::StripTrailingAsciiWhitespace(location.leading_comments);
   if (text.empty()) return "";
   std::string out;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    absl::StrAppend(&out, indent, "//", absl::StripTrailingAsciiWhitespace(line), "\n");
+    absl::StrAppend(&out, indent, "//",
+                    absl::StripTrailingAsciiWhitespace(line), "\n");
   }
   return out;
 }
@@ -127,13 +138,16 @@ std::vector<MethodNames> NameMethods(const ServiceDescriptor* service) {
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
     std::string base = SafeIdentifier(method->name());
-    while (used.count(base) || used.count(base + "Async") || used.count(base + "Future")) {
+    while (used.count(base) || used.count(base + "Async") ||
+           used.count(base + "Future")) {
       base += "_";
     }
     used.insert({base, base + "Async", base + "Future"});
     names.push_back({method, base, base + "Async", base + "Future",
-                     google::protobuf::compiler::cpp::QualifiedClassName(method->input_type()),
-                     google::protobuf::compiler::cpp::QualifiedClassName(method->output_type())});
+                     google::protobuf::compiler::cpp::QualifiedClassName(
+                         method->input_type()),
+                     google::protobuf::compiler::cpp::QualifiedClassName(
+                         method->output_type())});
   }
   return names;
 }
@@ -154,97 +168,107 @@ void PrintHeaderService(Printer* p, const ServiceDescriptor* service) {
   const std::vector<MethodNames> methods = NameMethods(service);
   Vars vars = {{"Service", name}, {"full_name", service->full_name()}};
   p->PrintRaw(Comments(service, ""));
-  p->Print(vars,
-           "class $Service$ final {\n"
-           " public:\n"
-           "  static constexpr char kServiceName[] = \"$full_name$\";\n"
-           "\n"
-           "  // The client interface; Stub implements it, and Mock$Service$Stub\n"
-           "  // (in the .mrpc.mock.h header) mocks it for tests of calling code.\n"
-           "  class StubInterface {\n"
-           "   public:\n"
-           "    virtual ~StubInterface() = default;\n");
+  p->Print(
+      vars,
+      "class $Service$ final {\n"
+      " public:\n"
+      "  static constexpr char kServiceName[] = \"$full_name$\";\n"
+      "\n"
+      "  // The client interface; Stub implements it, and Mock$Service$Stub\n"
+      "  // (in the .mrpc.mock.h header) mocks it for tests of calling code.\n"
+      "  class StubInterface {\n"
+      "   public:\n"
+      "    virtual ~StubInterface() = default;\n");
   for (const MethodNames& m : methods) {
     Vars mv = MethodVars(service, m);
     p->Print("\n");
     p->PrintRaw(Comments(m.method, "    "));
-    p->Print(mv,
-             "    // Blocking call.\n"
-             "    virtual absl::StatusOr<$Response$> $Sync$(\n"
-             "        const $Request$& request,\n"
-             "        const ::mrpc::CallOptions& options = {}) = 0;\n"
-             "    // Asynchronous call: `done` runs on the channel's loop; `context`\n"
-             "    // may be null.\n"
-             "    virtual void $Async$(\n"
-             "        const $Request$& request, ::mrpc::ClientContext* context,\n"
-             "        ::mrpc::StubCallback<$Response$> done) = 0;\n"
-             "    // Future-style call.\n"
-             "    virtual std::future<absl::StatusOr<$Response$>> $Future$(\n"
-             "        const $Request$& request,\n"
-             "        const ::mrpc::CallOptions& options = {}) = 0;\n");
+    p->Print(
+        mv,
+        "    // Blocking call.\n"
+        "    virtual absl::StatusOr<$Response$> $Sync$(\n"
+        "        const $Request$& request,\n"
+        "        const ::mrpc::CallOptions& options = {}) = 0;\n"
+        "    // Asynchronous call: `done` runs on the channel's loop; "
+        "`context`\n"
+        "    // may be null.\n"
+        "    virtual void $Async$(\n"
+        "        const $Request$& request, ::mrpc::ClientContext* context,\n"
+        "        ::mrpc::StubCallback<$Response$> done) = 0;\n"
+        "    // Future-style call.\n"
+        "    virtual std::future<absl::StatusOr<$Response$>> $Future$(\n"
+        "        const $Request$& request,\n"
+        "        const ::mrpc::CallOptions& options = {}) = 0;\n");
   }
-  p->Print(vars,
-           "  };\n"
-           "\n"
-           "  // Calls $full_name$ over a Channel. Thread-safe.\n"
-           "  class Stub final : public StubInterface {\n"
-           "   public:\n"
-           "    // `channel` is not owned and must outlive the stub.\n"
-           "    explicit Stub(::mrpc::Channel* channel) : channel_(channel) {}\n");
+  p->Print(
+      vars,
+      "  };\n"
+      "\n"
+      "  // Calls $full_name$ over a Channel. Thread-safe.\n"
+      "  class Stub final : public StubInterface {\n"
+      "   public:\n"
+      "    // `channel` is not owned and must outlive the stub.\n"
+      "    explicit Stub(::mrpc::Channel* channel) : channel_(channel) {}\n");
   for (const MethodNames& m : methods) {
-    p->Print(MethodVars(service, m),
-             "    absl::StatusOr<$Response$> $Sync$(\n"
-             "        const $Request$& request,\n"
-             "        const ::mrpc::CallOptions& options = {}) override;\n"
-             "    void $Async$(\n"
-             "        const $Request$& request, ::mrpc::ClientContext* context,\n"
-             "        ::mrpc::StubCallback<$Response$> done) override;\n"
-             "    std::future<absl::StatusOr<$Response$>> $Future$(\n"
-             "        const $Request$& request,\n"
-             "        const ::mrpc::CallOptions& options = {}) override;\n");
+    p->Print(
+        MethodVars(service, m),
+        "    absl::StatusOr<$Response$> $Sync$(\n"
+        "        const $Request$& request,\n"
+        "        const ::mrpc::CallOptions& options = {}) override;\n"
+        "    void $Async$(\n"
+        "        const $Request$& request, ::mrpc::ClientContext* context,\n"
+        "        ::mrpc::StubCallback<$Response$> done) override;\n"
+        "    std::future<absl::StatusOr<$Response$>> $Future$(\n"
+        "        const $Request$& request,\n"
+        "        const ::mrpc::CallOptions& options = {}) override;\n");
   }
-  p->Print(vars,
-           "\n"
-           "   private:\n"
-           "    ::mrpc::Channel* const channel_;\n"
-           "  };\n"
-           "\n"
-           "  static std::unique_ptr<Stub> NewStub(::mrpc::Channel* channel) {\n"
-           "    return std::make_unique<Stub>(channel);\n"
-           "  }\n"
-           "\n"
-           "  // The server side: derive, override the synchronous or the\n"
-           "  // asynchronous form of each method, then Server::RegisterService().\n"
-           "  // The asynchronous form's default calls the synchronous one, whose\n"
-           "  // default returns UNIMPLEMENTED. Both run on the connection's loop\n"
-           "  // (or the worker pool: ServiceBase::SetMethodOptions); never block there.\n"
-           "  class Service : public ::mrpc::ServiceBase {\n"
-           "   public:\n"
-           "    Service();\n"
-           "    ~Service() override;\n"
-           "    const char* service_name() const override { return kServiceName; }\n");
+  p->Print(
+      vars,
+      "\n"
+      "   private:\n"
+      "    ::mrpc::Channel* const channel_;\n"
+      "  };\n"
+      "\n"
+      "  static std::unique_ptr<Stub> NewStub(::mrpc::Channel* channel) {\n"
+      "    return std::make_unique<Stub>(channel);\n"
+      "  }\n"
+      "\n"
+      "  // The server side: derive, override the synchronous or the\n"
+      "  // asynchronous form of each method, then Server::RegisterService().\n"
+      "  // The asynchronous form's default calls the synchronous one, whose\n"
+      "  // default returns UNIMPLEMENTED. Both run on the connection's loop\n"
+      "  // (or the worker pool: ServiceBase::SetMethodOptions); never block "
+      "there.\n"
+      "  class Service : public ::mrpc::ServiceBase {\n"
+      "   public:\n"
+      "    Service();\n"
+      "    ~Service() override;\n"
+      "    const char* service_name() const override { return kServiceName; "
+      "}\n");
   for (const MethodNames& m : methods) {
     Vars mv = MethodVars(service, m);
     p->Print("\n");
     p->PrintRaw(Comments(m.method, "    "));
-    p->Print(mv,
-             "    // Synchronous form: fill `response`, return the status.\n"
-             "    virtual absl::Status $Sync$(\n"
-             "        ::mrpc::ServerContext* context, const $Request$& request,\n"
-             "        $Response$* response);\n"
-             "    // Asynchronous form: fill `response`, then call `done` exactly\n"
-             "    // once, from any thread.\n"
-             "    virtual void $Async$(\n"
-             "        ::mrpc::ServerContext* context, const $Request$& request,\n"
-             "        $Response$* response, ::mrpc::RpcDone done);\n");
+    p->Print(
+        mv,
+        "    // Synchronous form: fill `response`, return the status.\n"
+        "    virtual absl::Status $Sync$(\n"
+        "        ::mrpc::ServerContext* context, const $Request$& request,\n"
+        "        $Response$* response);\n"
+        "    // Asynchronous form: fill `response`, then call `done` exactly\n"
+        "    // once, from any thread.\n"
+        "    virtual void $Async$(\n"
+        "        ::mrpc::ServerContext* context, const $Request$& request,\n"
+        "        $Response$* response, ::mrpc::RpcDone done);\n");
   }
-  p->Print(vars,
-           "\n"
-           "   private:\n"
-           "    absl::Status RegisterMethods(::mrpc::Server* server) override;\n"
-           "  };\n"
-           "};\n"
-           "\n");
+  p->Print(
+      vars,
+      "\n"
+      "   private:\n"
+      "    absl::Status RegisterMethods(::mrpc::Server* server) override;\n"
+      "  };\n"
+      "};\n"
+      "\n");
 }
 
 void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
@@ -252,27 +276,28 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
   Vars vars = {{"Service", SafeIdentifier(service->name())},
                {"full_name", service->full_name()}};
   for (const MethodNames& m : methods) {
-    p->Print(MethodVars(service, m),
-             "absl::StatusOr<$Response$> $Service$::Stub::$Sync$(\n"
-             "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
-             "  return ::mrpc::BlockingCall<$Response$>(\n"
-             "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
-             "}\n"
-             "\n"
-             "void $Service$::Stub::$Async$(\n"
-             "    const $Request$& request, ::mrpc::ClientContext* context,\n"
-             "    ::mrpc::StubCallback<$Response$> done) {\n"
-             "  ::mrpc::AsyncCall<$Response$>(\n"
-             "      channel_, kServiceName, \"$proto_method$\", request, context,\n"
-             "      std::move(done));\n"
-             "}\n"
-             "\n"
-             "std::future<absl::StatusOr<$Response$>> $Service$::Stub::$Future$(\n"
-             "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
-             "  return ::mrpc::FutureCall<$Response$>(\n"
-             "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
-             "}\n"
-             "\n");
+    p->Print(
+        MethodVars(service, m),
+        "absl::StatusOr<$Response$> $Service$::Stub::$Sync$(\n"
+        "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
+        "  return ::mrpc::BlockingCall<$Response$>(\n"
+        "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
+        "}\n"
+        "\n"
+        "void $Service$::Stub::$Async$(\n"
+        "    const $Request$& request, ::mrpc::ClientContext* context,\n"
+        "    ::mrpc::StubCallback<$Response$> done) {\n"
+        "  ::mrpc::AsyncCall<$Response$>(\n"
+        "      channel_, kServiceName, \"$proto_method$\", request, context,\n"
+        "      std::move(done));\n"
+        "}\n"
+        "\n"
+        "std::future<absl::StatusOr<$Response$>> $Service$::Stub::$Future$(\n"
+        "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
+        "  return ::mrpc::FutureCall<$Response$>(\n"
+        "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
+        "}\n"
+        "\n");
   }
   p->Print(vars,
            "$Service$::Service::Service() = default;\n"
@@ -294,19 +319,23 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
              "\n");
   }
   p->Print(vars,
-           "absl::Status $Service$::Service::RegisterMethods(::mrpc::Server* server) {\n");
+           "absl::Status $Service$::Service::RegisterMethods(::mrpc::Server* "
+           "server) {\n");
   for (const MethodNames& m : methods) {
-    p->Print(MethodVars(service, m),
-             "  if (absl::Status status = server->RegisterMethod<$Request$, $Response$>(\n"
-             "          kServiceName, \"$proto_method$\",\n"
-             "          [this](::mrpc::ServerContext* context, const $Request$& request,\n"
-             "                 $Response$* response, ::mrpc::RpcDone done) {\n"
-             "            $Async$(context, request, response, std::move(done));\n"
-             "          },\n"
-             "          OptionsFor(\"$proto_method$\"));\n"
-             "      !status.ok()) {\n"
-             "    return status;\n"
-             "  }\n");
+    p->Print(
+        MethodVars(service, m),
+        "  if (absl::Status status = server->RegisterMethod<$Request$, "
+        "$Response$>(\n"
+        "          kServiceName, \"$proto_method$\",\n"
+        "          [this](::mrpc::ServerContext* context, const $Request$& "
+        "request,\n"
+        "                 $Response$* response, ::mrpc::RpcDone done) {\n"
+        "            $Async$(context, request, response, std::move(done));\n"
+        "          },\n"
+        "          OptionsFor(\"$proto_method$\"));\n"
+        "      !status.ok()) {\n"
+        "    return status;\n"
+        "  }\n");
   }
   p->Print(
       "  return absl::OkStatus();\n"
@@ -317,32 +346,38 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
 void PrintMockService(Printer* p, const ServiceDescriptor* service) {
   Vars vars = {{"Service", SafeIdentifier(service->name())},
                {"full_name", service->full_name()}};
-  p->Print(vars,
-           "// A gmock of $Service$::StubInterface, for tests of code that calls\n"
-           "// $full_name$ without a server.\n"
-           "class Mock$Service$Stub : public $Service$::StubInterface {\n"
-           " public:\n");
+  p->Print(
+      vars,
+      "// A gmock of $Service$::StubInterface, for tests of code that calls\n"
+      "// $full_name$ without a server.\n"
+      "class Mock$Service$Stub : public $Service$::StubInterface {\n"
+      " public:\n");
   for (const MethodNames& m : NameMethods(service)) {
-    p->Print(MethodVars(service, m),
-             "  MOCK_METHOD((absl::StatusOr<$Response$>), $Sync$,\n"
-             "              (const $Request$& request, const ::mrpc::CallOptions& options),\n"
-             "              (override));\n"
-             "  MOCK_METHOD(void, $Async$,\n"
-             "              (const $Request$& request, ::mrpc::ClientContext* context,\n"
-             "               ::mrpc::StubCallback<$Response$> done),\n"
-             "              (override));\n"
-             "  MOCK_METHOD((std::future<absl::StatusOr<$Response$>>), $Future$,\n"
-             "              (const $Request$& request, const ::mrpc::CallOptions& options),\n"
-             "              (override));\n");
+    p->Print(
+        MethodVars(service, m),
+        "  MOCK_METHOD((absl::StatusOr<$Response$>), $Sync$,\n"
+        "              (const $Request$& request, const ::mrpc::CallOptions& "
+        "options),\n"
+        "              (override));\n"
+        "  MOCK_METHOD(void, $Async$,\n"
+        "              (const $Request$& request, ::mrpc::ClientContext* "
+        "context,\n"
+        "               ::mrpc::StubCallback<$Response$> done),\n"
+        "              (override));\n"
+        "  MOCK_METHOD((std::future<absl::StatusOr<$Response$>>), $Future$,\n"
+        "              (const $Request$& request, const ::mrpc::CallOptions& "
+        "options),\n"
+        "              (override));\n");
   }
   p->Print("};\n\n");
 }
 
 }  // namespace
 
-bool MrpcGenerator::Generate(const FileDescriptor* file, const std::string& parameter,
-                             google::protobuf::compiler::GeneratorContext* context,
-                             std::string* error) const {
+bool MrpcGenerator::Generate(
+    const FileDescriptor* file, const std::string& parameter,
+    google::protobuf::compiler::GeneratorContext* context,
+    std::string* error) const {
   if (!parameter.empty()) {
     *error = "protoc-gen-mrpc takes no options (got \"" + parameter + "\")";
     return false;
@@ -352,17 +387,18 @@ bool MrpcGenerator::Generate(const FileDescriptor* file, const std::string& para
     for (int j = 0; j < service->method_count(); ++j) {
       const MethodDescriptor* method = service->method(j);
       if (method->client_streaming() || method->server_streaming()) {
-        *error = absl::StrCat(
-            "method ", method->full_name(),
-            ": streaming RPCs are not supported by protoc-gen-mrpc yet (only unary "
-            "request/response methods)");
+        *error = absl::StrCat("method ", method->full_name(),
+                              ": streaming RPCs are not supported by "
+                              "protoc-gen-mrpc yet (only unary "
+                              "request/response methods)");
         return false;
       }
     }
   }
   const std::string stem = FileStem(file);
-  const std::string banner = absl::StrCat(
-      "// Generated by protoc-gen-mrpc from ", file->name(), ". DO NOT EDIT.\n");
+  const std::string banner =
+      absl::StrCat("// Generated by protoc-gen-mrpc from ", file->name(),
+                   ". DO NOT EDIT.\n");
 
   {
     std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> out(
@@ -389,7 +425,8 @@ bool MrpcGenerator::Generate(const FileDescriptor* file, const std::string& para
         "\n",
         "guard", guard, "stem", stem);
     OpenNamespaces(&p, file);
-    for (int i = 0; i < file->service_count(); ++i) PrintHeaderService(&p, file->service(i));
+    for (int i = 0; i < file->service_count(); ++i)
+      PrintHeaderService(&p, file->service(i));
     CloseNamespaces(&p, file);
     p.Print("\n#endif  // $guard$\n", "guard", guard);
   }
@@ -405,7 +442,8 @@ bool MrpcGenerator::Generate(const FileDescriptor* file, const std::string& para
         "\n",
         "stem", stem);
     OpenNamespaces(&p, file);
-    for (int i = 0; i < file->service_count(); ++i) PrintSourceService(&p, file->service(i));
+    for (int i = 0; i < file->service_count(); ++i)
+      PrintSourceService(&p, file->service(i));
     CloseNamespaces(&p, file);
   }
   {
@@ -424,7 +462,8 @@ bool MrpcGenerator::Generate(const FileDescriptor* file, const std::string& para
         "\n",
         "guard", guard, "stem", stem);
     OpenNamespaces(&p, file);
-    for (int i = 0; i < file->service_count(); ++i) PrintMockService(&p, file->service(i));
+    for (int i = 0; i < file->service_count(); ++i)
+      PrintMockService(&p, file->service(i));
     CloseNamespaces(&p, file);
     p.Print("\n#endif  // $guard$\n", "guard", guard);
   }

@@ -20,7 +20,9 @@ class MrpcGenerator : public google::protobuf::compiler::CodeGenerator {
                 google::protobuf::compiler::GeneratorContext* context,
                 std::string* error) const override;
 
-  uint64_t GetSupportedFeatures() const override { return FEATURE_PROTO3_OPTIONAL; }
+  uint64_t GetSupportedFeatures() const override {
+    return FEATURE_PROTO3_OPTIONAL;
+  }
 };
 
 }  // namespace mrpc::codegen

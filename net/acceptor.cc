@@ -115,15 +115,16 @@ bool Acceptor::DropWithSpareFd() {
   InetAddress peer;
   int err = 0;
   const int fd = socket_.Accept(&peer, &err);
-  if (fd >= 0) ::close(fd);
-  spare_fd_ = OpenSpareFd();
   if (fd >= 0) {
+    // Count before closing: whoever sees the close may read the counter.
     const uint64_t drops = fd_exhaustion_drops_->fetch_add(1) + 1;
+    ::close(fd);
     LOG_EVERY_T(WARNING, 1)
         << "out of file descriptors accepting on " << listen_address_.ToString()
         << ": closed " << peer.ToString() << " at once (" << drops
         << " so far)";
   }
+  spare_fd_ = OpenSpareFd();
   if (fd < 0 && err == EAGAIN) return false;  // Queue empty: done.
   if (spare_fd_ < 0 || fd < 0) {
     // Another thread took the freed fd, or accept failed otherwise.

@@ -41,8 +41,10 @@ TEST(EchoProtoTest, DescriptorNamesTheService) {
       EchoRequest::descriptor()->file()->FindServiceByName("EchoService");
   ASSERT_NE(service, nullptr);
   EXPECT_EQ(service->full_name(), "mrpc.echo.EchoService");
-  ASSERT_EQ(service->method_count(), 1);
+  ASSERT_EQ(service->method_count(), 2);
   EXPECT_EQ(service->method(0)->name(), "Echo");
+  EXPECT_EQ(service->method(1)->name(), "SlowEcho");
+  EXPECT_EQ(service->method(1)->input_type(), EchoRequest::descriptor());
 }
 
 }  // namespace

@@ -90,11 +90,13 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                  ClientContext* context, RpcCallback done) {
     loop_->AssertInLoopThread();
     calls_.fetch_add(1, std::memory_order_relaxed);
-    absl::Time deadline =
-        context ? context->deadline() : absl::InfiniteFuture();
-    if (deadline == absl::InfiniteFuture() &&
-        options_.default_timeout > absl::ZeroDuration()) {
-      deadline = absl::Now() + options_.default_timeout;
+    // The time left: from the context's deadline (one clock read), or the
+    // channel's default timeout (none), or unlimited.
+    absl::Duration timeout = absl::InfiniteDuration();
+    if (context != nullptr && context->deadline() != absl::InfiniteFuture()) {
+      timeout = context->deadline() - absl::Now();
+    } else if (options_.default_timeout > absl::ZeroDuration()) {
+      timeout = options_.default_timeout;
     }
     if (state_ == State::kShutdown) {
       FailSoon(context, std::move(done),
@@ -107,8 +109,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                    "cannot reach ", target_, ": ", last_error_.message())));
       return;
     }
-    const absl::Time now = absl::Now();
-    if (deadline <= now) {
+    if (timeout <= absl::ZeroDuration()) {
       deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
       FailSoon(context, std::move(done),
                absl::DeadlineExceededError(
@@ -116,24 +117,26 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       return;
     }
     const uint64_t id = next_id_++;
-    RpcMeta meta;
+    // One meta, reused call after call: its strings keep their memory.
+    RpcMeta& meta = request_meta_;
     meta.set_type(REQUEST);
     meta.set_correlation_id(id);
-    meta.set_service(std::string(service));
-    meta.set_method(std::string(method));
-    if (deadline != absl::InfiniteFuture()) {
-      meta.set_timeout_us(
-          std::max<int64_t>(1, absl::ToInt64Microseconds(deadline - now)));
-    }
+    meta.set_service(service.data(), service.size());
+    meta.set_method(method.data(), method.size());
+    meta.set_timeout_us(
+        timeout == absl::InfiniteDuration()
+            ? 0
+            : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout)));
     Pending& call = pending_[id];
     call.response = response;
     call.done = std::move(done);
     call.context = context;
-    if (deadline != absl::InfiniteFuture()) {
-      std::weak_ptr<Core> weak = shared_from_this();
-      call.deadline_timer = loop_->RunAt(deadline, [weak, id] {
-        if (auto self = weak.lock()) self->OnDeadline(id);
-      });
+    if (timeout != absl::InfiniteDuration()) {
+      // A raw `this` (small enough for the callback's inline storage: no
+      // allocation per call) is safe: completing a call cancels its timer,
+      // and Teardown() completes every call before the core can go away.
+      call.deadline_timer =
+          loop_->RunAfter(timeout, [this, id] { OnDeadline(id); });
     }
     if (context != nullptr) {
       std::weak_ptr<Core> weak = shared_from_this();
@@ -313,7 +316,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     last_inbound_ms_ = loop_->CachedNowMs();
     absl::Status frame_error;
     absl::Status status = DecodeFrames(
-        input, options_.max_frame_size,
+        input, options_.max_frame_size, &response_meta_,
         [&](const RpcMeta& meta, absl::string_view payload) {
           switch (meta.type()) {
             case RESPONSE:
@@ -421,6 +424,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   absl::Status last_error_;
   std::string close_reason_;  // Why we closed the connection ourselves.
   uint64_t next_id_ = 1;
+  RpcMeta request_meta_;   // Encoding scratch for StartCall.
+  RpcMeta response_meta_;  // Decoding scratch for OnMessage.
   absl::flat_hash_map<uint64_t, Pending> pending_;
   std::vector<SoonFailure> soon_;
   TimerId heartbeat_timer_;

@@ -48,10 +48,10 @@ void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
 }
 
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body,
+    Buffer* input, size_t max_body, RpcMeta* scratch,
     absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
         on_frame) {
-  RpcMeta meta;
+  RpcMeta& meta = *scratch;
   while (input->ReadableBytes() >= kFrameHeaderSize) {
     const char* p = input->Peek();
     if (std::memcmp(p, kFrameMagic, sizeof kFrameMagic) != 0) {

@@ -41,12 +41,14 @@ inline constexpr size_t kDefaultMaxFrameBody = size_t{64} << 20;
 // Decodes every complete frame at the front of `input`, calling
 // `on_frame(meta, payload)` for each and consuming it; `payload` points into
 // `input` and is valid during the call only. `on_frame` returns false to
-// stop (e.g. it closed the connection). Returns OK (a partial frame may
+// stop (e.g. it closed the connection). `scratch` is parsed into for each
+// frame and handed to `on_frame` as `meta` (one per connection, reused,
+// keeps its strings' memory). Returns OK (a partial frame may
 // remain buffered), or the protocol error: bad magic, body_size over
 // `max_body`, meta_size over body_size, an unparsable RpcMeta, or an
 // invalid frame type. After an error the connection must be closed.
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body,
+    Buffer* input, size_t max_body, RpcMeta* scratch,
     absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
         on_frame);
 

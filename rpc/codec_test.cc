@@ -38,7 +38,8 @@ struct Decoded {
 
 absl::Status DecodeAll(Buffer* in, std::vector<Decoded>* out,
                        size_t max_body = 1 << 20) {
-  return DecodeFrames(in, max_body,
+  RpcMeta scratch;
+  return DecodeFrames(in, max_body, &scratch,
                       [&](const RpcMeta& meta, absl::string_view payload) {
                         out->push_back({meta, std::string(payload)});
                         return true;
@@ -121,11 +122,13 @@ TEST(CodecTest, StopsWhenTheCallbackSaysSo) {
   Buffer in;
   in.Append(wire);
   int seen = 0;
-  ASSERT_TRUE(
-      DecodeFrames(&in, 1 << 20, [&](const RpcMeta&, absl::string_view) {
-        ++seen;
-        return false;
-      }).ok());
+  RpcMeta scratch;
+  ASSERT_TRUE(DecodeFrames(&in, 1 << 20, &scratch,
+                           [&](const RpcMeta&, absl::string_view) {
+                             ++seen;
+                             return false;
+                           })
+                  .ok());
   EXPECT_EQ(seen, 1);
 }
 

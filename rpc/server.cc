@@ -1,11 +1,13 @@
 #include "rpc/server.h"
 
 #include <glog/logging.h>
+#include <google/protobuf/arena.h>
 
 #include <exception>
 #include <utility>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
@@ -16,6 +18,8 @@
 namespace mrpc {
 
 struct Server::Method {
+  std::string service;
+  std::string name;
   const google::protobuf::Message* request_prototype;
   const google::protobuf::Message* response_prototype;
   MethodHandler handler;
@@ -23,8 +27,12 @@ struct Server::Method {
 };
 
 // State shared with calls, which may outlive the server (a handler can hold
-// `done` after shutdown).
+// `done` after shutdown). The method table lives here too: a call's context
+// refers to its method's names.
 struct Server::Shared {
+  // service -> method -> handler; written before Start(), read-only after.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Method>>
+      methods;
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> requests{0};
@@ -86,7 +94,46 @@ struct Server::LoopRef {
 
 // Per-connection server state, in the connection's context slot; loop only.
 struct Server::ConnectionState {
+  // Spare request/response messages of one method, cleared, so the next
+  // call reuses their memory (strings keep their capacity): in steady state
+  // a call allocates no message.
+  class MessagePool {
+   public:
+    static constexpr size_t kMaxPooled = 64;  // Per kind.
+
+    std::unique_ptr<google::protobuf::Message> Take(
+        const google::protobuf::Message* prototype, bool request) {
+      auto& spare = request ? requests_ : responses_;
+      if (spare.empty()) {
+        return std::unique_ptr<google::protobuf::Message>(prototype->New());
+      }
+      std::unique_ptr<google::protobuf::Message> message =
+          std::move(spare.back());
+      spare.pop_back();
+      return message;
+    }
+    void Return(bool request,
+                std::unique_ptr<google::protobuf::Message> message) {
+      auto& spare = request ? requests_ : responses_;
+      if (message == nullptr || spare.size() >= kMaxPooled) return;
+      message->Clear();
+      spare.push_back(std::move(message));
+    }
+
+   private:
+    std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
+    std::vector<std::unique_ptr<google::protobuf::Message>> responses_;
+  };
+
+  // The pool of `method`'s messages; its address is stable.
+  MessagePool* PoolFor(const Method* method) { return &pools[method]; }
+
   std::shared_ptr<LoopRef> loop_ref;
+  RpcMeta meta;  // Decoding scratch, reused frame after frame.
+  // The method the previous request named: consecutive calls to the same
+  // method (the common case) compare two strings instead of hashing them.
+  const Method* last_method = nullptr;
+  absl::node_hash_map<const Method*, MessagePool> pools;
   absl::flat_hash_map<uint64_t, std::shared_ptr<Call>> calls;
   bool paused = false;  // Reading stopped: responses backed up.
 };
@@ -97,12 +144,15 @@ class Server::Call : public std::enable_shared_from_this<Call> {
  public:
   Call(const Method* method, const RpcMeta& meta, const TcpConnectionPtr& conn,
        std::shared_ptr<ConnectionState> state, std::shared_ptr<Shared> shared,
-       absl::Time deadline, std::unique_ptr<google::protobuf::Message> request)
-      : ctx_(meta.service(), meta.method(), conn->peer_address(), deadline,
+       absl::Time deadline)
+      :  // The names live in the method table (held by `shared`), not in
+         // `meta`: that is the connection's scratch, reused by the next frame.
+        ctx_(method->service, method->name, conn->peer_address(), deadline,
              conn->loop()),
         method_(method),
-        request_(std::move(request)),
-        response_(method->response_prototype->New()),
+        pool_(state->PoolFor(method)),
+        request_(pool_->Take(method->request_prototype, /*request=*/true)),
+        response_(pool_->Take(method->response_prototype, /*request=*/false)),
         conn_(conn),
         state_(std::move(state)),
         shared_(std::move(shared)),
@@ -117,6 +167,14 @@ class Server::Call : public std::enable_shared_from_this<Call> {
   }
 
   ServerContext* context() { return &ctx_; }
+
+  bool ParseRequest(absl::string_view payload) {
+    return request_->ParseFromArray(payload.data(),
+                                    static_cast<int>(payload.size()));
+  }
+  std::string request_type() const { return request_->GetTypeName(); }
+  // The call was answered without running (e.g. its request did not parse).
+  void MarkAnswered() { finished_ = true; }
 
   // Runs the handler (on the loop, or on a worker), unless the call is
   // already cancelled or past its deadline.
@@ -181,6 +239,9 @@ class Server::Call : public std::enable_shared_from_this<Call> {
       });
       shared_->responses.fetch_add(1);
     }
+    // `done` has been called: the handler is finished with the messages.
+    pool_->Return(/*request=*/true, std::move(request_));
+    pool_->Return(/*request=*/false, std::move(response_));
     auto it = state_->calls.find(id_);
     if (it != state_->calls.end() && it->second.get() == this)
       state_->calls.erase(it);
@@ -189,8 +250,12 @@ class Server::Call : public std::enable_shared_from_this<Call> {
 
   ServerContext ctx_;
   const Method* const method_;
-  const std::unique_ptr<google::protobuf::Message> request_;
-  const std::unique_ptr<google::protobuf::Message> response_;
+  // The connection's pool of this method's messages (the connection state,
+  // which owns it, outlives the call: state_ below).
+  ConnectionState::MessagePool* const pool_;
+  // From the pool; returned to it (cleared) after responding.
+  std::unique_ptr<google::protobuf::Message> request_;
+  std::unique_ptr<google::protobuf::Message> response_;
   const TcpConnectionPtr conn_;
   const std::shared_ptr<ConnectionState> state_;
   const std::shared_ptr<Shared> shared_;
@@ -241,12 +306,13 @@ absl::Status Server::RegisterMethod(
     return absl::InvalidArgumentError(
         "service, method and handler are required");
   }
-  auto& methods = methods_[service];
+  auto& methods = shared_->methods[service];
   if (methods.contains(method)) {
     return absl::AlreadyExistsError(absl::StrCat(
         "method ", service, ".", method, " is already registered"));
   }
-  methods.emplace(method, Method{&request_prototype, &response_prototype,
+  methods.emplace(method, Method{std::string(service), std::string(method),
+                                 &request_prototype, &response_prototype,
                                  std::move(handler), options});
   needs_worker_pool_ |= options.use_worker_pool;
   return absl::OkStatus();
@@ -359,7 +425,7 @@ void Server::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   const absl::Time now = absl::Now();  // One clock read per batch of frames.
   absl::Status frame_error;
   absl::Status status =
-      DecodeFrames(input, options_.max_frame_size,
+      DecodeFrames(input, options_.max_frame_size, &state->meta,
                    [&](const RpcMeta& meta, absl::string_view payload) {
                      switch (meta.type()) {
                        case REQUEST:
@@ -412,13 +478,33 @@ void Server::HandleRequest(const TcpConnectionPtr& conn,
     SendStatus(conn, id, absl::UnavailableError("the server is shutting down"));
     return;
   }
-  auto service = methods_.find(meta.service());
-  if (service == methods_.end()) {
+  const Method* cached = state->last_method;
+  if (cached == nullptr || meta.method() != cached->name ||
+      meta.service() != cached->service) {
+    cached = FindMethod(conn, meta);
+    if (cached == nullptr) return;  // Answered UNIMPLEMENTED.
+    state->last_method = cached;
+  }
+  const Method& m = *cached;
+  if (state->calls.contains(id)) {
+    SendStatus(conn, id,
+               absl::InvalidArgumentError(absl::StrCat(
+                   "correlation id ", id, " is already in flight")));
+    return;
+  }
+  HandleCall(conn, state, m, meta, payload, now);
+}
+
+const Server::Method* Server::FindMethod(const TcpConnectionPtr& conn,
+                                         const RpcMeta& meta) {
+  const uint64_t id = meta.correlation_id();
+  auto service = shared_->methods.find(meta.service());
+  if (service == shared_->methods.end()) {
     shared_->unimplemented.fetch_add(1);
     SendStatus(conn, id,
                absl::UnimplementedError(
                    absl::StrCat("unknown service \"", meta.service(), "\"")));
-    return;
+    return nullptr;
   }
   auto method = service->second.find(meta.method());
   if (method == service->second.end()) {
@@ -427,29 +513,27 @@ void Server::HandleRequest(const TcpConnectionPtr& conn,
                absl::UnimplementedError(
                    absl::StrCat("unknown method \"", meta.method(),
                                 "\" of service \"", meta.service(), "\"")));
-    return;
+    return nullptr;
   }
-  const Method& m = method->second;
-  std::unique_ptr<google::protobuf::Message> request(
-      m.request_prototype->New());
-  if (!request->ParseFromArray(payload.data(),
-                               static_cast<int>(payload.size()))) {
-    SendStatus(conn, id,
-               absl::InvalidArgumentError(absl::StrCat(
-                   "cannot parse the request as ", request->GetTypeName())));
-    return;
-  }
-  if (state->calls.contains(id)) {
-    SendStatus(conn, id,
-               absl::InvalidArgumentError(absl::StrCat(
-                   "correlation id ", id, " is already in flight")));
-    return;
-  }
+  return &method->second;
+}
+
+void Server::HandleCall(const TcpConnectionPtr& conn,
+                        const std::shared_ptr<ConnectionState>& state,
+                        const Method& m, const RpcMeta& meta,
+                        absl::string_view payload, absl::Time now) {
+  const uint64_t id = meta.correlation_id();
   const absl::Time deadline = meta.timeout_us() > 0
                                   ? now + absl::Microseconds(meta.timeout_us())
                                   : absl::InfiniteFuture();
-  auto call = std::make_shared<Call>(&m, meta, conn, state, shared_, deadline,
-                                     std::move(request));
+  auto call = std::make_shared<Call>(&m, meta, conn, state, shared_, deadline);
+  if (!call->ParseRequest(payload)) {
+    call->MarkAnswered();
+    SendStatus(conn, id,
+               absl::InvalidArgumentError(absl::StrCat(
+                   "cannot parse the request as ", call->request_type())));
+    return;
+  }
   state->calls.emplace(id, call);
   if (state->calls.size() == 1) conn->SetBusy(true);
   if (!m.options.use_worker_pool) {

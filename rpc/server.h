@@ -190,12 +190,16 @@ class Server {
                      const std::shared_ptr<ConnectionState>& state,
                      const RpcMeta& meta, absl::string_view payload,
                      absl::Time now);
+  // The method `meta` names, or null after answering UNIMPLEMENTED.
+  const Method* FindMethod(const TcpConnectionPtr& conn, const RpcMeta& meta);
+  void HandleCall(const TcpConnectionPtr& conn,
+                  const std::shared_ptr<ConnectionState>& state,
+                  const Method& m, const RpcMeta& meta,
+                  absl::string_view payload, absl::Time now);
   void Drain();
   std::shared_ptr<LoopRef> LoopRefFor(EventLoop* loop);
 
   const ServerOptions options_;
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Method>>
-      methods_;
   bool needs_worker_pool_ = false;
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<EventLoopThread> acceptor_thread_;

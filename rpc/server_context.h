@@ -28,7 +28,9 @@ class EventLoop;
 
 class ServerContext {
  public:
-  ServerContext(absl::string_view service, absl::string_view method,
+  // `service`, `method` and `peer` are not copied: they must outlive the
+  // context (the server's method table and the connection do).
+  ServerContext(const std::string& service, const std::string& method,
                 const InetAddress& peer, absl::Time deadline, EventLoop* loop)
       : service_(service),
         method_(method),
@@ -62,9 +64,9 @@ class ServerContext {
   void MarkCancelled() { cancelled_.store(true, std::memory_order_release); }
 
  private:
-  const std::string service_;
-  const std::string method_;
-  const InetAddress peer_;
+  const std::string& service_;
+  const std::string& method_;
+  const InetAddress& peer_;
   const absl::Time deadline_;
   EventLoop* const loop_;
   std::atomic<bool> cancelled_{false};

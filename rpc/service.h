@@ -32,7 +32,8 @@ class ServiceBase {
   virtual const char* service_name() const = 0;
 
   // Options for one method, by its .proto name.
-  void SetMethodOptions(absl::string_view method, const MethodOptions& options) {
+  void SetMethodOptions(absl::string_view method,
+                        const MethodOptions& options) {
     method_options_[method] = options;
   }
   // Options for every method that has none of its own (e.g. a whole

@@ -29,15 +29,16 @@ using StubCallback = absl::AnyInvocable<void(absl::StatusOr<Response>)>;
 
 // Calls and waits for the response.
 template <typename Response>
-absl::StatusOr<Response> BlockingCall(Channel* channel, absl::string_view service,
+absl::StatusOr<Response> BlockingCall(Channel* channel,
+                                      absl::string_view service,
                                       absl::string_view method,
                                       const google::protobuf::Message& request,
                                       const CallOptions& options) {
   ClientContext context;
   context.ApplyOptions(options);
   Response response;
-  absl::Status status =
-      channel->CallMethodBlocking(service, method, request, &response, &context);
+  absl::Status status = channel->CallMethodBlocking(service, method, request,
+                                                    &response, &context);
   if (!status.ok()) return status;
   return response;
 }
@@ -45,28 +46,28 @@ absl::StatusOr<Response> BlockingCall(Channel* channel, absl::string_view servic
 // Calls; `done` receives the response or the error, on the channel's loop.
 // `context` may be null; if given it must outlive the call.
 template <typename Response>
-void AsyncCall(Channel* channel, absl::string_view service, absl::string_view method,
+void AsyncCall(Channel* channel, absl::string_view service,
+               absl::string_view method,
                const google::protobuf::Message& request, ClientContext* context,
                StubCallback<Response> done) {
   auto response = std::make_unique<Response>();
   Response* raw = response.get();
-  channel->CallMethod(
-      service, method, request, raw, context,
-      [response = std::move(response), done = std::move(done)](absl::Status status) mutable {
-        if (status.ok()) {
-          done(std::move(*response));
-        } else {
-          done(std::move(status));
-        }
-      });
+  channel->CallMethod(service, method, request, raw, context,
+                      [response = std::move(response),
+                       done = std::move(done)](absl::Status status) mutable {
+                        if (status.ok()) {
+                          done(std::move(*response));
+                        } else {
+                          done(std::move(status));
+                        }
+                      });
 }
 
 // Calls; the future becomes ready with the response or the error.
 template <typename Response>
-std::future<absl::StatusOr<Response>> FutureCall(Channel* channel, absl::string_view service,
-                                                 absl::string_view method,
-                                                 const google::protobuf::Message& request,
-                                                 const CallOptions& options) {
+std::future<absl::StatusOr<Response>> FutureCall(
+    Channel* channel, absl::string_view service, absl::string_view method,
+    const google::protobuf::Message& request, const CallOptions& options) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<Response>>>();
   std::future<absl::StatusOr<Response>> future = promise->get_future();
   auto context = std::make_unique<ClientContext>();

@@ -31,32 +31,35 @@ int main(int argc, char** argv) {
 
   // 1. Blocking: returns StatusOr<EchoResponse>.
   absl::StatusOr<mrpc::echo::EchoResponse> reply = stub.Echo(request);
-  printf("blocking: %s\n",
-         reply.ok() ? reply->payload().c_str() : reply.status().ToString().c_str());
+  printf("blocking: %s\n", reply.ok() ? reply->payload().c_str()
+                                      : reply.status().ToString().c_str());
   failures += !reply.ok();
 
   // 2. Callback: runs on the channel's loop thread when the reply arrives.
   mrpc::Notification done;
-  stub.EchoAsync(request, nullptr, [&](absl::StatusOr<mrpc::echo::EchoResponse> r) {
-    printf("callback: %s\n", r.ok() ? r->payload().c_str() : r.status().ToString().c_str());
-    failures += !r.ok();
-    done.Notify();
-  });
+  stub.EchoAsync(
+      request, nullptr, [&](absl::StatusOr<mrpc::echo::EchoResponse> r) {
+        printf("callback: %s\n",
+               r.ok() ? r->payload().c_str() : r.status().ToString().c_str());
+        failures += !r.ok();
+        done.Notify();
+      });
   done.WaitForNotification();
 
   // 3. Future.
-  std::future<absl::StatusOr<mrpc::echo::EchoResponse>> future = stub.EchoFuture(request);
+  std::future<absl::StatusOr<mrpc::echo::EchoResponse>> future =
+      stub.EchoFuture(request);
   reply = future.get();
-  printf("future:   %s\n",
-         reply.ok() ? reply->payload().c_str() : reply.status().ToString().c_str());
+  printf("future:   %s\n", reply.ok() ? reply->payload().c_str()
+                                      : reply.status().ToString().c_str());
   failures += !reply.ok();
 
   // 4. With a deadline (generous here; a missed one is DEADLINE_EXCEEDED).
   mrpc::CallOptions options;
   options.timeout = absl::Milliseconds(500);
   reply = stub.Echo(request, options);
-  printf("deadline: %s\n",
-         reply.ok() ? "answered within 500 ms" : reply.status().ToString().c_str());
+  printf("deadline: %s\n", reply.ok() ? "answered within 500 ms"
+                                      : reply.status().ToString().c_str());
   failures += !reply.ok();
   return failures == 0 ? 0 : 1;
 }

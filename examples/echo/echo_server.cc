@@ -1,17 +1,24 @@
 // The echo service on the generated stubs: the smallest complete mrpc
 // server. Also the server the load tester drives.
 //
-//   bazel run //examples/echo:echo_server -- --port=9000
+//   bazel run //examples/echo:echo_server -- --port=9000 [--threads=N]
+//       [--slow_inline]
 #include <glog/logging.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/time/clock.h"
 #include "examples/common/serve.h"
 #include "proto/echo.mrpc.h"
 #include "rpc/server.h"
 
 ABSL_FLAG(int, port, 9000, "port to listen on (0: any free port)");
 ABSL_FLAG(int, threads, -1, "I/O loops (-1: one per hardware thread)");
+ABSL_FLAG(int, workers, 4, "worker threads for SlowEcho");
+ABSL_FLAG(
+    bool, slow_inline, false,
+    "run SlowEcho inline on the event loop instead of the worker pool "
+    "(to show what a blocking handler does to the calls sharing its loop)");
 
 namespace mrpc::echo {
 
@@ -21,6 +28,14 @@ class EchoServiceImpl : public EchoService::Service {
  public:
   absl::Status Echo(ServerContext*, const EchoRequest& request,
                     EchoResponse* response) override {
+    response->set_payload(request.payload());
+    return absl::OkStatus();
+  }
+
+  // Blocks for `work_us`: registered on the worker pool (see main).
+  absl::Status SlowEcho(ServerContext*, const EchoRequest& request,
+                        EchoResponse* response) override {
+    absl::SleepFor(absl::Microseconds(request.work_us()));
     response->set_payload(request.payload());
     return absl::OkStatus();
   }
@@ -34,10 +49,15 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   mrpc::ServerOptions options;
   options.num_threads = absl::GetFlag(FLAGS_threads);
+  options.worker_threads = absl::GetFlag(FLAGS_workers);
   mrpc::Server server(options);
   mrpc::echo::EchoServiceImpl service;
+  mrpc::MethodOptions slow;
+  slow.use_worker_pool = !absl::GetFlag(FLAGS_slow_inline);
+  service.SetMethodOptions("SlowEcho", slow);
   absl::Status registered = server.RegisterService(&service);
   CHECK(registered.ok()) << registered;
   return mrpc::examples::ServeUntilSignal(
-      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)), "echo_server");
+      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)),
+      "echo_server");
 }

@@ -14,7 +14,8 @@
 #include "rpc/channel.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9002", "gateway host:port");
-ABSL_FLAG(int, timeout_ms, 1000, "per-call deadline (passed on to the backend)");
+ABSL_FLAG(int, timeout_ms, 1000,
+          "per-call deadline (passed on to the backend)");
 
 namespace gw = mrpc::examples::gateway;
 
@@ -22,9 +23,12 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
-  auto arg = [&](size_t i) { return i < args.size() ? std::string(args[i]) : std::string(); };
+  auto arg = [&](size_t i) {
+    return i < args.size() ? std::string(args[i]) : std::string();
+  };
   if (args.size() < 3 || (arg(1) != "set" && arg(1) != "get")) {
-    fprintf(stderr, "usage: gateway_client [--target=host:port] set|get <user> ...\n");
+    fprintf(stderr,
+            "usage: gateway_client [--target=host:port] set|get <user> ...\n");
     return 2;
   }
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
@@ -41,7 +45,8 @@ int main(int argc, char** argv) {
     profile.set_user(arg(2));
     profile.set_name(arg(3));
     profile.set_email(arg(4));
-    absl::StatusOr<gw::SetProfileResponse> r = stub.SetProfile(profile, options);
+    absl::StatusOr<gw::SetProfileResponse> r =
+        stub.SetProfile(profile, options);
     if (!r.ok()) {
       printf("error: %s\n", r.status().ToString().c_str());
       return 1;
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
     printf("error: %s\n", r.status().ToString().c_str());
     return 1;
   }
-  printf("profile of %s: name \"%s\", email \"%s\"\n", r->user().c_str(), r->name().c_str(),
-         r->email().c_str());
+  printf("profile of %s: name \"%s\", email \"%s\"\n", r->user().c_str(),
+         r->name().c_str(), r->email().c_str());
   return 0;
 }

@@ -12,7 +12,8 @@
 
 ABSL_FLAG(int, port, 9002, "port to listen on (0: any free port)");
 ABSL_FLAG(int, threads, -1, "I/O loops (-1: one per hardware thread)");
-ABSL_FLAG(std::string, kv_target, "127.0.0.1:9001", "the kv backend, host:port");
+ABSL_FLAG(std::string, kv_target, "127.0.0.1:9001",
+          "the kv backend, host:port");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -35,5 +36,6 @@ int main(int argc, char** argv) {
   absl::Status registered = server.RegisterService(&service);
   CHECK(registered.ok()) << registered;
   return mrpc::examples::ServeUntilSignal(
-      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)), "gateway_server");
+      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)),
+      "gateway_server");
 }

@@ -14,7 +14,8 @@ namespace {
 // uses its loop; a mock, the test's thread), hence the lock.
 class Join {
  public:
-  Join(int calls, absl::Time deadline, RpcDone done) : pending_(calls), done_(std::move(done)) {
+  Join(int calls, absl::Time deadline, RpcDone done)
+      : pending_(calls), done_(std::move(done)) {
     for (ClientContext& context : contexts_) context.set_deadline(deadline);
   }
   // A context per backend call, carrying the caller's deadline.
@@ -44,12 +45,14 @@ class Join {
 
 // A backend failure as the gateway's caller should see it.
 absl::Status FromBackend(const absl::Status& status, const std::string& what) {
-  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message()));
 }
 
 }  // namespace
 
-void GatewayImpl::GetProfileAsync(ServerContext* context, const GetProfileRequest& request,
+void GatewayImpl::GetProfileAsync(ServerContext* context,
+                                  const GetProfileRequest& request,
                                   Profile* response, RpcDone done) {
   if (request.user().empty()) {
     done(absl::InvalidArgumentError("the user must not be empty"));
@@ -89,8 +92,9 @@ void GatewayImpl::GetProfileAsync(ServerContext* context, const GetProfileReques
                 });
 }
 
-void GatewayImpl::SetProfileAsync(ServerContext* context, const Profile& request,
-                                  SetProfileResponse*, RpcDone done) {
+void GatewayImpl::SetProfileAsync(ServerContext* context,
+                                  const Profile& request, SetProfileResponse*,
+                                  RpcDone done) {
   if (request.user().empty() || request.name().empty()) {
     done(absl::InvalidArgumentError("user and name are required"));
     return;
@@ -99,15 +103,19 @@ void GatewayImpl::SetProfileAsync(ServerContext* context, const Profile& request
   kv::PutRequest name;
   name.set_key(NameKey(request.user()));
   name.set_value(request.name());
-  kv_->PutAsync(name, join->context(0), [join](absl::StatusOr<kv::PutResponse> r) {
-    join->Finish(r.ok() ? absl::OkStatus() : FromBackend(r.status(), "storing the name"));
-  });
+  kv_->PutAsync(
+      name, join->context(0), [join](absl::StatusOr<kv::PutResponse> r) {
+        join->Finish(r.ok() ? absl::OkStatus()
+                            : FromBackend(r.status(), "storing the name"));
+      });
   kv::PutRequest email;
   email.set_key(EmailKey(request.user()));
   email.set_value(request.email());
-  kv_->PutAsync(email, join->context(1), [join](absl::StatusOr<kv::PutResponse> r) {
-    join->Finish(r.ok() ? absl::OkStatus() : FromBackend(r.status(), "storing the email"));
-  });
+  kv_->PutAsync(
+      email, join->context(1), [join](absl::StatusOr<kv::PutResponse> r) {
+        join->Finish(r.ok() ? absl::OkStatus()
+                            : FromBackend(r.status(), "storing the email"));
+      });
 }
 
 }  // namespace mrpc::examples::gateway

@@ -25,8 +25,12 @@ class GatewayImpl : public Gateway::Service {
                        SetProfileResponse* response, RpcDone done) override;
 
   // The backend keys of a user's fields.
-  static std::string NameKey(const std::string& user) { return "user/" + user + "/name"; }
-  static std::string EmailKey(const std::string& user) { return "user/" + user + "/email"; }
+  static std::string NameKey(const std::string& user) {
+    return "user/" + user + "/name";
+  }
+  static std::string EmailKey(const std::string& user) {
+    return "user/" + user + "/email";
+  }
 
  private:
   kv::KvService::StubInterface* const kv_;

@@ -24,9 +24,8 @@ using ::testing::Invoke;
 
 // Completes a mocked GetAsync call with `result`.
 auto Answer(absl::StatusOr<GetResponse> result) {
-  return [result](const GetRequest&, ClientContext*, StubCallback<GetResponse> done) {
-    done(result);
-  };
+  return [result](const GetRequest&, ClientContext*,
+                  StubCallback<GetResponse> done) { done(result); };
 }
 
 GetResponse Value(const std::string& v) {
@@ -36,10 +35,14 @@ GetResponse Value(const std::string& v) {
 }
 
 // Calls GetProfile on `gateway` directly, as the server would.
-absl::Status CallGetProfile(GatewayImpl* gateway, const std::string& user, Profile* out,
+absl::Status CallGetProfile(GatewayImpl* gateway, const std::string& user,
+                            Profile* out,
                             absl::Time deadline = absl::InfiniteFuture()) {
-  ServerContext ctx("mrpc.examples.gateway.Gateway", "GetProfile", InetAddress(), deadline,
-                    nullptr);
+  // The context refers to its names (a server keeps them in its method
+  // table); they must outlive it.
+  static const std::string kService = "mrpc.examples.gateway.Gateway";
+  static const std::string kMethod = "GetProfile";
+  ServerContext ctx(kService, kMethod, InetAddress(), deadline, nullptr);
   GetProfileRequest request;
   request.set_user(user);
   Notification done;
@@ -58,12 +61,14 @@ TEST(GatewayWithMockTest, FetchesBothFieldsAndPassesTheDeadlineOn) {
   const absl::Time deadline = absl::Now() + absl::Seconds(3);
   absl::Time seen_deadlines[2];
   EXPECT_CALL(kv, GetAsync(_, _, _))
-      .WillOnce(Invoke([&](const GetRequest& r, ClientContext* ctx, StubCallback<GetResponse> done) {
+      .WillOnce(Invoke([&](const GetRequest& r, ClientContext* ctx,
+                           StubCallback<GetResponse> done) {
         EXPECT_EQ(r.key(), "user/ada/name");
         seen_deadlines[0] = ctx->deadline();
         done(Value("Ada Lovelace"));
       }))
-      .WillOnce(Invoke([&](const GetRequest& r, ClientContext* ctx, StubCallback<GetResponse> done) {
+      .WillOnce(Invoke([&](const GetRequest& r, ClientContext* ctx,
+                           StubCallback<GetResponse> done) {
         EXPECT_EQ(r.key(), "user/ada/email");
         seen_deadlines[1] = ctx->deadline();
         done(Value("ada@example.org"));
@@ -111,15 +116,16 @@ TEST(GatewayWithMockTest, BackendFailureKeepsItsCodeAndSaysWhere) {
 // without blocking its own loop).
 class SlowKv : public kv::KvServiceImpl {
  public:
-  void GetAsync(ServerContext* ctx, const GetRequest& request, GetResponse* response,
-                RpcDone done) override {
+  void GetAsync(ServerContext* ctx, const GetRequest& request,
+                GetResponse* response, RpcDone done) override {
     if (request.key().rfind("user/slow/", 0) != 0) {
       done(Get(ctx, request, response));
       return;
     }
     response->set_value("slow value");
-    ctx->loop()->RunAfter(absl::Milliseconds(300),
-                          [done = std::move(done)]() mutable { done(absl::OkStatus()); });
+    ctx->loop()->RunAfter(
+        absl::Milliseconds(300),
+        [done = std::move(done)]() mutable { done(absl::OkStatus()); });
   }
 };
 
@@ -159,7 +165,8 @@ TEST(GatewayEndToEndTest, ChainedCallsThroughRealServersNeverBlockTheLoop) {
     // A slow chained call in flight...
     GetProfileRequest slow;
     slow.set_user("slow");
-    std::future<absl::StatusOr<Profile>> slow_reply = stub.GetProfileFuture(slow);
+    std::future<absl::StatusOr<Profile>> slow_reply =
+        stub.GetProfileFuture(slow);
     // ...does not hold up a fast one on the same (single) gateway loop.
     GetProfileRequest fast;
     fast.set_user("ada");
@@ -177,12 +184,14 @@ TEST(GatewayEndToEndTest, ChainedCallsThroughRealServersNeverBlockTheLoop) {
     CallOptions tight;
     tight.timeout = absl::Milliseconds(100);
     absl::StatusOr<Profile> late = stub.GetProfile(slow, tight);
-    EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
+    EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded)
+        << late.status();
     // Proof it was passed on: the gateway's own two calls to the backend
     // (name and email, both slow) hit the deadline too; without propagation
     // they would have waited 300 ms and succeeded.
     const absl::Time limit = absl::Now() + absl::Seconds(10);
-    while ((*kv_channel)->stats().deadline_exceeded < 2 && absl::Now() < limit) {
+    while ((*kv_channel)->stats().deadline_exceeded < 2 &&
+           absl::Now() < limit) {
       absl::SleepFor(absl::Milliseconds(5));
     }
     EXPECT_EQ((*kv_channel)->stats().deadline_exceeded, 2u);

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   if (args.size() < 2) {
-    fprintf(stderr, "usage: kv_client [--target=host:port] put|get|delete|list ...\n");
+    fprintf(stderr,
+            "usage: kv_client [--target=host:port] put|get|delete|list ...\n");
     return 2;
   }
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
@@ -40,7 +41,9 @@ int main(int argc, char** argv) {
   mrpc::CallOptions options;
   options.timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
   const std::string command = args[1];
-  auto arg = [&](size_t i) { return i < args.size() ? std::string(args[i]) : std::string(); };
+  auto arg = [&](size_t i) {
+    return i < args.size() ? std::string(args[i]) : std::string();
+  };
 
   if (command == "put") {
     kv::PutRequest request;

@@ -22,5 +22,6 @@ int main(int argc, char** argv) {
   absl::Status registered = server.RegisterService(&service);
   CHECK(registered.ok()) << registered;
   return mrpc::examples::ServeUntilSignal(
-      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)), "kv_server");
+      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)),
+      "kv_server");
 }

@@ -7,7 +7,8 @@ namespace mrpc::examples::kv {
 namespace {
 
 absl::Status CheckKey(const std::string& key) {
-  if (key.empty()) return absl::InvalidArgumentError("the key must not be empty");
+  if (key.empty())
+    return absl::InvalidArgumentError("the key must not be empty");
   return absl::OkStatus();
 }
 
@@ -53,7 +54,8 @@ absl::Status KvServiceImpl::List(ServerContext*, const ListRequest& request,
   const int limit = request.limit() == 0 ? kDefaultListLimit : request.limit();
   MutexLock lock(&mutex_);
   for (auto it = data_.lower_bound(request.prefix());
-       it != data_.end() && absl::StartsWith(it->first, request.prefix()); ++it) {
+       it != data_.end() && absl::StartsWith(it->first, request.prefix());
+       ++it) {
     if (response->entries_size() == limit) {
       response->set_truncated(true);
       break;

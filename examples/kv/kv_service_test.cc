@@ -1,9 +1,10 @@
 // The key-value service through a real server and the generated stub.
+#include "examples/kv/kv_service.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "examples/kv/kv_service.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
 
@@ -30,7 +31,8 @@ class KvServiceTest : public ::testing::Test {
     server_->Shutdown();
     server_->Wait();
   }
-  absl::StatusOr<PutResponse> Put(const std::string& key, const std::string& value) {
+  absl::StatusOr<PutResponse> Put(const std::string& key,
+                                  const std::string& value) {
     PutRequest r;
     r.set_key(key);
     r.set_value(value);
@@ -69,7 +71,8 @@ TEST_F(KvServiceTest, EmptyKeyIsInvalidEverywhere) {
   EXPECT_EQ(Put("", "x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Get("").status().code(), absl::StatusCode::kInvalidArgument);
   DeleteRequest del;
-  EXPECT_EQ(stub_->Delete(del).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stub_->Delete(del).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(KvServiceTest, ListByPrefixInKeyOrderWithLimit) {
@@ -91,7 +94,8 @@ TEST_F(KvServiceTest, ListByPrefixInKeyOrderWithLimit) {
   EXPECT_EQ(list->entries_size(), 2);
   EXPECT_TRUE(list->truncated());
   request.set_limit(5000);
-  EXPECT_EQ(stub_->List(request).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stub_->List(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +28,7 @@
 #include "net/length_codec.h"
 #include "net/tcp_client.h"
 #include "tools/histogram.h"
+#include "tools/proc_stat.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9000", "server host:port");
 ABSL_FLAG(int, conns, 8, "connections");
@@ -175,24 +175,6 @@ class Worker {
   uint64_t completed_ = 0;
   uint64_t errors_ = 0;
 };
-
-// utime + stime of a process, in seconds (from /proc/PID/stat).
-double ProcessCpuSeconds(int pid) {
-  std::ifstream in(absl::StrFormat("/proc/%d/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the ")" that ends the command name: state is field 3, so
-  // utime (14) and stime (15) are the 12th and 13th tokens after it.
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
-  unsigned long long utime = 0, stime = 0;
-  if (sscanf(stat.c_str() + paren + 2,
-             "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-             &stime) != 2) {
-    return -1;
-  }
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
-}
 
 void SleepUntilNanos(int64_t when_ns) {
   const int64_t left = when_ns - MonotonicNanos();

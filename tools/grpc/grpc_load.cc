@@ -1,0 +1,158 @@
+// grpc_load: the shared load driver (//tools/load) over gRPC channels, to
+// drive any server of proto/echo.proto's EchoService (Echo, and SlowEcho for
+// the slow mix). Same flags and same report as mrpc_load, by construction.
+//
+//   bazel-bin/tools/grpc/grpc_load --target=127.0.0.1:9100 --conns=8
+//       --depth=8 --payload=16 --duration=5 --warmup=1 [--qps=N]
+//       [--slow_fraction=0.01 --slow_ms=5] [--json]      (one command line)
+//
+// Tool-only. Each connection is its own grpc::Channel on its own TCP
+// connection. Calls use gRPC's async unary API; their completions arrive on
+// --threads CompletionQueue threads owned by the transport (connection i on
+// queue i % threads), which run the driver's callback and, in the closed
+// loop, start the next call from there. Call() may run on any thread.
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tools/grpc/echo.grpc.pb.h"
+#include "tools/load/load_driver.h"
+
+namespace mrpc::load {
+namespace {
+
+// As on the server: no message-size limit below what a test would send.
+constexpr int kMaxMessageBytes = 64 << 20;
+
+// One call in flight: everything gRPC writes into until the completion, and
+// the driver's callback. Its address is the call's completion-queue tag.
+struct GrpcCall {
+  grpc::ClientContext context;
+  echo::EchoRequest request;
+  echo::EchoResponse response;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<echo::EchoResponse>> reader;
+  EchoDone done;
+};
+
+class GrpcConnection : public EchoConnection {
+ public:
+  // `cq` is not owned; it must outlive every call made here.
+  GrpcConnection(std::shared_ptr<grpc::Channel> channel,
+                 grpc::CompletionQueue* cq)
+      : channel_(std::move(channel)),
+        stub_(echo::EchoService::NewStub(channel_)),
+        cq_(cq) {}
+
+  // Thread-safe (gRPC stubs are).
+  void Call(const EchoCall& call, EchoDone done) override {
+    auto* c = new GrpcCall;
+    if (call.deadline != absl::InfiniteDuration()) {
+      c->context.set_deadline(std::chrono::system_clock::now() +
+                              absl::ToChronoNanoseconds(call.deadline));
+    }
+    c->request.set_payload(call.payload.data(), call.payload.size());
+    c->request.set_work_us(call.work_us);
+    c->done = std::move(done);
+    c->reader = call.work_us > 0
+                    ? stub_->PrepareAsyncSlowEcho(&c->context, c->request, cq_)
+                    : stub_->PrepareAsyncEcho(&c->context, c->request, cq_);
+    c->reader->StartCall();
+    c->reader->Finish(&c->response, &c->status, c);
+  }
+
+ private:
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<echo::EchoService::Stub> stub_;
+  grpc::CompletionQueue* const cq_;
+};
+
+// Connections and the completion-queue threads their calls complete on.
+// Connect() is for the driver's thread; the destructor runs after the driver
+// has destroyed every connection and its calls have completed.
+class GrpcTransport : public EchoTransport {
+ public:
+  explicit GrpcTransport(int threads) {
+    for (int i = 0; i < threads; ++i) {
+      cqs_.push_back(std::make_unique<grpc::CompletionQueue>());
+    }
+    for (auto& cq : cqs_) threads_.emplace_back([cq = cq.get()] { Poll(cq); });
+  }
+
+  ~GrpcTransport() override {
+    // A call still in flight here would hit its deadline and complete, so
+    // the drain below ends; Next() returns false once the queue is empty.
+    for (auto& cq : cqs_) cq->Shutdown();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  GrpcTransport(const GrpcTransport&) = delete;
+  GrpcTransport& operator=(const GrpcTransport&) = delete;
+
+  std::string name() const override { return "grpc"; }
+
+  absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
+      const std::string& target, int index) override {
+    grpc::ChannelArguments args;
+    // gRPC shares one TCP connection between channels with equal arguments
+    // (the global subchannel pool); a local pool plus an argument unique to
+    // this connection gives each channel its own, as mrpc's channels have.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("mrpc.connection_index", index);
+    // mrpc does not retry calls; neither should the side it is compared to
+    // (retries add a per-call layer to gRPC's client).
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    args.SetMaxSendMessageSize(kMaxMessageBytes);
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+        target, grpc::InsecureChannelCredentials(), args);
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(10))) {
+      return absl::UnavailableError(absl::StrCat(
+          "gRPC channel to ", target, " did not connect within 10 s"));
+    }
+    return std::unique_ptr<EchoConnection>(new GrpcConnection(
+        std::move(channel), cqs_[index % cqs_.size()].get()));
+  }
+
+ private:
+  static void Poll(grpc::CompletionQueue* cq) {
+    void* tag;
+    bool ok;
+    while (cq->Next(&tag, &ok)) {
+      // A client Finish always completes with ok; the outcome is in status.
+      auto* c = static_cast<GrpcCall*>(tag);
+      // grpc::StatusCode and absl::StatusCode share their numbers.
+      const auto code = static_cast<absl::StatusCode>(c->status.error_code());
+      c->done(code, c->status.ok() ? absl::string_view(c->response.payload())
+                                   : absl::string_view());
+      delete c;
+    }
+  }
+
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+}  // namespace mrpc::load
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  mrpc::load::GrpcTransport transport(mrpc::load::SpecFromFlags().threads);
+  return mrpc::load::RunFromFlags(&transport);
+}
