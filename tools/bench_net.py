@@ -23,7 +23,11 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "bazel-bin")
+# The optimized binaries' directory. Not the bazel-bin symlink: it follows
+# whichever configuration built last (a fastbuild or sanitizer test run
+# would silently swap in unoptimized binaries).
+BIN = subprocess.run(["bazel", "info", "--config=opt", "bazel-bin"], cwd=ROOT, check=True,
+                     capture_output=True, text=True).stdout.strip()
 CLIENT = os.path.join(BIN, "examples/tcp_echo/echo_client")
 
 SERVERS = {

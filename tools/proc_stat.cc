@@ -19,8 +19,8 @@ double ProcessCpuSeconds(pid_t pid) {
   if (paren == std::string::npos || paren + 2 >= stat.size()) return -1;
   unsigned long long utime = 0, stime = 0;
   if (std::sscanf(stat.c_str() + paren + 2,
-                  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                  &stime) != 2) {
+                  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                  &utime, &stime) != 2) {
     return -1;
   }
   return static_cast<double>(utime + stime) / ::sysconf(_SC_CLK_TCK);
@@ -31,7 +31,8 @@ long long ProcessRssBytes(pid_t pid) {
   std::string line;
   while (std::getline(in, line)) {
     long long kib = 0;
-    if (std::sscanf(line.c_str(), "VmRSS: %lld kB", &kib) == 1) return kib * 1024;
+    if (std::sscanf(line.c_str(), "VmRSS: %lld kB", &kib) == 1)
+      return kib * 1024;
   }
   return -1;
 }

@@ -13,7 +13,8 @@ TEST(ProcStatTest, CpuTimeGrowsWithWork) {
   const double before = ProcessCpuSeconds(getpid());
   ASSERT_GE(before, 0);
   // Burn ~50 ms of CPU (clock ticks are 10 ms).
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  const auto end =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
   volatile unsigned long spin = 0;
   while (std::chrono::steady_clock::now() < end) spin = spin + 1;
   EXPECT_GT(ProcessCpuSeconds(getpid()), before);

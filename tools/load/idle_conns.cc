@@ -25,7 +25,8 @@
 #include "tools/proc_stat.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9000", "server host:port");
-ABSL_FLAG(int, server_pid, 0, "the server process (required: its RSS and CPU are measured)");
+ABSL_FLAG(int, server_pid, 0,
+          "the server process (required: its RSS and CPU are measured)");
 ABSL_FLAG(int, conns, 10000, "connections to open");
 ABSL_FLAG(double, hold, 30, "seconds to hold them idle while measuring CPU");
 ABSL_FLAG(int, heartbeat_ms, 10000, "client heartbeat interval (timeout = 3x)");
@@ -51,7 +52,8 @@ int Run() {
   std::vector<std::unique_ptr<EventLoopThread>> threads;
   std::vector<EventLoop*> loops;
   for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_loops)); ++i) {
-    threads.push_back(std::make_unique<EventLoopThread>(absl::StrCat("idle", i)));
+    threads.push_back(
+        std::make_unique<EventLoopThread>(absl::StrCat("idle", i)));
     loops.push_back(threads.back()->Start());
   }
   const long long rss_before = ProcessRssBytes(pid);
@@ -65,16 +67,18 @@ int Run() {
   for (int i = 0; i < conns; ++i) {
     ChannelOptions options;
     options.loop = loops[i % loops.size()];
-    options.heartbeat_interval = absl::Milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
+    options.heartbeat_interval =
+        absl::Milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
     options.heartbeat_timeout = 3 * options.heartbeat_interval;
     absl::StatusOr<std::unique_ptr<Channel>> channel =
         Channel::Create(absl::GetFlag(FLAGS_target), options);
     if (!channel.ok()) {
-      fprintf(stderr, "channel %d: %s\n", i, channel.status().ToString().c_str());
+      fprintf(stderr, "channel %d: %s\n", i,
+              channel.status().ToString().c_str());
       return 1;
     }
-    (*channel)->CallMethod(echo::EchoService::kServiceName, "Echo", request, &responses[i],
-                           nullptr, [&](absl::Status status) {
+    (*channel)->CallMethod(echo::EchoService::kServiceName, "Echo", request,
+                           &responses[i], nullptr, [&](absl::Status status) {
                              if (!status.ok()) ++failed;
                              connected.CountDown();
                            });
@@ -105,20 +109,26 @@ int Run() {
   const double per_conn = static_cast<double>(rss_after - rss_before) / conns;
   const double idle_cpu_percent = 100.0 * cpu / seconds;
   if (absl::GetFlag(FLAGS_json)) {
-    printf("{\"conns\": %d, \"rss_before_kib\": %lld, \"rss_after_kib\": %lld, "
-           "\"rss_per_conn_bytes\": %.0f, \"idle_seconds\": %.1f, \"idle_cpu_percent\": %.3f, "
-           "\"heartbeat_ms\": %d, \"pings\": %llu, \"connection_losses\": %llu}\n",
-           conns, rss_before / 1024, rss_after / 1024, per_conn, seconds, idle_cpu_percent,
-           absl::GetFlag(FLAGS_heartbeat_ms), static_cast<unsigned long long>(pings),
-           static_cast<unsigned long long>(losses));
+    printf(
+        "{\"conns\": %d, \"rss_before_kib\": %lld, \"rss_after_kib\": %lld, "
+        "\"rss_per_conn_bytes\": %.0f, \"idle_seconds\": %.1f, "
+        "\"idle_cpu_percent\": %.3f, "
+        "\"heartbeat_ms\": %d, \"pings\": %llu, \"connection_losses\": %llu}\n",
+        conns, rss_before / 1024, rss_after / 1024, per_conn, seconds,
+        idle_cpu_percent, absl::GetFlag(FLAGS_heartbeat_ms),
+        static_cast<unsigned long long>(pings),
+        static_cast<unsigned long long>(losses));
   } else {
     printf("%d idle connections (heartbeat every %d ms):\n", conns,
            absl::GetFlag(FLAGS_heartbeat_ms));
     printf("  server RSS: %lld KiB -> %lld KiB, %.0f bytes per connection\n",
            rss_before / 1024, rss_after / 1024, per_conn);
-    printf("  server CPU while idle: %.3f%% of one core over %.1f s (%llu pings sent)\n",
-           idle_cpu_percent, seconds, static_cast<unsigned long long>(pings));
-    printf("  connections lost: %llu\n", static_cast<unsigned long long>(losses));
+    printf(
+        "  server CPU while idle: %.3f%% of one core over %.1f s (%llu pings "
+        "sent)\n",
+        idle_cpu_percent, seconds, static_cast<unsigned long long>(pings));
+    printf("  connections lost: %llu\n",
+           static_cast<unsigned long long>(losses));
   }
   channels.clear();
   return losses == 0 ? 0 : 1;

@@ -20,16 +20,20 @@
 #include "tools/proc_stat.h"
 
 ABSL_FLAG(std::vector<std::string>, target, {"127.0.0.1:9000"},
-          "server host:port; several (comma-separated) spread connections round-robin");
+          "server host:port; several (comma-separated) spread connections "
+          "round-robin");
 ABSL_FLAG(int, conns, 8, "connections");
 ABSL_FLAG(int, depth, 8, "closed loop: calls in flight per connection");
 ABSL_FLAG(double, duration, 5, "seconds measured (after the warm-up)");
-ABSL_FLAG(int64_t, requests, 0, "if > 0: stop after this many measured calls instead");
+ABSL_FLAG(int64_t, requests, 0,
+          "if > 0: stop after this many measured calls instead");
 ABSL_FLAG(double, warmup, 1, "seconds of load before measuring");
 ABSL_FLAG(int, payload, 16, "payload bytes per call");
-ABSL_FLAG(int, threads, 1, "client I/O threads (and pacing threads in open loop)");
+ABSL_FLAG(int, threads, 1,
+          "client I/O threads (and pacing threads in open loop)");
 ABSL_FLAG(double, qps, 0, "if > 0: open loop at this many calls per second");
-ABSL_FLAG(double, slow_fraction, 0, "fraction of calls sent as slow (SlowEcho)");
+ABSL_FLAG(double, slow_fraction, 0,
+          "fraction of calls sent as slow (SlowEcho)");
 ABSL_FLAG(double, slow_ms, 5, "work per slow call, in milliseconds");
 ABSL_FLAG(double, deadline_ms, 1000, "deadline per call, in milliseconds");
 ABSL_FLAG(int, server_pid, 0, "server process to charge CPU time to (0: none)");
@@ -45,7 +49,8 @@ namespace {
 class Pattern {
  public:
   explicit Pattern(size_t size) : size_(size), bytes_(size + 256) {
-    for (size_t i = 0; i < bytes_.size(); ++i) bytes_[i] = static_cast<char>(i * 7 + 3);
+    for (size_t i = 0; i < bytes_.size(); ++i)
+      bytes_[i] = static_cast<char>(i * 7 + 3);
   }
   absl::string_view For(uint64_t seq) const {
     return absl::string_view(bytes_.data() + seq % 256, size_);
@@ -111,7 +116,8 @@ class Runner {
 
  private:
   void Issue(size_t conn, int64_t intended_ns);
-  void OnDone(CallRecord* record, absl::StatusCode code, absl::string_view response);
+  void OnDone(CallRecord* record, absl::StatusCode code,
+              absl::string_view response);
   ThreadStats* MyStats();
   void Pace(int thread_index);
   // Merged histograms and error counts of every thread so far.
@@ -131,7 +137,8 @@ class Runner {
   Notification reached_requests_;
 
   Mutex stats_mutex_;
-  std::vector<std::unique_ptr<ThreadStats>> stats_ ABSL_GUARDED_BY(stats_mutex_);
+  std::vector<std::unique_ptr<ThreadStats>> stats_
+      ABSL_GUARDED_BY(stats_mutex_);
 };
 
 ThreadStats* Runner::MyStats() {
@@ -152,7 +159,9 @@ void Runner::Issue(size_t conn, int64_t intended_ns) {
   const bool slow = IsSlow(seq, spec_.slow_fraction);
   EchoCall call;
   call.payload = pattern_.For(seq);
-  call.work_us = slow ? static_cast<uint32_t>(absl::ToInt64Microseconds(spec_.slow_time)) : 0;
+  call.work_us =
+      slow ? static_cast<uint32_t>(absl::ToInt64Microseconds(spec_.slow_time))
+           : 0;
   call.deadline = spec_.deadline;
   CallRecord* record = TakeRecord();
   record->conn = conn;
@@ -160,9 +169,10 @@ void Runner::Issue(size_t conn, int64_t intended_ns) {
   record->slow = slow;
   record->start_ns = intended_ns > 0 ? intended_ns : MonotonicNanos();
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  conns_[conn]->Call(call, [this, record](absl::StatusCode code, absl::string_view response) {
-    OnDone(record, code, response);
-  });
+  conns_[conn]->Call(
+      call, [this, record](absl::StatusCode code, absl::string_view response) {
+        OnDone(record, code, response);
+      });
 }
 
 void Runner::OnDone(CallRecord* record, absl::StatusCode code,
@@ -173,9 +183,11 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code,
   const bool slow = record->slow;
   ReturnRecord(record);
   const int64_t now = MonotonicNanos();
-  const bool checked = code != absl::StatusCode::kOk || response == pattern_.For(seq);
-  const bool in_window = now >= measure_from_ns_ &&
-                         now < measure_until_ns_.load(std::memory_order_relaxed);
+  const bool checked =
+      code != absl::StatusCode::kOk || response == pattern_.For(seq);
+  const bool in_window =
+      now >= measure_from_ns_ &&
+      now < measure_until_ns_.load(std::memory_order_relaxed);
   ThreadStats* stats = MyStats();
   {
     MutexLock lock(&stats->mutex);
@@ -183,7 +195,9 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code,
       ++stats->mismatches;
     } else {
       const int c = static_cast<int>(code);
-      ++stats->codes[c >= 0 && c < kCodes ? c : static_cast<int>(absl::StatusCode::kUnknown)];
+      ++stats->codes[c >= 0 && c < kCodes
+                         ? c
+                         : static_cast<int>(absl::StatusCode::kUnknown)];
     }
     if (in_window) (slow ? stats->slow : stats->fast).Record(now - start_ns);
   }
@@ -201,10 +215,12 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code,
 void Runner::Pace(int thread_index) {
   // This thread's share of the rate, on its share of the connections.
   std::vector<size_t> mine;
-  for (size_t i = thread_index; i < conns_.size(); i += spec_.threads) mine.push_back(i);
+  for (size_t i = thread_index; i < conns_.size(); i += spec_.threads)
+    mine.push_back(i);
   if (mine.empty()) mine.push_back(thread_index % conns_.size());
   const double period_ns = 1e9 * spec_.threads / spec_.qps;
-  double next = static_cast<double>(MonotonicNanos()) + period_ns * thread_index / spec_.threads;
+  double next = static_cast<double>(MonotonicNanos()) +
+                period_ns * thread_index / spec_.threads;
   size_t rr = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     const int64_t now = MonotonicNanos();
@@ -218,7 +234,8 @@ void Runner::Pace(int thread_index) {
       }
       next += period_ns;
     }
-    const int64_t wait = std::min<int64_t>(static_cast<int64_t>(next) - now, 1000000);
+    const int64_t wait =
+        std::min<int64_t>(static_cast<int64_t>(next) - now, 1000000);
     if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
   }
 }
@@ -237,7 +254,8 @@ void Runner::Snapshot(Histogram* all, uint64_t* errors) {
 absl::StatusOr<LoadReport> Runner::Run() {
   for (int i = 0; i < spec_.conns; ++i) {
     const std::string& target = spec_.targets[i % spec_.targets.size()];
-    absl::StatusOr<std::unique_ptr<EchoConnection>> conn = transport_->Connect(target, i);
+    absl::StatusOr<std::unique_ptr<EchoConnection>> conn =
+        transport_->Connect(target, i);
     if (!conn.ok()) {
       return absl::Status(conn.status().code(),
                           absl::StrCat("connection ", i, " to ", target, ": ",
@@ -248,11 +266,13 @@ absl::StatusOr<LoadReport> Runner::Run() {
   const int64_t start = MonotonicNanos();
   measure_from_ns_ = start + absl::ToInt64Nanoseconds(spec_.warmup);
   if (spec_.requests <= 0) {
-    measure_until_ns_ = measure_from_ns_ + absl::ToInt64Nanoseconds(spec_.duration);
+    measure_until_ns_ =
+        measure_from_ns_ + absl::ToInt64Nanoseconds(spec_.duration);
   }
   std::vector<std::thread> pacers;
   if (spec_.qps > 0) {
-    for (int t = 0; t < spec_.threads; ++t) pacers.emplace_back([this, t] { Pace(t); });
+    for (int t = 0; t < spec_.threads; ++t)
+      pacers.emplace_back([this, t] { Pace(t); });
   } else {
     for (size_t c = 0; c < conns_.size(); ++c) {
       for (int d = 0; d < spec_.depth; ++d) Issue(c, 0);
@@ -269,7 +289,8 @@ absl::StatusOr<LoadReport> Runner::Run() {
     const int64_t now = MonotonicNanos();
     if (!window_started && now >= measure_from_ns_) {
       window_started = true;
-      server_cpu_start = spec_.server_pid > 0 ? ProcessCpuSeconds(spec_.server_pid) : -1;
+      server_cpu_start =
+          spec_.server_pid > 0 ? ProcessCpuSeconds(spec_.server_pid) : -1;
       client_cpu_start = ProcessCpuSeconds(self);
     }
     if (now >= measure_until_ns_.load()) break;
@@ -277,14 +298,17 @@ absl::StatusOr<LoadReport> Runner::Run() {
       Histogram all;
       uint64_t errors = 0;
       Snapshot(&all, &errors);
-      std::fprintf(stderr, "[%5.1fs] %10.0f qps | p99 %8.1f us | errors %" PRIu64 "%s\n",
-                   (now - start) / 1e9, (all.count() - last_count) * 1e9 / (now - last_print),
-                   all.Percentile(99) / 1e3, errors, window_started ? "" : " (warm-up)");
+      std::fprintf(
+          stderr, "[%5.1fs] %10.0f qps | p99 %8.1f us | errors %" PRIu64 "%s\n",
+          (now - start) / 1e9,
+          (all.count() - last_count) * 1e9 / (now - last_print),
+          all.Percentile(99) / 1e3, errors, window_started ? "" : " (warm-up)");
       last_count = all.count();
       last_print = now;
     }
     const int64_t until_end = measure_until_ns_.load() - now;
-    const int64_t until_start = window_started ? INT64_MAX : measure_from_ns_ - now;
+    const int64_t until_start =
+        window_started ? INT64_MAX : measure_from_ns_ - now;
     // No progress lines: nothing to wake up for but the window's edges.
     const int64_t until_print =
         spec_.progress ? last_print + 1000000000 - now : int64_t{INT64_MAX};
@@ -296,20 +320,24 @@ absl::StatusOr<LoadReport> Runner::Run() {
       absl::SleepFor(absl::Nanoseconds(wait));
     }
   }
-  const double server_cpu_end = spec_.server_pid > 0 ? ProcessCpuSeconds(spec_.server_pid) : -1;
+  const double server_cpu_end =
+      spec_.server_pid > 0 ? ProcessCpuSeconds(spec_.server_pid) : -1;
   const double client_cpu_end = ProcessCpuSeconds(self);
 
   stop_ = true;
   for (std::thread& t : pacers) t.join();
   // Let the calls in flight finish (each has a deadline).
-  const absl::Time drain_limit = absl::Now() + spec_.deadline + absl::Seconds(2);
-  while (in_flight_.load(std::memory_order_acquire) > 0 && absl::Now() < drain_limit) {
+  const absl::Time drain_limit =
+      absl::Now() + spec_.deadline + absl::Seconds(2);
+  while (in_flight_.load(std::memory_order_acquire) > 0 &&
+         absl::Now() < drain_limit) {
     absl::SleepFor(absl::Milliseconds(1));
   }
 
   LoadReport report;
   report.transport = transport_->name();
-  report.measured = absl::Nanoseconds(measure_until_ns_.load() - measure_from_ns_);
+  report.measured =
+      absl::Nanoseconds(measure_until_ns_.load() - measure_from_ns_);
   report.dropped = dropped_.load();
   if (server_cpu_start >= 0 && server_cpu_end >= 0) {
     report.server_cpu_seconds = server_cpu_end - server_cpu_start;
@@ -323,14 +351,15 @@ absl::StatusOr<LoadReport> Runner::Run() {
       report.slow.Merge(stats->slow);
       for (int c = 1; c < kCodes; ++c) {
         if (stats->codes[c] > 0) {
-          report.errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(c))] +=
-              stats->codes[c];
+          report.errors[absl::StatusCodeToString(
+              static_cast<absl::StatusCode>(c))] += stats->codes[c];
         }
       }
       if (stats->mismatches > 0) report.errors["MISMATCH"] += stats->mismatches;
     }
   }
-  if (in_flight_.load() > 0) report.errors["NEVER_COMPLETED"] += in_flight_.load();
+  if (in_flight_.load() > 0)
+    report.errors["NEVER_COMPLETED"] += in_flight_.load();
   if (report.dropped > 0) report.errors["DROPPED_BY_CLIENT"] += report.dropped;
   // Connections close here, while the runner (their callbacks' target) lives.
   conns_.clear();
@@ -383,14 +412,15 @@ std::string LatencyJson(const Histogram& h) {
   return absl::StrFormat(
       "{\"count\": %d, \"p50_us\": %.2f, \"p90_us\": %.2f, \"p99_us\": %.2f, "
       "\"p999_us\": %.2f, \"max_us\": %.2f}",
-      h.count(), h.Percentile(50) / 1e3, h.Percentile(90) / 1e3, h.Percentile(99) / 1e3,
-      h.Percentile(99.9) / 1e3, h.max() / 1e3);
+      h.count(), h.Percentile(50) / 1e3, h.Percentile(90) / 1e3,
+      h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3, h.max() / 1e3);
 }
 
 std::string LatencyRow(const Histogram& h) {
-  return absl::StrFormat("%-9.1f %-9.1f %-9.1f %-10.1f %-9.1f", h.Percentile(50) / 1e3,
-                         h.Percentile(90) / 1e3, h.Percentile(99) / 1e3,
-                         h.Percentile(99.9) / 1e3, h.max() / 1e3);
+  return absl::StrFormat("%-9.1f %-9.1f %-9.1f %-10.1f %-9.1f",
+                         h.Percentile(50) / 1e3, h.Percentile(90) / 1e3,
+                         h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3,
+                         h.max() / 1e3);
 }
 
 }  // namespace
@@ -399,48 +429,60 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json) {
   Histogram all = report.fast;
   all.Merge(report.slow);
   const uint64_t calls = report.measured_calls();
-  const double server_us =
-      report.server_cpu_seconds >= 0 && calls > 0 ? report.server_cpu_seconds * 1e6 / calls : -1;
-  const double client_us = calls > 0 ? report.client_cpu_seconds * 1e6 / calls : -1;
+  const double server_us = report.server_cpu_seconds >= 0 && calls > 0
+                               ? report.server_cpu_seconds * 1e6 / calls
+                               : -1;
+  const double client_us =
+      calls > 0 ? report.client_cpu_seconds * 1e6 / calls : -1;
   if (json) {
     std::vector<std::string> errors;
     for (const auto& [name, count] : report.errors) {
       errors.push_back(absl::StrFormat("\"%s\": %d", name, count));
     }
     absl::PrintF(
-        "{\"transport\": \"%s\", \"targets\": \"%s\", \"conns\": %d, \"depth\": %d, "
-        "\"payload\": %d, \"threads\": %d, \"qps_target\": %.1f, \"slow_fraction\": %g, "
+        "{\"transport\": \"%s\", \"targets\": \"%s\", \"conns\": %d, "
+        "\"depth\": %d, "
+        "\"payload\": %d, \"threads\": %d, \"qps_target\": %.1f, "
+        "\"slow_fraction\": %g, "
         "\"seconds\": %.3f, \"requests\": %d, \"qps\": %.1f, \"p50_us\": %.2f, "
-        "\"p90_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, "
+        "\"p90_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": "
+        "%.2f, "
         "\"fast\": %s, \"slow\": %s, \"errors\": {%s}, \"error_count\": %d, "
         "\"server_cpu_us_per_req\": %.3f, \"client_cpu_us_per_req\": %.3f}\n",
-        report.transport, absl::StrJoin(spec.targets, ","), spec.conns, spec.depth,
-        spec.payload, spec.threads, spec.qps, spec.slow_fraction,
-        absl::ToDoubleSeconds(report.measured), calls, report.qps(), all.Percentile(50) / 1e3,
-        all.Percentile(90) / 1e3, all.Percentile(99) / 1e3, all.Percentile(99.9) / 1e3,
-        all.max() / 1e3, LatencyJson(report.fast), LatencyJson(report.slow),
-        absl::StrJoin(errors, ", "), report.error_count(), server_us, client_us);
+        report.transport, absl::StrJoin(spec.targets, ","), spec.conns,
+        spec.depth, spec.payload, spec.threads, spec.qps, spec.slow_fraction,
+        absl::ToDoubleSeconds(report.measured), calls, report.qps(),
+        all.Percentile(50) / 1e3, all.Percentile(90) / 1e3,
+        all.Percentile(99) / 1e3, all.Percentile(99.9) / 1e3, all.max() / 1e3,
+        LatencyJson(report.fast), LatencyJson(report.slow),
+        absl::StrJoin(errors, ", "), report.error_count(), server_us,
+        client_us);
     return;
   }
-  absl::PrintF("%s load: %d connection(s) x %s, %d-byte payload, %s, %.1f s measured -> %s\n",
-              report.transport, spec.conns,
-              spec.qps > 0 ? absl::StrFormat("open loop at %.0f qps", spec.qps)
-                           : absl::StrFormat("%d in flight (closed loop)", spec.depth),
-              spec.payload,
-              spec.requests > 0 ? absl::StrFormat("%d requests", spec.requests)
-                                : absl::StrFormat("%.1f s warm-up", absl::ToDoubleSeconds(spec.warmup)),
-              absl::ToDoubleSeconds(report.measured), absl::StrJoin(spec.targets, ","));
-  absl::PrintF("  %-10s %-11s %-9s %-9s %-9s %-10s %-9s\n", "", "qps", "p50 us", "p90 us",
-              "p99 us", "p99.9 us", "max us");
-  absl::PrintF("  %-10s %-11.0f %s\n", "all", report.qps(), LatencyRow(all).c_str());
+  absl::PrintF(
+      "%s load: %d connection(s) x %s, %d-byte payload, %s, %.1f s measured -> "
+      "%s\n",
+      report.transport, spec.conns,
+      spec.qps > 0 ? absl::StrFormat("open loop at %.0f qps", spec.qps)
+                   : absl::StrFormat("%d in flight (closed loop)", spec.depth),
+      spec.payload,
+      spec.requests > 0 ? absl::StrFormat("%d requests", spec.requests)
+                        : absl::StrFormat("%.1f s warm-up",
+                                          absl::ToDoubleSeconds(spec.warmup)),
+      absl::ToDoubleSeconds(report.measured), absl::StrJoin(spec.targets, ","));
+  absl::PrintF("  %-10s %-11s %-9s %-9s %-9s %-10s %-9s\n", "", "qps", "p50 us",
+               "p90 us", "p99 us", "p99.9 us", "max us");
+  absl::PrintF("  %-10s %-11.0f %s\n", "all", report.qps(),
+               LatencyRow(all).c_str());
   if (report.slow.count() > 0) {
     absl::PrintF("  %-10s %-11.0f %s\n", "fast",
-                report.fast.count() / absl::ToDoubleSeconds(report.measured),
-                LatencyRow(report.fast).c_str());
+                 report.fast.count() / absl::ToDoubleSeconds(report.measured),
+                 LatencyRow(report.fast).c_str());
     absl::PrintF("  %-10s %-11.0f %s\n",
-                absl::StrFormat("slow %.0fms", absl::ToDoubleMilliseconds(spec.slow_time)),
-                report.slow.count() / absl::ToDoubleSeconds(report.measured),
-                LatencyRow(report.slow).c_str());
+                 absl::StrFormat("slow %.0fms",
+                                 absl::ToDoubleMilliseconds(spec.slow_time)),
+                 report.slow.count() / absl::ToDoubleSeconds(report.measured),
+                 LatencyRow(report.slow).c_str());
   }
   absl::PrintF("  calls measured: %" PRIu64 "\n", calls);
   if (report.errors.empty()) {

@@ -34,8 +34,11 @@ struct EchoCall {
 };
 
 // Completes a call: its status code and, when OK, the response payload
-// (valid during the callback only). Runs once, on any thread.
-using EchoDone = absl::AnyInvocable<void(absl::StatusCode code, absl::string_view response)>;
+// (valid during the callback only). Runs once, on any thread, but never
+// inside EchoConnection::Call itself: the closed loop sends the next call
+// from this callback, and an inline completion would recurse without end.
+using EchoDone =
+    absl::AnyInvocable<void(absl::StatusCode code, absl::string_view response)>;
 
 class EchoConnection {
  public:
@@ -50,26 +53,26 @@ class EchoTransport {
   virtual std::string name() const = 0;
   // Connection number `index` to `target` ("host:port"); returns once it is
   // usable (or failed).
-  virtual absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(const std::string& target,
-                                                                  int index) = 0;
+  virtual absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
+      const std::string& target, int index) = 0;
 };
 
 struct LoadSpec {
   std::vector<std::string> targets = {"127.0.0.1:9000"};
   int conns = 8;
-  int depth = 8;                      // Closed loop: calls in flight per connection.
+  int depth = 8;  // Closed loop: calls in flight per connection.
   absl::Duration duration = absl::Seconds(5);
-  int64_t requests = 0;               // > 0: stop after this many measured calls.
+  int64_t requests = 0;  // > 0: stop after this many measured calls.
   absl::Duration warmup = absl::Seconds(1);
   int payload = 16;
   int threads = 1;
-  double qps = 0;                     // > 0: open loop at this rate.
+  double qps = 0;  // > 0: open loop at this rate.
   double slow_fraction = 0;
   absl::Duration slow_time = absl::Milliseconds(5);
   absl::Duration deadline = absl::Seconds(1);
-  int server_pid = 0;                 // > 0: charge this process's CPU time.
-  bool progress = true;               // A line per second on stderr.
-  int64_t max_in_flight = 100000;     // Open loop: calls beyond this are dropped.
+  int server_pid = 0;              // > 0: charge this process's CPU time.
+  bool progress = true;            // A line per second on stderr.
+  int64_t max_in_flight = 100000;  // Open loop: calls beyond this are dropped.
 };
 
 // The flags every load tester shares, read into a spec.
@@ -79,12 +82,12 @@ bool JsonFromFlags();
 
 struct LoadReport {
   std::string transport;
-  absl::Duration measured;       // The measured window's length.
-  uint64_t ok = 0;               // Successful, checked calls in the window.
-  Histogram fast;                // Latency (ns) of the window's normal calls,
-  Histogram slow;                // and of its slow-mix calls.
+  absl::Duration measured;  // The measured window's length.
+  uint64_t ok = 0;          // Successful, checked calls in the window.
+  Histogram fast;           // Latency (ns) of the window's normal calls,
+  Histogram slow;           // and of its slow-mix calls.
   std::map<std::string, uint64_t> errors;  // Code name -> count, whole run.
-  uint64_t dropped = 0;          // Open loop: not sent, too many in flight.
+  uint64_t dropped = 0;  // Open loop: not sent, too many in flight.
   double server_cpu_seconds = -1;
   double client_cpu_seconds = 0;
 

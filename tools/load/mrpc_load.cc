@@ -26,7 +26,8 @@ namespace {
 
 class MrpcConnection : public EchoConnection {
  public:
-  explicit MrpcConnection(std::unique_ptr<Channel> channel) : channel_(std::move(channel)) {}
+  explicit MrpcConnection(std::unique_ptr<Channel> channel)
+      : channel_(std::move(channel)) {}
 
   void Call(const EchoCall& call, EchoDone done) override {
     // The request is encoded before CallMethod returns (straight into the
@@ -37,15 +38,16 @@ class MrpcConnection : public EchoConnection {
     request.set_work_us(call.work_us);
     Op* op = TakeOp();
     op->done = std::move(done);
-    channel_->CallMethod(echo::EchoService::kServiceName,
-                         call.work_us > 0 ? "SlowEcho" : "Echo", request, &op->response,
-                         /*context=*/nullptr, [op](absl::Status status) {
-                           EchoDone done = std::move(op->done);
-                           done(status.code(), status.ok()
-                                                   ? absl::string_view(op->response.payload())
-                                                   : absl::string_view());
-                           ReturnOp(op);
-                         });
+    channel_->CallMethod(
+        echo::EchoService::kServiceName, call.work_us > 0 ? "SlowEcho" : "Echo",
+        request, &op->response,
+        /*context=*/nullptr, [op](absl::Status status) {
+          EchoDone done = std::move(op->done);
+          done(status.code(), status.ok()
+                                  ? absl::string_view(op->response.payload())
+                                  : absl::string_view());
+          ReturnOp(op);
+        });
   }
 
  private:
@@ -75,19 +77,21 @@ class MrpcTransport : public EchoTransport {
  public:
   MrpcTransport(int threads, absl::Duration deadline) : deadline_(deadline) {
     for (int i = 0; i < threads; ++i) {
-      threads_.push_back(std::make_unique<EventLoopThread>(absl::StrCat("load", i)));
+      threads_.push_back(
+          std::make_unique<EventLoopThread>(absl::StrCat("load", i)));
       loops_.push_back(threads_.back()->Start());
     }
   }
 
   std::string name() const override { return "mrpc"; }
 
-  absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(const std::string& target,
-                                                         int index) override {
+  absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
+      const std::string& target, int index) override {
     ChannelOptions options;
     options.loop = loops_[index % loops_.size()];
     options.default_timeout = deadline_;  // Every call's deadline.
-    absl::StatusOr<std::unique_ptr<Channel>> channel = Channel::Create(target, options);
+    absl::StatusOr<std::unique_ptr<Channel>> channel =
+        Channel::Create(target, options);
     if (!channel.ok()) return channel.status();
     // Usable means a call went through.
     echo::EchoRequest request;
@@ -97,7 +101,8 @@ class MrpcTransport : public EchoTransport {
     absl::Status status = (*channel)->CallMethodBlocking(
         echo::EchoService::kServiceName, "Echo", request, &response, &context);
     if (!status.ok()) return status;
-    return std::unique_ptr<EchoConnection>(new MrpcConnection(std::move(*channel)));
+    return std::unique_ptr<EchoConnection>(
+        new MrpcConnection(std::move(*channel)));
   }
 
  private:
