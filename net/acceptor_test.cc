@@ -22,41 +22,9 @@
 namespace mrpc {
 namespace {
 
+using ::mrpc::testing::FdExhaustion;
 using ::mrpc::testing::LengthPrefixed;
 using ::mrpc::testing::RawClient;
-
-// Lowers the fd limit to just above the highest open fd and fills every
-// free slot below it, so the process cannot open one more file. Undone by
-// the destructor.
-class FdExhaustion {
- public:
-  FdExhaustion() {
-    ::getrlimit(RLIMIT_NOFILE, &saved_);
-    int highest = 0;
-    for (int fd = 0; fd < 4096; ++fd) {
-      if (::fcntl(fd, F_GETFD) != -1) highest = fd;
-    }
-    struct rlimit low = saved_;
-    low.rlim_cur = highest + 1;
-    CHECK_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-    for (;;) {
-      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        CHECK_EQ(errno, EMFILE);
-        break;
-      }
-      fillers_.push_back(fd);
-    }
-  }
-  ~FdExhaustion() {
-    for (int fd : fillers_) ::close(fd);
-    ::setrlimit(RLIMIT_NOFILE, &saved_);
-  }
-
- private:
-  struct rlimit saved_;
-  std::vector<int> fillers_;
-};
 
 // Waits for the server to close a connected socket: FIN or RST.
 bool ClosedByPeer(const Socket& socket) {

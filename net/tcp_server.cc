@@ -81,6 +81,7 @@ void TcpServer::NewConnection(Socket socket, const InetAddress& peer) {
   conn->SetCloseCallback(
       [this, index](const TcpConnectionPtr& c) { RemoveConnection(index, c); });
   num_connections_.fetch_add(1);
+  accepted_.fetch_add(1);
   loop_states_[index]->count.fetch_add(1);
   io_loop->RunInLoop([this, index, conn] {
     loop_states_[index]->connections.emplace(conn->id(), conn);
@@ -91,6 +92,7 @@ void TcpServer::NewConnection(Socket socket, const InetAddress& peer) {
 void TcpServer::RemoveConnection(size_t index, const TcpConnectionPtr& conn) {
   conn->loop()->AssertInLoopThread();
   if (loop_states_[index]->connections.erase(conn->id()) == 0) return;
+  closes_[static_cast<int>(conn->close_reason())].fetch_add(1);
   loop_states_[index]->count.fetch_sub(1);
   num_connections_.fetch_sub(1);
   // Not now: we are inside the connection's own event handler.

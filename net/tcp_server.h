@@ -20,6 +20,7 @@
 #ifndef MRPC_NET_TCP_SERVER_H_
 #define MRPC_NET_TCP_SERVER_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -96,6 +97,12 @@ class TcpServer {
   int num_connections() const { return num_connections_.load(); }
   // Open connections on each sub-loop, in loop order.
   std::vector<int> ConnectionsPerLoop() const;
+  // Connections accepted (and not refused) since Start().
+  uint64_t accepted() const { return accepted_.load(); }
+  // Connections that closed for `reason` (idle timeout, output overflow, ...).
+  uint64_t closes(TcpConnection::CloseReason reason) const {
+    return closes_[static_cast<int>(reason)].load();
+  }
   // Connections closed at once: over max_connections, or out of fds.
   uint64_t rejected_over_cap() const { return rejected_over_cap_.load(); }
   uint64_t fd_exhaustion_drops() const { return fd_exhaustion_drops_.load(); }
@@ -123,6 +130,8 @@ class TcpServer {
   uint64_t next_connection_id_ = 1;  // Base loop only.
   std::atomic<int> num_connections_{0};
   std::atomic<uint64_t> rejected_over_cap_{0};
+  std::atomic<uint64_t> accepted_{0};
+  std::array<std::atomic<uint64_t>, 6> closes_{};  // By CloseReason.
   std::atomic<uint64_t> fd_exhaustion_drops_{0};
 
   ConnectionCallback connection_callback_;

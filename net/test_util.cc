@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <glog/logging.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -134,6 +136,30 @@ int CountOpenFds() {
   }
   ::closedir(dir);
   return count - 1;  // The directory stream's own fd.
+}
+
+FdExhaustion::FdExhaustion() {
+  ::getrlimit(RLIMIT_NOFILE, &saved_);
+  int highest = 0;
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) highest = fd;
+  }
+  struct rlimit low = saved_;
+  low.rlim_cur = highest + 1;
+  CHECK_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (;;) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      CHECK_EQ(errno, EMFILE);
+      break;
+    }
+    fillers_.push_back(fd);
+  }
+}
+
+FdExhaustion::~FdExhaustion() {
+  for (int fd : fillers_) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved_);
 }
 
 absl::Duration ProcessCpuTime() {

@@ -6,8 +6,11 @@
 #ifndef MRPC_NET_TEST_UTIL_H_
 #define MRPC_NET_TEST_UTIL_H_
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,6 +65,22 @@ std::string LengthPrefixed(absl::string_view payload);
 
 // Open file descriptors of this process (entries in /proc/self/fd).
 int CountOpenFds();
+
+// While it lives, this process cannot open one more fd: the limit is
+// lowered to just above the highest open fd and every free slot below it
+// is filled. Undone by the destructor. RLIMIT_NOFILE is process-wide: use it
+// in a test binary of its own.
+class FdExhaustion {
+ public:
+  FdExhaustion();
+  ~FdExhaustion();
+  FdExhaustion(const FdExhaustion&) = delete;
+  FdExhaustion& operator=(const FdExhaustion&) = delete;
+
+ private:
+  struct rlimit saved_;
+  std::vector<int> fillers_;
+};
 // CPU time (user + system) this process has used.
 absl::Duration ProcessCpuTime();
 

@@ -184,6 +184,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     s.deadline_exceeded = deadline_exceeded_.load();
     s.late_responses = late_responses_.load();
     s.connects = connects_.load();
+    s.reconnects = s.connects > 0 ? s.connects - 1 : 0;
     s.connection_losses = connection_losses_.load();
     s.heartbeat_timeouts = heartbeat_timeouts_.load();
     s.pings = pings_.load();

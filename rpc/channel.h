@@ -85,6 +85,7 @@ struct ChannelStats {
   uint64_t deadline_exceeded = 0;   // Failed by the client-side deadline.
   uint64_t late_responses = 0;      // Responses to calls already completed.
   uint64_t connects = 0;            // Connections established.
+  uint64_t reconnects = 0;          // Of those, after the first.
   uint64_t connection_losses = 0;   // Established connections lost.
   uint64_t heartbeat_timeouts = 0;  // Connections closed as silent.
   uint64_t pings = 0;               // PINGs sent.

@@ -43,6 +43,7 @@ struct Server::Shared {
   std::atomic<uint64_t> overloaded{0};
   std::atomic<uint64_t> cancels{0};
   std::atomic<uint64_t> pings{0};
+  std::atomic<uint64_t> frame_timeouts{0};
   Mutex mutex;
   CondVar idle;
 
@@ -130,6 +131,8 @@ struct Server::ConnectionState {
 
   std::shared_ptr<LoopRef> loop_ref;
   RpcMeta meta;  // Decoding scratch, reused frame after frame.
+  // When the frame now partly buffered began to arrive (0: none is).
+  int64_t partial_since_ms = 0;
   // The method the previous request named: consecutive calls to the same
   // method (the common case) compare two strings instead of hashing them.
   const Method* last_method = nullptr;
@@ -375,6 +378,8 @@ absl::Status Server::Start(absl::string_view address) {
         std::any_cast<std::shared_ptr<ConnectionState>>(&conn->context());
     if (state == nullptr || !(*state)->paused) return;
     (*state)->paused = false;
+    // Our pause must not count against a frame that was arriving.
+    (*state)->partial_since_ms = 0;
     conn->StartRead();
   });
   absl::Status status = tcp_server_->Start();
@@ -424,9 +429,11 @@ void Server::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   const std::shared_ptr<ConnectionState> state = *state_ptr;
   const absl::Time now = absl::Now();  // One clock read per batch of frames.
   absl::Status frame_error;
+  int frames = 0;
   absl::Status status =
       DecodeFrames(input, options_.max_frame_size, &state->meta,
                    [&](const RpcMeta& meta, absl::string_view payload) {
+                     ++frames;
                      switch (meta.type()) {
                        case REQUEST:
                          HandleRequest(conn, state, meta, payload, now);
@@ -463,6 +470,37 @@ void Server::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
     shared_->protocol_errors.fetch_add(1);
     LOG(WARNING) << "protocol error from " << conn->peer_address().ToString()
                  << ": " << status.message() << "; closing the connection";
+    input->RetrieveAll();
+    conn->ForceCloseInLoop();
+    return;
+  }
+  CheckFrameTimeout(conn, state.get(), input, frames > 0);
+}
+
+void Server::CheckFrameTimeout(const TcpConnectionPtr& conn,
+                               ConnectionState* state, Buffer* input,
+                               bool frame_completed) {
+  if (input->ReadableBytes() == 0 || !conn->connected()) {
+    state->partial_since_ms = 0;
+    return;
+  }
+  // A partial frame is buffered. It began now if this batch completed the
+  // previous one (or none was pending), else it is the same frame, still
+  // arriving.
+  const int64_t now_ms = conn->loop()->CachedNowMs();
+  if (frame_completed || state->partial_since_ms == 0) {
+    state->partial_since_ms = now_ms;
+    return;
+  }
+  const int64_t limit_ms = absl::ToInt64Milliseconds(options_.frame_timeout);
+  if (limit_ms > 0 && now_ms - state->partial_since_ms > limit_ms) {
+    shared_->frame_timeouts.fetch_add(1);
+    LOG(WARNING) << "client " << conn->peer_address().ToString()
+                 << ": a frame still "
+                 << "incomplete after " << now_ms - state->partial_since_ms
+                 << " ms (frame timeout " << limit_ms << " ms; "
+                 << input->ReadableBytes()
+                 << " bytes so far); closing the connection";
     input->RetrieveAll();
     conn->ForceCloseInLoop();
   }
@@ -599,6 +637,16 @@ ServerStats Server::stats() const {
   s.overloaded = shared_->overloaded.load();
   s.cancels = shared_->cancels.load();
   s.pings = shared_->pings.load();
+  s.frame_timeouts = shared_->frame_timeouts.load();
+  if (tcp_server_) {
+    using Reason = TcpConnection::CloseReason;
+    s.connections_accepted = tcp_server_->accepted();
+    s.idle_closes = tcp_server_->closes(Reason::kIdleTimeout);
+    s.overflow_closes = tcp_server_->closes(Reason::kOutputOverflow);
+    s.error_closes = tcp_server_->closes(Reason::kError);
+    s.rejected_over_cap = tcp_server_->rejected_over_cap();
+    s.fd_exhaustion_drops = tcp_server_->fd_exhaustion_drops();
+  }
   s.calls_in_flight = shared_->in_flight.load();
   s.connections = tcp_server_ ? tcp_server_->num_connections() : 0;
   return s;

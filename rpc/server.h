@@ -100,6 +100,10 @@ struct ServerOptions {
   // Buffered response bytes past which the connection is closed (its
   // client is not reading). Default: 256 MiB.
   size_t max_output_bytes = size_t{256} << 20;
+  // A frame must arrive completely within this long of its first byte;
+  // a peer trickling bytes (slowloris: each byte resets the idle timer) is
+  // closed. Zero: no limit. Default: 30 s.
+  absl::Duration frame_timeout = absl::Seconds(30);
   // How long Shutdown() lets calls in flight finish. Default: 5 s.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // Let several servers bind the same port (SO_REUSEPORT). Default: false.
@@ -120,8 +124,16 @@ struct ServerStats {
   uint64_t overloaded = 0;         // Answered RESOURCE_EXHAUSTED.
   uint64_t cancels = 0;            // CANCEL frames received.
   uint64_t pings = 0;              // PING frames answered.
-  int64_t calls_in_flight = 0;
+  uint64_t frame_timeouts = 0;     // Connections closed: a frame too slow.
+  // Connections: open now, accepted in all, and closed by reason.
   int connections = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t idle_closes = 0;          // Silent past idle_timeout.
+  uint64_t overflow_closes = 0;      // Responses past max_output_bytes.
+  uint64_t error_closes = 0;         // Resets and other socket errors.
+  uint64_t rejected_over_cap = 0;    // Refused: max_connections reached.
+  uint64_t fd_exhaustion_drops = 0;  // Refused: the process was out of fds.
+  int64_t calls_in_flight = 0;
 };
 
 class Server {
@@ -190,6 +202,10 @@ class Server {
                      const std::shared_ptr<ConnectionState>& state,
                      const RpcMeta& meta, absl::string_view payload,
                      absl::Time now);
+  // Closes the connection if a frame has been arriving for longer than
+  // frame_timeout (slowloris).
+  void CheckFrameTimeout(const TcpConnectionPtr& conn, ConnectionState* state,
+                         Buffer* input, bool frame_completed);
   // The method `meta` names, or null after answering UNIMPLEMENTED.
   const Method* FindMethod(const TcpConnectionPtr& conn, const RpcMeta& meta);
   void HandleCall(const TcpConnectionPtr& conn,

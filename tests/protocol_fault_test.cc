@@ -52,6 +52,7 @@ std::string Header(uint32_t body, uint32_t meta) {
 class ProtocolFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    fds_before_ = ::mrpc::testing::CountOpenFds();
     ServerOptions options;
     options.num_threads = 2;
     options.max_frame_size = kMaxFrame;
@@ -76,6 +77,14 @@ class ProtocolFaultTest : public ::testing::Test {
     bystander_.reset();
     server_->Shutdown();
     server_->Wait();
+    server_.reset();
+    // No fd leaked by any of the bad inputs.
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (::mrpc::testing::CountOpenFds() != fds_before_ &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_EQ(::mrpc::testing::CountOpenFds(), fds_before_);
   }
 
   void ExpectBystanderWorks() {
@@ -118,6 +127,7 @@ class ProtocolFaultTest : public ::testing::Test {
     return {meta, rest->substr(meta_size)};
   }
 
+  int fds_before_ = 0;
   testing::TestServiceCounters counters_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<Channel> bystander_;

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,90 @@ TEST(ServerRestartTest, KilledServerFailsPendingCallsThenChannelReconnects) {
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(pong.payload(), "up?");
   EXPECT_GE((*channel)->stats().connects, 2u);
+}
+
+// Under steady load (calls in flight all the time), a SIGKILL: every call in
+// flight completes with an error within its deadline, none hangs, and none
+// completes twice.
+TEST(ServerRestartTest, KilledUnderLoadEveryCallCompletesWithinItsDeadline) {
+  auto server = std::make_unique<ServerProcess>(0);
+  ChannelOptions options;
+  options.heartbeat_interval = absl::Milliseconds(100);
+  options.heartbeat_timeout = absl::Milliseconds(500);
+  options.default_timeout = absl::Seconds(1);
+  options.connect.initial_backoff = absl::Milliseconds(20);
+  absl::StatusOr<std::unique_ptr<Channel>> channel =
+      Channel::Create(absl::StrCat("127.0.0.1:", server->port()), options);
+  ASSERT_TRUE(channel.ok());
+
+  struct Op {
+    EchoRequest request;
+    EchoResponse response;
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<int> issued{0}, completed{0}, ok{0}, failed{0};
+  std::atomic<int> bad_code{0};
+  // A closed loop: each completion issues the next call (on the loop).
+  std::function<void()> issue = [&] {
+    if (stop.load()) return;
+    ++issued;
+    auto* op = new Op;
+    op->request.set_payload(issued % 4 == 0 ? "20"
+                                            : "1");  // Some calls wait 20 ms.
+    (*channel)->CallMethod(
+        testing::kTestService, "Delay", op->request, &op->response, nullptr,
+        [&, op](absl::Status s) {
+          if (s.ok()) {
+            ++ok;
+          } else {
+            ++failed;
+            if (s.code() != absl::StatusCode::kUnavailable &&
+                s.code() != absl::StatusCode::kDeadlineExceeded) {
+              ++bad_code;
+            }
+          }
+          delete op;
+          issue();
+          // Last: once every call is counted, no callback
+          // touches this test's state any more.
+          ++completed;
+        });
+  };
+  for (int i = 0; i < 50; ++i) issue();
+  const absl::Time load_start = absl::Now();
+  while (ok.load() < 2000 && absl::Now() - load_start < absl::Seconds(20)) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GE(ok.load(), 2000);
+
+  const absl::Time killed_at = absl::Now();
+  server->Kill(SIGKILL);
+  // Failed calls re-issue at once; stop after the in-flight ones failed.
+  while (failed.load() < 50 && absl::Now() - killed_at < absl::Seconds(5)) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  stop = true;
+  while (completed.load() != issued.load() &&
+         absl::Now() - killed_at < absl::Seconds(5)) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(completed.load(), issued.load()) << "calls never completed";
+  EXPECT_LT(absl::Now() - killed_at,
+            options.default_timeout + absl::Milliseconds(500));
+  EXPECT_EQ(bad_code.load(), 0);
+  channel->reset();  // While `issue` and the counters still exist.
+
+  server = std::make_unique<ServerProcess>(0);
+  absl::StatusOr<std::unique_ptr<Channel>> fresh =
+      Channel::Create(absl::StrCat("127.0.0.1:", server->port()), options);
+  ASSERT_TRUE(fresh.ok());
+  EchoRequest request;
+  request.set_payload("1");
+  EchoResponse response;
+  EXPECT_TRUE((*fresh)
+                  ->CallMethodBlocking(testing::kTestService, "Delay", request,
+                                       &response)
+                  .ok());
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ class FakeTransport : public EchoTransport {
   }
 
   std::string name() const override { return "fake"; }
-  absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(const std::string& target,
-                                                         int index) override {
+  absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
+      const std::string& target, int index) override {
     if (target == "refuse:1") return absl::UnavailableError("refused");
     return std::unique_ptr<EchoConnection>(new Connection(this));
   }
@@ -55,12 +55,14 @@ class FakeTransport : public EchoTransport {
     explicit Connection(FakeTransport* t) : t_(t) {}
     void Call(const EchoCall& call, EchoDone done) override {
       const uint64_t n = ++t_->calls;
-      Pending p{std::string(call.payload), absl::StatusCode::kOk, std::move(done)};
+      Pending p{std::string(call.payload), absl::StatusCode::kOk,
+                std::move(done)};
       if (call.work_us > 0) {
         ++t_->slow_calls;
         p.code = t_->slow_code;
       }
-      if (t_->corrupt_every > 0 && n % t_->corrupt_every == 0 && !p.echo.empty()) {
+      if (t_->corrupt_every > 0 && n % t_->corrupt_every == 0 &&
+          !p.echo.empty()) {
         p.echo[0] ^= 1;
       }
       MutexLock lock(&t_->mutex_);
@@ -82,8 +84,9 @@ class FakeTransport : public EchoTransport {
         batch.swap(queue_);
       }
       for (Pending& p : batch) {
-        p.done(p.code, p.code == absl::StatusCode::kOk ? absl::string_view(p.echo)
-                                                         : absl::string_view());
+        p.done(p.code, p.code == absl::StatusCode::kOk
+                           ? absl::string_view(p.echo)
+                           : absl::string_view());
       }
     }
   }
@@ -141,7 +144,8 @@ TEST(LoadDriverTest, SlowMixSendsTheFractionAndReportsFailuresByCode) {
       static_cast<double>(transport.slow_calls.load()) / transport.calls.load();
   EXPECT_NEAR(fraction, 0.05, 0.01);
   ASSERT_TRUE(report->errors.count("DEADLINE_EXCEEDED"));
-  EXPECT_EQ(report->errors.at("DEADLINE_EXCEEDED"), transport.slow_calls.load());
+  EXPECT_EQ(report->errors.at("DEADLINE_EXCEEDED"),
+            transport.slow_calls.load());
   EXPECT_EQ(report->slow.count() + report->fast.count(), 20000u);
   EXPECT_GT(report->slow.count(), 0u);
 }
@@ -165,7 +169,8 @@ TEST(LoadDriverTest, ConnectFailureIsReportedWithTheTarget) {
   spec.targets = {"fake:1", "refuse:1"};
   absl::StatusOr<LoadReport> report = load::Run(spec, &transport);
   ASSERT_FALSE(report.ok());
-  EXPECT_NE(report.status().message().find("connection 1 to refuse:1"), std::string::npos)
+  EXPECT_NE(report.status().message().find("connection 1 to refuse:1"),
+            std::string::npos)
       << report.status();
 }
 
@@ -178,16 +183,17 @@ TEST(LoadDriverTest, CompletionsOnManyThreadsAreAllCounted) {
       for (std::thread& t : threads_) t.join();
     }
     std::string name() const override { return "threaded"; }
-    absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(const std::string&, int) override {
+    absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(const std::string&,
+                                                            int) override {
       class Conn : public EchoConnection {
        public:
         explicit Conn(Threaded* owner) : owner_(owner) {}
         void Call(const EchoCall& call, EchoDone done) override {
           MutexLock lock(&owner_->mutex_);
-          owner_->threads_.emplace_back(
-              [payload = std::string(call.payload), done = std::move(done)]() mutable {
-                done(absl::StatusCode::kOk, payload);
-              });
+          owner_->threads_.emplace_back([payload = std::string(call.payload),
+                                         done = std::move(done)]() mutable {
+            done(absl::StatusCode::kOk, payload);
+          });
         }
 
        private:
