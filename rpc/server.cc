@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/node_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
@@ -539,18 +540,20 @@ const Server::Method* Server::FindMethod(const TcpConnectionPtr& conn,
   auto service = shared_->methods.find(meta.service());
   if (service == shared_->methods.end()) {
     shared_->unimplemented.fetch_add(1);
-    SendStatus(conn, id,
-               absl::UnimplementedError(
-                   absl::StrCat("unknown service \"", meta.service(), "\"")));
+    SendStatus(
+        conn, id,
+        absl::UnimplementedError(absl::StrCat(
+            "unknown service \"", absl::CHexEscape(meta.service()), "\"")));
     return nullptr;
   }
   auto method = service->second.find(meta.method());
   if (method == service->second.end()) {
     shared_->unimplemented.fetch_add(1);
-    SendStatus(conn, id,
-               absl::UnimplementedError(
-                   absl::StrCat("unknown method \"", meta.method(),
-                                "\" of service \"", meta.service(), "\"")));
+    SendStatus(
+        conn, id,
+        absl::UnimplementedError(absl::StrCat(
+            "unknown method \"", absl::CHexEscape(meta.method()),
+            "\" of service \"", absl::CHexEscape(meta.service()), "\"")));
     return nullptr;
   }
   return &method->second;

@@ -24,14 +24,16 @@ struct Chunk {
 // One proxied connection: the client's socket and ours to the server, and
 // the bytes in flight each way.
 struct Pair {
-  Socket side[2];              // [kToServer] reads the client, [kToClient] the server.
-  std::deque<Chunk> queue[2];  // Bytes read from side[d], to write to the other.
+  Socket side[2];  // [kToServer] reads the client, [kToClient] the server.
+  std::deque<Chunk>
+      queue[2];  // Bytes read from side[d], to write to the other.
   bool dead = false;
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(const InetAddress& upstream) {
+absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(
+    const InetAddress& upstream) {
   absl::StatusOr<Socket> listener = Socket::CreateTcp(AF_INET);
   if (!listener.ok()) return listener.status();
   absl::Status status = listener->SetReuseAddr(true);
@@ -48,7 +50,9 @@ absl::StatusOr<std::unique_ptr<FaultProxy>> FaultProxy::Start(const InetAddress&
 
 FaultProxy::FaultProxy(Socket listener, const InetAddress& address,
                        const InetAddress& upstream, int wake_fd)
-    : listener_(std::move(listener)), address_(address), upstream_(upstream),
+    : listener_(std::move(listener)),
+      address_(address),
+      upstream_(upstream),
       wake_fd_(wake_fd) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -102,7 +106,8 @@ void FaultProxy::Run() {
     for (auto& pair : pairs) {
       for (int d = 0; d < 2; ++d) {
         short events = POLLIN;
-        const std::deque<Chunk>& out = pair->queue[1 - d];  // Written to side[d].
+        const std::deque<Chunk>& out =
+            pair->queue[1 - d];  // Written to side[d].
         if (!out.empty() && !stalled_[1 - d].load()) {
           if (out.front().due_ns <= now) {
             events |= POLLOUT;
@@ -113,7 +118,8 @@ void FaultProxy::Run() {
         fds.push_back({pair->side[d].fd(), events, 0});
       }
     }
-    const int timeout_ms = static_cast<int>(std::max<int64_t>(0, (next_due - now + 999999) / 1000000));
+    const int timeout_ms = static_cast<int>(
+        std::max<int64_t>(0, (next_due - now + 999999) / 1000000));
     if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
       uint64_t count;
@@ -172,10 +178,11 @@ void FaultProxy::Run() {
         std::deque<Chunk>& out = pair.queue[1 - d];
         if (!pair.dead && (revents & POLLOUT)) {
           const int64_t t = MonotonicNanos();
-          while (!out.empty() && out.front().due_ns <= t && !stalled_[1 - d].load()) {
+          while (!out.empty() && out.front().due_ns <= t &&
+                 !stalled_[1 - d].load()) {
             Chunk& chunk = out.front();
-            const ssize_t n = ::send(pair.side[d].fd(), chunk.bytes.data(), chunk.bytes.size(),
-                                     MSG_NOSIGNAL);
+            const ssize_t n = ::send(pair.side[d].fd(), chunk.bytes.data(),
+                                     chunk.bytes.size(), MSG_NOSIGNAL);
             if (n < 0) {
               if (errno != EAGAIN && errno != EINTR) pair.dead = true;
               break;
@@ -187,9 +194,10 @@ void FaultProxy::Run() {
         }
       }
     }
-    pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
-                               [](const std::unique_ptr<Pair>& p) { return p->dead; }),
-                pairs.end());
+    pairs.erase(
+        std::remove_if(pairs.begin(), pairs.end(),
+                       [](const std::unique_ptr<Pair>& p) { return p->dead; }),
+        pairs.end());
     open_pairs_ = static_cast<int>(pairs.size());
   }
 }

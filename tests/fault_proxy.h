@@ -33,7 +33,8 @@ class FaultProxy {
 
   // Listens on a free loopback port and forwards each connection to
   // `upstream`.
-  static absl::StatusOr<std::unique_ptr<FaultProxy>> Start(const InetAddress& upstream);
+  static absl::StatusOr<std::unique_ptr<FaultProxy>> Start(
+      const InetAddress& upstream);
   ~FaultProxy();
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
@@ -55,8 +56,8 @@ class FaultProxy {
   int open_pairs() const { return open_pairs_.load(); }
 
  private:
-  FaultProxy(Socket listener, const InetAddress& address, const InetAddress& upstream,
-             int wake_fd);
+  FaultProxy(Socket listener, const InetAddress& address,
+             const InetAddress& upstream, int wake_fd);
   void Run();
   void Wake();
 

@@ -25,7 +25,8 @@ absl::Status Echo(Channel* channel) {
   echo::EchoResponse response;
   ClientContext ctx;
   ctx.set_timeout(absl::Seconds(5));
-  return channel->CallMethodBlocking(testing::kTestService, "Echo", request, &response, &ctx);
+  return channel->CallMethodBlocking(testing::kTestService, "Echo", request,
+                                     &response, &ctx);
 }
 
 TEST(FdExhaustionTest, ServerSurvivesAFloodPastTheFdLimitAndRecovers) {
@@ -39,7 +40,8 @@ TEST(FdExhaustionTest, ServerSurvivesAFloodPastTheFdLimitAndRecovers) {
     ASSERT_TRUE(testing::RegisterTestService(&server, &counters).ok());
     ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
     const std::string target = absl::StrCat("127.0.0.1:", server.port());
-    absl::StatusOr<std::unique_ptr<Channel>> bystander = Channel::Create(target);
+    absl::StatusOr<std::unique_ptr<Channel>> bystander =
+        Channel::Create(target);
     ASSERT_TRUE(bystander.ok());
     ASSERT_TRUE(Echo(bystander->get()).ok());
 
@@ -59,15 +61,18 @@ TEST(FdExhaustionTest, ServerSurvivesAFloodPastTheFdLimitAndRecovers) {
         ASSERT_TRUE(err == 0 || err == EINPROGRESS) << err;
       }
       const absl::Time deadline = absl::Now() + absl::Seconds(20);
-      while (server.stats().fd_exhaustion_drops < kFlood && absl::Now() < deadline) {
+      while (server.stats().fd_exhaustion_drops < kFlood &&
+             absl::Now() < deadline) {
         absl::SleepFor(absl::Milliseconds(5));
       }
-      EXPECT_EQ(server.stats().fd_exhaustion_drops, static_cast<uint64_t>(kFlood));
+      EXPECT_EQ(server.stats().fd_exhaustion_drops,
+                static_cast<uint64_t>(kFlood));
       // The connection it already had is served (it needs no new fd).
       EXPECT_TRUE(Echo(bystander->get()).ok());
       // Not spinning: the whole process used little CPU through all this.
       absl::SleepFor(absl::Milliseconds(200));  // Measuring idleness.
-      EXPECT_LT(testing::ProcessCpuTime() - cpu_before, absl::Milliseconds(500));
+      EXPECT_LT(testing::ProcessCpuTime() - cpu_before,
+                absl::Milliseconds(500));
     }
     flood.clear();
     // Fds are back: a new client is served.

@@ -234,6 +234,26 @@ TEST_F(ProtocolFaultTest,
   EXPECT_EQ(server_->stats().unimplemented, 2u);
 }
 
+// Names are bytes on the wire: a name that is not UTF-8 is just an unknown
+// name, answered with a parsable response that quotes it escaped.
+TEST_F(ProtocolFaultTest, NamesThatAreNotUtf8GetUnimplementedEscaped) {
+  RawClient raw = Connect();
+  ASSERT_TRUE(raw.Write(RequestFrame(1, "no.\xc3(", "Echo", "")).ok());
+  auto [m1, p1] = ReadFrame(raw);
+  EXPECT_EQ(m1.correlation_id(), 1u);
+  EXPECT_EQ(m1.status_code(),
+            static_cast<int>(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(m1.status_message(), "unknown service \"no.\\xc3(\"");
+  ASSERT_TRUE(raw.Write(RequestFrame(2, kTestService, "\xff", "")).ok());
+  auto [m2, p2] = ReadFrame(raw);
+  EXPECT_EQ(m2.status_code(),
+            static_cast<int>(absl::StatusCode::kUnimplemented));
+  EXPECT_NE(m2.status_message().find("unknown method \"\\xff\""),
+            std::string::npos)
+      << m2.status_message();
+  EXPECT_EQ(server_->stats().protocol_errors, 0u);
+}
+
 TEST_F(ProtocolFaultTest,
        UnparsableRequestGetsInvalidArgumentAndTheConnectionStays) {
   RawClient raw = Connect();

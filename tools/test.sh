@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every mrpc test: the whole suite in the default config, then again under
-# AddressSanitizer+UBSan and under ThreadSanitizer. Installs missing Debian
-# packages first (tools/setup.sh). Ends with one line "N passed, M failed",
-# counted from Bazel's per-test results, and exits non-zero on any failure.
+# AddressSanitizer+UBSan and under ThreadSanitizer, then each libFuzzer target
+# for 60 s (clang, ASan+UBSan; the fuzz targets' corpora are also replayed in
+# the three runs before). Installs missing Debian packages first
+# (tools/setup.sh). Ends with one line "N passed, M failed", counted from
+# Bazel's per-test results, and exits non-zero on any failure.
 #
 # Usage: tools/test.sh [extra bazel test flags, e.g. --test_filter=...]
 set -uo pipefail
@@ -38,6 +40,7 @@ run_suite() {
 run_suite default "$@"
 run_suite asan --config=asan "$@"
 run_suite tsan --config=tsan "$@"
+run_suite fuzz --config=fuzz "$@"
 
 echo "${passed} passed, ${failed} failed"
 [[ $failed -eq 0 ]]

@@ -7,9 +7,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/time/clock.h"
 #include "examples/common/serve.h"
-#include "proto/echo.mrpc.h"
+#include "examples/echo/echo_service.h"
 #include "rpc/server.h"
 
 ABSL_FLAG(int, port, 9000, "port to listen on (0: any free port)");
@@ -19,29 +18,6 @@ ABSL_FLAG(
     bool, slow_inline, false,
     "run SlowEcho inline on the event loop instead of the worker pool "
     "(to show what a blocking handler does to the calls sharing its loop)");
-
-namespace mrpc::echo {
-
-// Echo is trivial and never blocks, so the synchronous form runs inline on
-// the connection's loop: no thread hop, no lock.
-class EchoServiceImpl : public EchoService::Service {
- public:
-  absl::Status Echo(ServerContext*, const EchoRequest& request,
-                    EchoResponse* response) override {
-    response->set_payload(request.payload());
-    return absl::OkStatus();
-  }
-
-  // Blocks for `work_us`: registered on the worker pool (see main).
-  absl::Status SlowEcho(ServerContext*, const EchoRequest& request,
-                        EchoResponse* response) override {
-    absl::SleepFor(absl::Microseconds(request.work_us()));
-    response->set_payload(request.payload());
-    return absl::OkStatus();
-  }
-};
-
-}  // namespace mrpc::echo
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
