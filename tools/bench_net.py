@@ -15,19 +15,12 @@ cancel and unpaired medians do not.
 import argparse
 import json
 import os
-import platform
-import signal
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The optimized binaries' directory. Not the bazel-bin symlink: it follows
-# whichever configuration built last (a fastbuild or sanitizer test run
-# would silently swap in unoptimized binaries).
-BIN = subprocess.run(["bazel", "info", "--config=opt", "bazel-bin"], cwd=ROOT, check=True,
-                     capture_output=True, text=True).stdout.strip()
+from benchlib import BIN, ROOT, machine, start_server, stop_server
+
 CLIENT = os.path.join(BIN, "examples/tcp_echo/echo_client")
 
 SERVERS = {
@@ -40,30 +33,8 @@ CELLS = [(1, 1), (8, 8), (64, 4)]
 PAYLOADS = [16, 4096]
 
 
-def start_server(cmd, port):
-    """Starts a server pinned to CPU 0; returns the process once it listens."""
-    proc = subprocess.Popen(["taskset", "-c", "0"] + cmd + ["--port=%d" % port],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    line = proc.stdout.readline()
-    if "listening" not in line:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("server %s did not start: %r" % (cmd[0], line))
-    return proc
-
-
-def stop_server(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def measure(server, payload, conns, depth, args, port):
-    proc = start_server(SERVERS[server], port)
+    proc = start_server(SERVERS[server], port, server)
     try:
         out = subprocess.run(
             ["taskset", "-c", "1", CLIENT, "--target=127.0.0.1:%d" % port,
@@ -76,16 +47,6 @@ def measure(server, payload, conns, depth, args, port):
     if out.returncode != 0:
         raise RuntimeError("client failed on %s: %s" % (server, out.stderr[-2000:]))
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%s, %d vCPUs, Linux %s" % (model, os.cpu_count(), platform.release())
 
 
 def main():

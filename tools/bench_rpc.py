@@ -19,20 +19,11 @@ cancel).
 """
 import argparse
 import json
-import os
-import platform
-import signal
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The optimized binaries' directory. Not the bazel-bin symlink: it follows
-# whichever configuration built last (a fastbuild or sanitizer test run
-# would silently swap in unoptimized binaries).
-BIN = subprocess.run(["bazel", "info", "--config=opt", "bazel-bin"], cwd=ROOT, check=True,
-                     capture_output=True, text=True).stdout.strip()
+from benchlib import BIN, ROOT, machine, start_server, stop_server
 
 SERVERS = {
     "mrpc": [BIN + "/examples/echo/echo_server", "--threads=1"],
@@ -52,25 +43,8 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-def start_server(system, port, extra=()):
-    proc = subprocess.Popen(["taskset", "-c", "0"] + SERVERS[system] + list(extra) +
-                            ["--port=%d" % port],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    if "listening" not in line:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("%s server did not start: %r" % (system, line))
-    return proc
-
-
-def stop_server(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def start(system, port, extra=()):
+    return start_server(SERVERS[system] + list(extra), port, system)
 
 
 def run_client(system, port, pid, conns, depth, payload, seconds, warmup, extra=()):
@@ -90,22 +64,12 @@ def run_client(system, port, pid, conns, depth, payload, seconds, warmup, extra=
 
 
 def measure(system, port, conns, depth, payload, args):
-    proc = start_server(system, port)
+    proc = start(system, port)
     try:
         return run_client(system, port, proc.pid, conns, depth, payload,
                           args.seconds, args.warmup)
     finally:
         stop_server(proc)
-
-
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%s, %d vCPUs, Linux %s" % (model, os.cpu_count(), platform.release())
 
 
 def med(values):
@@ -167,7 +131,7 @@ def run_slow(args, port):
         order = variants if p % 2 == 0 else list(reversed(variants))
         for name, server_extra, fraction in order:
             port[0] += 1
-            proc = start_server("mrpc", port[0], server_extra)
+            proc = start("mrpc", port[0], server_extra)
             try:
                 r = run_client("mrpc", port[0], proc.pid, 8, 1, 16, args.seconds, args.warmup,
                                ["--qps=%d" % rate, "--slow_fraction=%g" % fraction,
@@ -198,7 +162,7 @@ def run_slow(args, port):
 
 def run_idle(args, port):
     port[0] += 1
-    proc = start_server("mrpc", port[0])
+    proc = start("mrpc", port[0])
     try:
         cmd = ["taskset", "-c", "1", BIN + "/tools/load/idle_conns",
                "--target=127.0.0.1:%d" % port[0], "--server_pid=%d" % proc.pid,
