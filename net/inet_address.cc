@@ -65,34 +65,31 @@ InetAddress::InetAddress(const struct sockaddr_in6& addr) {
   std::memcpy(&addr_, &addr, sizeof addr);
 }
 
-InetAddress InetAddress::Loopback(uint16_t port, bool ipv6) {
+namespace {
+// `v4` (host byte order) or `v6`, with `port`.
+InetAddress FromHost(uint16_t port, bool ipv6, uint32_t v4,
+                     const struct in6_addr& v6) {
   if (ipv6) {
     struct sockaddr_in6 addr = {};
     addr.sin6_family = AF_INET6;
-    addr.sin6_addr = in6addr_loopback;
+    addr.sin6_addr = v6;
     addr.sin6_port = htons(port);
     return InetAddress(addr);
   }
   struct sockaddr_in addr = {};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(v4);
   addr.sin_port = htons(port);
   return InetAddress(addr);
 }
+}  // namespace
+
+InetAddress InetAddress::Loopback(uint16_t port, bool ipv6) {
+  return FromHost(port, ipv6, INADDR_LOOPBACK, in6addr_loopback);
+}
 
 InetAddress InetAddress::Any(uint16_t port, bool ipv6) {
-  if (ipv6) {
-    struct sockaddr_in6 addr = {};
-    addr.sin6_family = AF_INET6;
-    addr.sin6_addr = in6addr_any;
-    addr.sin6_port = htons(port);
-    return InetAddress(addr);
-  }
-  struct sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  addr.sin_port = htons(port);
-  return InetAddress(addr);
+  return FromHost(port, ipv6, INADDR_ANY, in6addr_any);
 }
 
 absl::StatusOr<InetAddress> InetAddress::FromIpPort(absl::string_view ip,

@@ -75,6 +75,19 @@ class CondVar {
     lock.release();
     return timed_out;
   }
+  // Waits until `done()` holds (checked with *mu held, first before any
+  // wait and again after each wake-up) or `deadline` passes; returns
+  // whether it holds.
+  template <typename Predicate>
+  bool WaitUntil(Mutex* mu, absl::Time deadline, Predicate done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    while (!done()) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      WaitWithTimeout(mu, left);
+    }
+    return true;
+  }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }
 
@@ -106,12 +119,9 @@ class Notification {
   bool WaitForNotificationWithTimeout(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     MutexLock lock(&mu_);
-    while (!notified_) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return false;
-      cv_.WaitWithTimeout(&mu_, left);
-    }
-    return true;
+    return cv_.WaitUntil(
+        &mu_, deadline,
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return notified_; });
   }
 
  private:
@@ -139,12 +149,9 @@ class CountDownLatch {
   bool WaitWithTimeout(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     MutexLock lock(&mu_);
-    while (count_ > 0) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return false;
-      cv_.WaitWithTimeout(&mu_, left);
-    }
-    return true;
+    return cv_.WaitUntil(
+        &mu_, deadline,
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return count_ == 0; });
   }
   int count() {
     MutexLock lock(&mu_);

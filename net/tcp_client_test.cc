@@ -89,13 +89,8 @@ struct Recorder {
   }
   template <typename Predicate>
   bool WaitFor(Predicate done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
     MutexLock lock(&mutex);
-    while (!done()) {
-      if (absl::Now() > deadline) return false;
-      changed.WaitWithTimeout(&mutex, absl::Milliseconds(100));
-    }
-    return true;
+    return changed.WaitUntil(&mutex, absl::Now() + absl::Seconds(30), done);
   }
 };
 

@@ -66,13 +66,8 @@ class ConnectionTest : public ::testing::TestWithParam<bool> {
   }
   template <typename Predicate>
   bool WaitFor(Predicate done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
     MutexLock lock(&mutex_);
-    while (!done()) {
-      if (absl::Now() > deadline) return false;
-      changed_.WaitWithTimeout(&mutex_, absl::Milliseconds(100));
-    }
-    return true;
+    return changed_.WaitUntil(&mutex_, absl::Now() + absl::Seconds(30), done);
   }
   TcpConnectionPtr conn() {
     MutexLock lock(&mutex_);

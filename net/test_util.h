@@ -1,6 +1,7 @@
 // Test helpers: a blocking loopback client that talks raw bytes, so tests can
 // play any peer (slow, silent, half-closing, resetting) against the net and
-// rpc layers; plus process-level probes (open fds, CPU time).
+// rpc layers; plus process-level probes (open fds, CPU time) and a bounded
+// poll for state that has no event to wait on.
 //
 // Test-only. Thread-compatible: one RawClient per thread.
 #ifndef MRPC_NET_TEST_UTIL_H_
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "net/inet_address.h"
 #include "net/socket.h"
@@ -83,6 +85,19 @@ class FdExhaustion {
 };
 // CPU time (user + system) this process has used.
 absl::Duration ProcessCpuTime();
+
+// Checks `done` every 2 ms until it holds or `limit` passes; returns whether
+// it holds. Only for state seen through counters or /proc, which signal
+// nothing; where a callback can say "done", wait on a Notification instead.
+template <typename Predicate>
+bool Eventually(Predicate done, absl::Duration limit = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
 
 }  // namespace mrpc::testing
 

@@ -56,14 +56,9 @@ struct Server::Shared {
   }
   // Waits until no call is in flight or `grace` passes; true if idle.
   bool WaitIdle(absl::Duration grace) {
-    const absl::Time deadline = absl::Now() + grace;
     MutexLock lock(&mutex);
-    while (in_flight.load() > 0) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return false;
-      idle.WaitWithTimeout(&mutex, left);
-    }
-    return true;
+    return idle.WaitUntil(&mutex, absl::Now() + grace,
+                          [this] { return in_flight.load() == 0; });
   }
 };
 

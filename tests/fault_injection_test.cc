@@ -29,6 +29,7 @@ namespace {
 
 using echo::EchoRequest;
 using echo::EchoResponse;
+using ::mrpc::testing::Eventually;
 using ::mrpc::testing::FaultProxy;
 using ::mrpc::testing::kTestService;
 using ::mrpc::testing::RawClient;
@@ -45,16 +46,6 @@ std::string RequestFrame(uint64_t id, const std::string& method,
   Buffer out;
   EncodeFrame(meta, &request, &out);
   return out.RetrieveAllAsString();
-}
-
-template <typename Predicate>
-bool Eventually(Predicate done, absl::Duration limit = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
 }
 
 class FaultInjectionTest : public ::testing::Test {

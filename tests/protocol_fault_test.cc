@@ -79,11 +79,9 @@ class ProtocolFaultTest : public ::testing::Test {
     server_->Wait();
     server_.reset();
     // No fd leaked by any of the bad inputs.
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (::mrpc::testing::CountOpenFds() != fds_before_ &&
-           absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    testing::Eventually(
+        [&] { return ::mrpc::testing::CountOpenFds() == fds_before_; },
+        absl::Seconds(5));
     EXPECT_EQ(::mrpc::testing::CountOpenFds(), fds_before_);
   }
 

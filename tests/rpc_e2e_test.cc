@@ -23,6 +23,7 @@ namespace {
 
 using echo::EchoRequest;
 using echo::EchoResponse;
+using ::mrpc::testing::Eventually;
 using ::mrpc::testing::kTestService;
 
 class RpcTest : public ::testing::Test {
@@ -66,18 +67,6 @@ class RpcTest : public ::testing::Test {
     if (!s.ok()) return s;
     return resp.payload();
   }
-  // Waits (bounded) for `done` to hold; for state observed through counters.
-  template <typename Predicate>
-  static bool Eventually(Predicate done,
-                         absl::Duration limit = absl::Seconds(30)) {
-    const absl::Time deadline = absl::Now() + limit;
-    while (!done()) {
-      if (absl::Now() > deadline) return false;
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-    return true;
-  }
-
   testing::TestServiceCounters counters_;
   std::unique_ptr<Server> server_;
 };

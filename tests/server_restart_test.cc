@@ -58,10 +58,13 @@ class ServerProcess {
     CHECK(std::fgets(line, sizeof line, child_out) != nullptr)
         << "server died at start";
     ::fclose(child_out);
-    CHECK(absl::SimpleAtoi(
-        absl::StripAsciiWhitespace(
-            absl::string_view(line).substr(strlen("listening on "))),
-        &port_))
+    // "test_server listening on <port>"
+    const absl::string_view text(line);
+    const size_t at = text.find("listening on ");
+    CHECK(at != absl::string_view::npos &&
+          absl::SimpleAtoi(absl::StripAsciiWhitespace(
+                               text.substr(at + strlen("listening on "))),
+                           &port_))
         << line;
   }
   ~ServerProcess() { Kill(SIGTERM); }

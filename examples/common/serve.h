@@ -1,17 +1,18 @@
-// What every example server's main() does after building its server: print
-// the port ("listening on <port>", which scripts wait for), serve until
-// SIGINT or SIGTERM, then shut down cleanly.
+// What every server program's main() does after building its server (the
+// examples, and the test server that tests/ kill): print the port
+// ("<name> listening on <port>", which scripts and tests wait for), serve
+// until SIGINT or SIGTERM, then shut down cleanly.
 //
-// Example-only helper. Call from main(), once.
+// Call from main(), once. A program that starts threads before it (a
+// Channel to a backend) calls BlockStopSignals() first.
 #ifndef MRPC_EXAMPLES_COMMON_SERVE_H_
 #define MRPC_EXAMPLES_COMMON_SERVE_H_
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include <string>
 
+#include "examples/common/stop_signals.h"
 #include "rpc/server.h"
 
 namespace mrpc::examples {
@@ -20,12 +21,8 @@ namespace mrpc::examples {
 // Returns the process exit code.
 inline int ServeUntilSignal(Server* server, const std::string& address,
                             const char* name) {
-  // Block the signals before any thread starts, so only sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before the server's threads start, so only the sigwait below sees them.
+  BlockStopSignals();
   absl::Status status = server->Start(address);
   if (!status.ok()) {
     fprintf(stderr, "%s: cannot start on %s: %s\n", name, address.c_str(),
@@ -34,8 +31,7 @@ inline int ServeUntilSignal(Server* server, const std::string& address,
   }
   printf("%s listening on %d\n", name, server->port());
   fflush(stdout);
-  int received = 0;
-  sigwait(&signals, &received);
+  WaitForStopSignal();
   server->Shutdown();
   server->Wait();
   return 0;

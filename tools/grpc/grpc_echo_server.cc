@@ -17,7 +17,6 @@
 // "grpc_echo_server listening on <port>", which scripts parse.
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +33,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "examples/common/stop_signals.h"
 #include "net/sync.h"
 #include "tools/grpc/echo.grpc.pb.h"
 
@@ -228,13 +228,9 @@ int Serve() {
   const int num_threads = std::max(1, absl::GetFlag(FLAGS_threads));
   const int num_workers = std::max(0, absl::GetFlag(FLAGS_workers));
 
-  // Block the stop signals before any thread exists (gRPC's included), so
-  // every thread inherits the mask and only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  CHECK_EQ(pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr), 0);
+  // Before any thread exists (gRPC's included), so every thread inherits
+  // the mask and only the sigwait below receives the signals.
+  mrpc::examples::BlockStopSignals();
 
   EchoService::AsyncService service;
   grpc::ServerBuilder builder;
@@ -267,8 +263,7 @@ int Serve() {
   std::printf("grpc_echo_server listening on %d\n", selected_port);
   std::fflush(stdout);
 
-  int signal_number = 0;
-  CHECK_EQ(sigwait(&stop_signals, &signal_number), 0);
+  const int signal_number = mrpc::examples::WaitForStopSignal();
   LOG(INFO) << "grpc_echo_server: signal " << signal_number
             << ", shutting down";
 

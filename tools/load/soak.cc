@@ -103,7 +103,7 @@ class Tally {
 class Worker {
  public:
   Worker(const std::string& target, int depth, int seed, Tally* tally)
-      : tally_(tally), rng_(seed) {
+      : tally_(tally), rng_(seed), chains_ended_(depth) {
     ChannelOptions options;
     options.heartbeat_interval = absl::Seconds(1);
     options.heartbeat_timeout = absl::Seconds(5);
@@ -113,24 +113,20 @@ class Worker {
     echo_ = std::make_unique<echo::EchoService::Stub>(channel_.get());
     kv_ = std::make_unique<kv::KvService::Stub>(channel_.get());
     for (int i = 0; i < depth; ++i) {
-      in_flight_.fetch_add(1);
       channel_->loop()->RunInLoop([this] { Next(); });
     }
   }
   ChannelStats stats() const { return channel_->stats(); }
   ~Worker() {
     stop_ = true;
-    while (in_flight_.load() > 0) absl::SleepFor(absl::Milliseconds(1));
-    kv_.reset();
-    echo_.reset();
-    channel_.reset();
+    chains_ended_.Wait();  // No callback of ours runs after this.
   }
 
  private:
   // Starts one call; its completion starts the next. Loop thread only.
   void Next() {
     if (stop_.load()) {
-      in_flight_.fetch_sub(1);
+      chains_ended_.CountDown();
       return;
     }
     const int pick = std::uniform_int_distribution<int>(0, 99)(rng_);
@@ -218,13 +214,11 @@ class Worker {
   Tally* const tally_;
   std::mt19937 rng_;  // Loop thread only.
   std::atomic<bool> stop_{false};
-  std::atomic<int> in_flight_{0};
+  CountDownLatch chains_ended_;  // One count per chain of calls.
   std::unique_ptr<Channel> channel_;
   std::unique_ptr<echo::EchoService::Stub> echo_;
   std::unique_ptr<kv::KvService::Stub> kv_;
 };
-
-int CountFds() { return testing::CountOpenFds(); }
 
 int Run() {
   ServerOptions options;
@@ -295,7 +289,7 @@ int Run() {
     absl::SleepFor(every);  // The report interval itself.
     const absl::Time now = absl::Now();
     const long long rss = ProcessRssBytes(getpid());
-    const int fds = CountFds();
+    const int fds = testing::CountOpenFds();
     const uint64_t calls = tally.total();
     const double qps = (calls - last_calls) / absl::ToDoubleSeconds(now - last);
     last_calls = calls;
