@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  // The channel below starts a thread: block the stop signals before it.
+  mrpc::examples::BlockStopSignals();
   // One channel to the backend, multiplexing every gateway call's backend
   // calls; its callbacks run on its own loop thread and complete the
   // gateway calls from there (done() is thread-safe).

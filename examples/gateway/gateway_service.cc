@@ -9,13 +9,15 @@
 namespace mrpc::examples::gateway {
 namespace {
 
-// Joins the parallel backend calls of one gateway call: the last to finish
-// completes it. Backend callbacks may run on any thread (a real channel
+// Joins the two parallel backend calls of one gateway call: the last to
+// finish completes it. Backend callbacks may run on any thread (a real channel
 // uses its loop; a mock, the test's thread), hence the lock.
 class Join {
  public:
-  Join(int calls, absl::Time deadline, RpcDone done)
-      : pending_(calls), done_(std::move(done)) {
+  static constexpr int kCalls = 2;
+
+  Join(absl::Time deadline, RpcDone done)
+      : pending_(kCalls), done_(std::move(done)) {
     for (ClientContext& context : contexts_) context.set_deadline(deadline);
   }
   // A context per backend call, carrying the caller's deadline.
@@ -40,7 +42,7 @@ class Join {
   int pending_ ABSL_GUARDED_BY(mutex_);
   absl::Status status_ ABSL_GUARDED_BY(mutex_);
   RpcDone done_ ABSL_GUARDED_BY(mutex_);
-  ClientContext contexts_[2];
+  ClientContext contexts_[kCalls];
 };
 
 // A backend failure as the gateway's caller should see it.
@@ -59,7 +61,7 @@ void GatewayImpl::GetProfileAsync(ServerContext* context,
     return;
   }
   response->set_user(request.user());
-  auto join = std::make_shared<Join>(2, context->deadline(), std::move(done));
+  auto join = std::make_shared<Join>(context->deadline(), std::move(done));
   const std::string user = request.user();
 
   kv::GetRequest name;
@@ -99,7 +101,7 @@ void GatewayImpl::SetProfileAsync(ServerContext* context,
     done(absl::InvalidArgumentError("user and name are required"));
     return;
   }
-  auto join = std::make_shared<Join>(2, context->deadline(), std::move(done));
+  auto join = std::make_shared<Join>(context->deadline(), std::move(done));
   kv::PutRequest name;
   name.set_key(NameKey(request.user()));
   name.set_value(request.name());
