@@ -210,7 +210,8 @@ TEST(GeneratedMockTest, MockStubStandsInForTheServer) {
   MockGreeterStub mock;
   HelloReply reply;
   reply.set_message("hi from the mock");
-  EXPECT_CALL(mock, SayHello(_, _))
+  // SayHello is overloaded (options or a context): name the form.
+  EXPECT_CALL(mock, SayHello(::testing::An<const HelloRequest&>(), _))
       .WillOnce(Return(reply))
       .WillOnce(Return(absl::UnavailableError("down")));
   EXPECT_EQ(GreetTwice(&mock, "x"), "hi from the mock / failed");

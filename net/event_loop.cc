@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "net/io_channel.h"
@@ -29,6 +30,9 @@ int CreateTimerFd() {
   PCHECK(fd >= 0) << "timerfd_create";
   return fd;
 }
+
+// Timers further off than this fire at this delay (never, in practice).
+constexpr absl::Duration kMaxDelay = absl::Hours(24 * 365 * 100);
 
 // Milliseconds, rounded up: a timer never fires before its time.
 int64_t CeilMillis(int64_t nanos) { return (nanos + 999999) / 1000000; }
@@ -156,14 +160,14 @@ void EventLoop::HandleWakeup() {
 }
 
 TimerId EventLoop::RunAt(absl::Time when, TimerCallback callback) {
-  const int64_t delay_ns = absl::ToInt64Nanoseconds(when - absl::Now());
-  return AddTimer(CeilMillis(MonotonicNanos() + std::max<int64_t>(delay_ns, 0)),
-                  0, std::move(callback));
+  return RunAfter(when - absl::Now(), std::move(callback));
 }
 
 TimerId EventLoop::RunAfter(absl::Duration delay, TimerCallback callback) {
-  const int64_t delay_ns =
-      std::max<int64_t>(absl::ToInt64Nanoseconds(delay), 0);
+  // Far-off times (an "infinite" deadline) saturate at kMaxDelay instead
+  // of overflowing the clock into the past.
+  const int64_t delay_ns = std::clamp<int64_t>(
+      absl::ToInt64Nanoseconds(delay), 0, absl::ToInt64Nanoseconds(kMaxDelay));
   return AddTimer(CeilMillis(MonotonicNanos() + delay_ns), 0,
                   std::move(callback));
 }

@@ -60,7 +60,8 @@ class EventLoop {
   void QueueInLoop(Functor task);
 
   // Timers (see TimerWheel): millisecond precision, never early. The
-  // callback runs on the loop thread. Thread-safe.
+  // callback runs on the loop thread. Thread-safe. A time more than 100
+  // years off (absl::InfiniteFuture()) is clamped to 100 years.
   TimerId RunAt(absl::Time when, TimerCallback callback);
   TimerId RunAfter(absl::Duration delay, TimerCallback callback);
   // Repeats every `interval`, first after one interval.

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/tcp_client.h"
+#include "rpc/codec.h"
 
 namespace mrpc {
 namespace {
@@ -116,26 +118,52 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                    "the deadline passed before the call started"));
       return;
     }
-    const uint64_t id = next_id_++;
+    if (context != nullptr && !context->metadata_error().ok()) {
+      FailSoon(context, std::move(done), context->metadata_error());
+      return;
+    }
     // One meta, reused call after call: its strings keep their memory.
     RpcMeta& meta = request_meta_;
+    meta.clear_metadata();
+    Pending call;
+    call.start_ms = loop_->CachedNowMs();
+    if (!options_.interceptors.empty()) {
+      call.start_ns = MonotonicNanos();
+      call.service = Intern(service, &last_service_);
+      call.method = Intern(method, &last_method_);
+      call.deadline = context != nullptr ? context->deadline()
+                                         : absl::InfiniteFuture();
+    }
+    if (context != nullptr || !options_.interceptors.empty()) {
+      absl::Status status = BuildMetadata(context, &call, &meta);
+      if (!status.ok()) {
+        RunOnComplete(call, status);
+        FailSoon(context, std::move(done), std::move(status));
+        return;
+      }
+    }
+    const uint64_t id = next_id_++;
     meta.set_type(REQUEST);
     meta.set_correlation_id(id);
     meta.set_service(service.data(), service.size());
     meta.set_method(method.data(), method.size());
+    // Saturates: a deadline centuries away is sent as INT64_MAX us, never
+    // as a wrapped (negative, "expired") number.
     meta.set_timeout_us(
         timeout == absl::InfiniteDuration()
             ? 0
             : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout)));
-    Pending& call = pending_[id];
     call.response = response;
     call.done = std::move(done);
     call.context = context;
+    call.timeout = timeout;
+    Pending& entry = pending_[id];
+    entry = std::move(call);
     if (timeout != absl::InfiniteDuration()) {
       // A raw `this` (small enough for the callback's inline storage: no
       // allocation per call) is safe: completing a call cancels its timer,
       // and Teardown() completes every call before the core can go away.
-      call.deadline_timer =
+      entry.deadline_timer =
           loop_->RunAfter(timeout, [this, id] { OnDeadline(id); });
     }
     if (context != nullptr) {
@@ -150,7 +178,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
     if (state_ == State::kReady) {
       Send(meta, request);
-      call.sent = true;
+      entry.sent_ms = entry.start_ms;
     } else {  // Connecting: encode now, send when the connection is up.
       Buffer frame;
       if (request.message != nullptr) {
@@ -158,7 +186,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       } else {
         EncodeFrame(meta, request.bytes, &frame);
       }
-      call.unsent_frame = frame.RetrieveAllAsString();
+      entry.unsent_frame = frame.RetrieveAllAsString();
     }
   }
 
@@ -169,7 +197,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     state_ = State::kShutdown;
     loop_->Cancel(heartbeat_timer_);
     FlushSoonFailures();
-    FailAll(absl::CancelledError("the channel was destroyed"));
+    FailAll(absl::StatusCode::kCancelled, "the channel was destroyed");
     client_.reset();  // Closes the connection; its "down" finds nothing.
     conn_.reset();
   }
@@ -200,9 +228,106 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     RpcCallback done;
     ClientContext* context = nullptr;
     TimerId deadline_timer;
-    bool sent = false;
+    absl::Duration timeout = absl::InfiniteDuration();
+    // Where the time goes: the loop's clock (ms) when the call started and
+    // when its request was written (-1: not yet).
+    int64_t start_ms = 0;
+    int64_t sent_ms = -1;
+    bool sent() const { return sent_ms >= 0; }
     std::string unsent_frame;  // While connecting.
+    // With interceptors only: what they see, and the precise start.
+    const std::string* service = nullptr;
+    const std::string* method = nullptr;
+    absl::Time deadline = absl::InfiniteFuture();
+    int64_t start_ns = 0;
+    size_t admitted = 0;  // Interceptors whose OnCall ran.
   };
+
+  // A stable copy of `name`; `last` caches the previous answer, so a run
+  // of calls to one method hashes nothing.
+  const std::string* Intern(absl::string_view name, const std::string** last) {
+    if (*last != nullptr && **last == name) return *last;
+    auto it = names_.find(name);
+    if (it == names_.end()) it = names_.emplace(name).first;
+    *last = &*it;
+    return *last;
+  }
+
+  ClientCall InfoOf(const Pending& call) const {
+    ClientCall info;
+    info.service = *call.service;
+    info.method = *call.method;
+    info.deadline = call.deadline;
+    info.context = call.context;
+    return info;
+  }
+
+  // Fills `meta`'s metadata: the context's entries, its trace, then what
+  // the interceptors add; checks the limits.
+  absl::Status BuildMetadata(ClientContext* context, Pending* call,
+                             RpcMeta* meta) {
+    Metadata& metadata = metadata_scratch_;
+    metadata.clear();
+    if (context != nullptr) {
+      metadata = context->metadata();
+      if (context->trace().has_value()) {
+        metadata.emplace_back(kTraceparentKey,
+                              context->trace()->ToTraceparent());
+      }
+    }
+    if (!options_.interceptors.empty()) {
+      const ClientCall info = InfoOf(*call);
+      for (const auto& interceptor : options_.interceptors) {
+        ++call->admitted;
+        absl::Status status = interceptor->OnCall(info, &metadata);
+        if (!status.ok()) return status;
+      }
+    }
+    if (metadata.empty()) return absl::OkStatus();
+    absl::Status status = CheckMetadata(metadata, options_.max_metadata_bytes,
+                                        options_.max_metadata_entries);
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat("request metadata: ", status.message()));
+    }
+    AppendMetadata(metadata, meta);
+    return absl::OkStatus();
+  }
+
+  // The interceptors' OnComplete, innermost first.
+  void RunOnComplete(const Pending& call, const absl::Status& status) {
+    if (call.admitted == 0) return;
+    const ClientCall info = InfoOf(call);
+    const absl::Duration latency =
+        absl::Nanoseconds(MonotonicNanos() - call.start_ns);
+    for (size_t i = call.admitted; i-- > 0;) {
+      options_.interceptors[i]->OnComplete(info, status, latency);
+    }
+  }
+
+  // "X ms" since `since_ms` on the loop's clock.
+  std::string MsSince(int64_t since_ms) const {
+    return absl::StrCat(loop_->CachedNowMs() - since_ms, " ms");
+  }
+
+  // Where a call's time went, for its error message.
+  std::string WhereTimeWent(const Pending& call) const {
+    if (!call.sent()) {
+      return absl::StrCat(MsSince(call.start_ms),
+                          " waiting for a connection to ", target_, " (",
+                          state_ == State::kConnecting
+                              ? "connecting"
+                              : absl::StrCat("last error: ",
+                                             last_error_.message()),
+                          ")");
+    }
+    const int64_t waited = call.sent_ms - call.start_ms;
+    return absl::StrCat(
+        waited > 0 ? absl::StrCat(waited, " ms waiting for a connection, then ")
+                   : "",
+        MsSince(call.sent_ms), " waiting for the response from ", target_,
+        " after the request was written");
+  }
 
   struct SoonFailure {
     ClientContext* context;
@@ -228,11 +353,15 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     conn_->SendInPlace([&](Buffer* out) { EncodeFrame(meta, nullptr, out); });
   }
 
-  void Complete(Pending call, const absl::Status& status) {
+  void Complete(Pending call, const absl::Status& status,
+                Metadata response_metadata = {}) {
     loop_->Cancel(call.deadline_timer);
     (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
-    if (call.context != nullptr)
-      call.context->SetOutcome(OwnCopy(status), target_);
+    RunOnComplete(call, status);
+    if (call.context != nullptr) {
+      call.context->SetOutcome(OwnCopy(status), target_,
+                               std::move(response_metadata));
+    }
     call.done(OwnCopy(status));
   }
 
@@ -259,19 +388,27 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
   }
 
-  void FailAll(const absl::Status& status) {
+  // Fails every call with `code`: "<what>; <where its time went>".
+  void FailAll(absl::StatusCode code, absl::string_view what) {
     absl::flat_hash_map<uint64_t, Pending> calls;
     calls.swap(pending_);
-    for (auto& [id, call] : calls) Complete(std::move(call), status);
+    for (auto& [id, call] : calls) {
+      absl::Status status(code, absl::StrCat(what, "; the call spent ",
+                                             WhereTimeWent(call)));
+      Complete(std::move(call), status);
+    }
   }
 
-  void FailUnsent(const absl::Status& status) {
+  void FailUnsent(absl::StatusCode code, absl::string_view what) {
     std::vector<uint64_t> unsent;
     for (auto& [id, call] : pending_) {
-      if (!call.sent) unsent.push_back(id);
+      if (!call.sent()) unsent.push_back(id);
     }
     for (uint64_t id : unsent) {
       auto node = pending_.extract(id);
+      absl::Status status(code,
+                          absl::StrCat(what, " after ",
+                                       MsSince(node.mapped().start_ms)));
       Complete(std::move(node.mapped()), status);
     }
   }
@@ -286,10 +423,10 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       last_inbound_ms_ = loop_->CachedNowMs();
       last_ping_ms_ = last_inbound_ms_;
       for (auto& [id, call] : pending_) {
-        if (call.sent) continue;
+        if (call.sent()) continue;
         conn_->Send(call.unsent_frame);
         call.unsent_frame.clear();
-        call.sent = true;
+        call.sent_ms = last_inbound_ms_;
       }
       return;
     }
@@ -301,16 +438,16 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                           : std::exchange(close_reason_, std::string());
     // The client reconnects at once; calls wait for that attempt.
     state_ = State::kConnecting;
-    FailAll(absl::UnavailableError(
-        absl::StrCat("connection to ", target_, " lost (", why, ")")));
+    FailAll(absl::StatusCode::kUnavailable,
+            absl::StrCat("connection to ", target_, " lost (", why, ")"));
   }
 
   void OnConnectError(const absl::Status& status) {
     if (state_ == State::kShutdown || state_ == State::kReady) return;
     last_error_ = status;
     state_ = State::kTransientFailure;
-    FailUnsent(absl::UnavailableError(
-        absl::StrCat("cannot reach ", target_, ": ", status.message())));
+    FailUnsent(absl::StatusCode::kUnavailable,
+               absl::StrCat("cannot reach ", target_, ": ", status.message()));
   }
 
   void OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
@@ -321,7 +458,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         [&](const RpcMeta& meta, absl::string_view payload) {
           switch (meta.type()) {
             case RESPONSE:
-              OnResponse(meta, payload);
+              OnResponse(response_meta_, payload);  // `meta` is this scratch.
               break;
             case PING:
               SendControl(PONG, meta.correlation_id());
@@ -347,7 +484,22 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
   }
 
-  void OnResponse(const RpcMeta& meta, absl::string_view payload) {
+  // A server's DEADLINE_EXCEEDED or UNAVAILABLE says how long the server
+  // held the call, when the response carries it.
+  static absl::Status WithServerTime(const absl::Status& status,
+                                     const Metadata& metadata) {
+    if (status.code() != absl::StatusCode::kDeadlineExceeded &&
+        status.code() != absl::StatusCode::kUnavailable) {
+      return status;
+    }
+    absl::optional<absl::string_view> us = FindMetadata(metadata, kServerTimeKey);
+    if (!us.has_value()) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat(status.message(), " (the server held the call ",
+                                     *us, " us)"));
+  }
+
+  void OnResponse(RpcMeta& meta, absl::string_view payload) {
     auto node = pending_.extract(meta.correlation_id());
     if (node.empty()) {
       // Its deadline fired or it was cancelled: drop it quietly.
@@ -357,16 +509,27 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       return;
     }
     Pending call = std::move(node.mapped());
-    absl::Status status;
-    if (meta.status_code() != 0) {
-      status = absl::Status(static_cast<absl::StatusCode>(meta.status_code()),
-                            meta.status_message());
-    } else if (!call.response->ParseFromArray(
-                   payload.data(), static_cast<int>(payload.size()))) {
+    absl::Status status = StatusFromMeta(meta);
+    Metadata metadata;
+    if (meta.metadata_size() > 0) {
+      absl::Status fits = CheckMetadata(meta, options_.max_metadata_bytes,
+                                        options_.max_metadata_entries);
+      if (!fits.ok()) {
+        Complete(std::move(call),
+                 absl::Status(fits.code(), absl::StrCat("response metadata: ",
+                                                        fits.message())));
+        return;
+      }
+      metadata = TakeMetadata(&meta);
+      status = WithServerTime(status, metadata);
+    }
+    if (status.ok() &&
+        !call.response->ParseFromArray(payload.data(),
+                                       static_cast<int>(payload.size()))) {
       status = absl::InternalError(absl::StrCat("cannot parse the response as ",
                                                 call.response->GetTypeName()));
     }
-    Complete(std::move(call), status);
+    Complete(std::move(call), status, std::move(metadata));
   }
 
   void OnDeadline(uint64_t id) {
@@ -374,18 +537,20 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (node.empty()) return;
     Pending call = std::move(node.mapped());
     call.deadline_timer = TimerId();
-    if (call.sent) SendControl(CANCEL, id);  // Let the server stop working.
+    if (call.sent()) SendControl(CANCEL, id);  // Let the server stop working.
     deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
-    Complete(std::move(call),
-             absl::DeadlineExceededError(absl::StrCat(
-                 "no response from ", target_, " before the deadline")));
+    absl::Status status = absl::DeadlineExceededError(absl::StrCat(
+        "deadline of ",
+        absl::FormatDuration(absl::Trunc(call.timeout, absl::Milliseconds(1))),
+        " exceeded: ", WhereTimeWent(call)));
+    Complete(std::move(call), status);
   }
 
   void Cancel(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
     Pending call = std::move(node.mapped());
-    if (call.sent) SendControl(CANCEL, id);
+    if (call.sent()) SendControl(CANCEL, id);
     Complete(std::move(call), absl::CancelledError("cancelled by the caller"));
   }
 
@@ -427,6 +592,10 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   uint64_t next_id_ = 1;
   RpcMeta request_meta_;   // Encoding scratch for StartCall.
   RpcMeta response_meta_;  // Decoding scratch for OnMessage.
+  Metadata metadata_scratch_;  // Building a request's metadata.
+  absl::node_hash_set<std::string> names_;  // Interned service/method names.
+  const std::string* last_service_ = nullptr;
+  const std::string* last_method_ = nullptr;
   absl::flat_hash_map<uint64_t, Pending> pending_;
   std::vector<SoonFailure> soon_;
   TimerId heartbeat_timer_;

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -46,7 +47,9 @@
 #include "net/connector.h"
 #include "net/inet_address.h"
 #include "rpc/client_context.h"
-#include "rpc/codec.h"
+#include "rpc/interceptor.h"
+#include "rpc/limits.h"
+#include "rpc/metadata.h"
 
 namespace mrpc {
 
@@ -72,6 +75,15 @@ struct ChannelOptions {
   absl::Duration default_timeout = absl::ZeroDuration();
   // Largest frame body accepted from the server. Default: 64 MiB.
   size_t max_frame_size = kDefaultMaxFrameBody;
+  // Metadata limits, both ways: a call whose request metadata is past them
+  // fails before it is sent, one whose response metadata is past them
+  // fails with RESOURCE_EXHAUSTED. Default: 8 KiB, 64 entries.
+  size_t max_metadata_bytes = kDefaultMaxMetadataBytes;
+  size_t max_metadata_entries = kDefaultMaxMetadataEntries;
+  // The client interceptor chain, in order (rpc/interceptor.h). Shared: one
+  // interceptor may serve several channels (and so several loops at once).
+  // Default: none.
+  std::vector<std::shared_ptr<ClientInterceptor>> interceptors;
   // Connection attempts: backoff (100 ms doubling to 10 s, +-20% jitter),
   // connect timeout (5 s).
   Connector::Options connect;

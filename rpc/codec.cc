@@ -4,6 +4,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,101 @@ void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
   char* p = BeginFrame(meta, payload.size(), output);
   if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
   output->HasWritten(kFrameHeaderSize + meta.GetCachedSize() + payload.size());
+}
+
+void EncodeControlFrame(FrameType type, uint64_t id, Buffer* output) {
+  RpcMeta meta;
+  meta.set_type(type);
+  meta.set_correlation_id(id);
+  EncodeFrame(meta, nullptr, output);
+}
+
+void EncodeResponseFrame(uint64_t id, const absl::Status& status,
+                         const Metadata* metadata,
+                         const google::protobuf::MessageLite* payload,
+                         Buffer* output) {
+  RpcMeta meta;
+  meta.set_type(RESPONSE);
+  meta.set_correlation_id(id);
+  if (!status.ok()) {
+    meta.set_status_code(static_cast<int>(status.code()));
+    meta.set_status_message(status.message().data(), status.message().size());
+    payload = nullptr;
+  }
+  if (metadata != nullptr) AppendMetadata(*metadata, &meta);
+  EncodeFrame(meta, payload, output);
+}
+
+absl::Status StatusFromMeta(const RpcMeta& meta) {
+  const int code = meta.status_code();
+  if (code == 0) return absl::OkStatus();
+  if (code < 0 || code > 16) {
+    return absl::UnknownError(
+        absl::StrCat("status code ", code, ": ", meta.status_message()));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(code),
+                      meta.status_message());
+}
+
+void AppendMetadata(const Metadata& metadata, RpcMeta* meta) {
+  for (const auto& [key, value] : metadata) {
+    MetadataEntry* entry = meta->add_metadata();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+}
+
+Metadata TakeMetadata(RpcMeta* meta) {
+  Metadata metadata;
+  metadata.reserve(meta->metadata_size());
+  for (MetadataEntry& entry : *meta->mutable_metadata()) {
+    metadata.emplace_back(std::move(*entry.mutable_key()),
+                          std::move(*entry.mutable_value()));
+  }
+  meta->clear_metadata();
+  return metadata;
+}
+
+namespace {
+
+template <typename Entries, typename KeyOf, typename ValueOf>
+absl::Status CheckEntries(const Entries& entries, size_t max_bytes,
+                          size_t max_entries, KeyOf key_of, ValueOf value_of) {
+  if (static_cast<size_t>(entries.size()) > max_entries) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(entries.size(), " metadata entries over the limit of ",
+                     max_entries));
+  }
+  size_t bytes = 0;
+  for (const auto& entry : entries) {
+    bytes += key_of(entry).size() + value_of(entry).size();
+    absl::Status status = ValidateMetadataKey(key_of(entry));
+    if (!status.ok()) return status;
+  }
+  if (bytes > max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "metadata of ", bytes, " bytes over the limit of ", max_bytes));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckMetadata(const RpcMeta& meta, size_t max_bytes,
+                           size_t max_entries) {
+  return CheckEntries(
+      meta.metadata(), max_bytes, max_entries,
+      [](const MetadataEntry& e) -> const std::string& { return e.key(); },
+      [](const MetadataEntry& e) -> const std::string& { return e.value(); });
+}
+
+absl::Status CheckMetadata(const Metadata& metadata, size_t max_bytes,
+                           size_t max_entries) {
+  using Entry = std::pair<std::string, std::string>;
+  return CheckEntries(
+      metadata, max_bytes, max_entries,
+      [](const Entry& e) -> const std::string& { return e.first; },
+      [](const Entry& e) -> const std::string& { return e.second; });
 }
 
 absl::Status DecodeFrames(

@@ -26,6 +26,8 @@
 #include "absl/strings/string_view.h"
 #include "net/buffer.h"
 #include "proto/rpc_meta.pb.h"
+#include "rpc/limits.h"
+#include "rpc/metadata.h"
 
 namespace google::protobuf {
 class MessageLite;
@@ -35,8 +37,6 @@ namespace mrpc {
 
 inline constexpr char kFrameMagic[4] = {'M', 'R', 'P', 'C'};
 inline constexpr size_t kFrameHeaderSize = 12;
-// Default limit on body_size (meta + payload).
-inline constexpr size_t kDefaultMaxFrameBody = size_t{64} << 20;
 
 // Decodes every complete frame at the front of `input`, calling
 // `on_frame(meta, payload)` for each and consuming it; `payload` points into
@@ -59,6 +59,36 @@ void EncodeFrame(const RpcMeta& meta,
 // As above, with the payload already serialized.
 void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
                  Buffer* output);
+
+// Appends a PING, PONG or CANCEL frame for `id`.
+void EncodeControlFrame(FrameType type, uint64_t id, Buffer* output);
+
+// Appends call `id`'s RESPONSE: `status` (the payload only if OK; may be
+// null), with `metadata` (may be null or empty).
+void EncodeResponseFrame(uint64_t id, const absl::Status& status,
+                         const Metadata* metadata,
+                         const google::protobuf::MessageLite* payload,
+                         Buffer* output);
+
+// A RESPONSE's status, as absl::Status (codes outside 1..16 become UNKNOWN,
+// keeping the number in the message).
+absl::Status StatusFromMeta(const RpcMeta& meta);
+
+// Copies `metadata` into `meta` (after what it has).
+void AppendMetadata(const Metadata& metadata, RpcMeta* meta);
+// The entries of `meta`, moved out of it.
+Metadata TakeMetadata(RpcMeta* meta);
+// OK if `meta`'s entries are well-formed and within the limits;
+// RESOURCE_EXHAUSTED past a limit, INVALID_ARGUMENT for a bad key.
+absl::Status CheckMetadata(const RpcMeta& meta, size_t max_bytes,
+                           size_t max_entries);
+// As above for a Metadata.
+absl::Status CheckMetadata(const Metadata& metadata, size_t max_bytes,
+                           size_t max_entries);
+
+// The largest timeout_us that is a deadline; larger values (UINT64_MAX, the
+// usual "none") mean no deadline, like 0.
+inline constexpr uint64_t kMaxTimeoutUs = uint64_t{INT64_MAX};
 
 }  // namespace mrpc
 

@@ -30,33 +30,26 @@
 #define MRPC_RPC_SERVER_H_
 
 #include <google/protobuf/message.h>
+#include <sys/socket.h>
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
-#include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "net/callbacks.h"
 #include "net/inet_address.h"
-#include "net/sync.h"
-#include "rpc/codec.h"
+#include "rpc/interceptor.h"
+#include "rpc/limits.h"
+#include "rpc/metadata.h"
 #include "rpc/server_context.h"
 
 namespace mrpc {
 
-class Buffer;
-class EventLoop;
 class ServiceBase;
-class EventLoopThread;
-class TcpServer;
-class ThreadPool;
 
 // Completes a server call. Call exactly once, from any thread; the response
 // is sent if the status is OK (and dropped otherwise: only the status goes
@@ -88,6 +81,11 @@ struct ServerOptions {
   // Largest frame body (meta + payload) accepted; a larger one is a
   // protocol error that closes the connection. Default: 64 MiB.
   size_t max_frame_size = kDefaultMaxFrameBody;
+  // Request metadata past these (total key + value bytes, entries) is
+  // answered RESOURCE_EXHAUSTED without running the call; response metadata
+  // past them fails the call the same way. Default: 8 KiB, 64.
+  size_t max_metadata_bytes = kDefaultMaxMetadataBytes;
+  size_t max_metadata_entries = kDefaultMaxMetadataEntries;
   // Close a connection after this long with no inbound bytes and no calls
   // in flight. Clients' heartbeats keep healthy idle connections open.
   // Zero: never. Default: 60 s.
@@ -120,11 +118,12 @@ struct ServerStats {
   uint64_t responses = 0;          // Responses sent (any status).
   uint64_t protocol_errors = 0;    // Connections closed for bad frames.
   uint64_t unimplemented = 0;      // Unknown service or method.
-  uint64_t deadline_exceeded = 0;  // Answered DEADLINE_EXCEEDED unrun.
+  uint64_t deadline_exceeded = 0;  // Answered DEADLINE_EXCEEDED.
   uint64_t overloaded = 0;         // Answered RESOURCE_EXHAUSTED.
   uint64_t cancels = 0;            // CANCEL frames received.
   uint64_t pings = 0;              // PING frames answered.
   uint64_t frame_timeouts = 0;     // Connections closed: a frame too slow.
+  uint64_t invalid_metadata = 0;   // Requests refused for their metadata.
   // Connections: open now, accepted in all, and closed by reason.
   int connections = 0;
   uint64_t connections_accepted = 0;
@@ -173,10 +172,12 @@ class Server {
   // Registers every method of a generated service. `service` is not owned
   // and must outlive the server.
   absl::Status RegisterService(ServiceBase* service);
+  // Appends `interceptor` to the chain (rpc/interceptor.h). Before Start().
+  absl::Status AddInterceptor(std::unique_ptr<ServerInterceptor> interceptor);
 
   // Listens on `address` ("0.0.0.0:9000", "[::1]:0", "localhost:0"; port 0
   // picks a free port) and starts serving. Errors: a bad address, the port
-  // in use, invalid options.
+  // in use, invalid options, RESOURCE_EXHAUSTED when out of fds or threads.
   absl::Status Start(absl::string_view address);
   // Starts shutting down (see the file comment); returns at once.
   // Idempotent.
@@ -185,53 +186,13 @@ class Server {
   void Wait();
 
   // The bound address (the real port if 0 was asked). Valid after Start().
-  const InetAddress& listen_address() const { return listen_address_; }
-  int port() const { return listen_address_.port(); }
+  const InetAddress& listen_address() const;
+  int port() const { return listen_address().port(); }
   ServerStats stats() const;
 
  private:
-  struct Method;
-  struct Shared;
-  class Call;
-  struct LoopRef;
-  struct ConnectionState;
-
-  void OnConnection(const TcpConnectionPtr& conn);
-  void OnMessage(const TcpConnectionPtr& conn, Buffer* input);
-  void HandleRequest(const TcpConnectionPtr& conn,
-                     const std::shared_ptr<ConnectionState>& state,
-                     const RpcMeta& meta, absl::string_view payload,
-                     absl::Time now);
-  // Closes the connection if a frame has been arriving for longer than
-  // frame_timeout (slowloris).
-  void CheckFrameTimeout(const TcpConnectionPtr& conn, ConnectionState* state,
-                         Buffer* input, bool frame_completed);
-  // The method `meta` names, or null after answering UNIMPLEMENTED.
-  const Method* FindMethod(const TcpConnectionPtr& conn, const RpcMeta& meta);
-  void HandleCall(const TcpConnectionPtr& conn,
-                  const std::shared_ptr<ConnectionState>& state,
-                  const Method& m, const RpcMeta& meta,
-                  absl::string_view payload, absl::Time now);
-  void Drain();
-  std::shared_ptr<LoopRef> LoopRefFor(EventLoop* loop);
-
-  const ServerOptions options_;
-  bool needs_worker_pool_ = false;
-  std::shared_ptr<Shared> shared_;
-  std::unique_ptr<EventLoopThread> acceptor_thread_;
-  std::unique_ptr<TcpServer> tcp_server_;
-  std::unique_ptr<ThreadPool> workers_;
-  InetAddress listen_address_;
-  std::thread drain_thread_;
-
-  Mutex join_mutex_;  // Serializes joining drain_thread_.
-  Mutex mutex_;
-  CondVar state_changed_;
-  bool started_ ABSL_GUARDED_BY(mutex_) = false;
-  bool shutdown_requested_ ABSL_GUARDED_BY(mutex_) = false;
-  bool down_ ABSL_GUARDED_BY(mutex_) = false;
-  absl::flat_hash_map<EventLoop*, std::shared_ptr<LoopRef>> loop_refs_
-      ABSL_GUARDED_BY(mutex_);
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mrpc

@@ -36,9 +36,19 @@ absl::StatusOr<Response> BlockingCall(Channel* channel,
                                       const CallOptions& options) {
   ClientContext context;
   context.ApplyOptions(options);
+  return BlockingCall<Response>(channel, service, method, request, &context);
+}
+
+// Calls and waits, with `context` (may be null) for metadata both ways.
+template <typename Response>
+absl::StatusOr<Response> BlockingCall(Channel* channel,
+                                      absl::string_view service,
+                                      absl::string_view method,
+                                      const google::protobuf::Message& request,
+                                      ClientContext* context) {
   Response response;
   absl::Status status = channel->CallMethodBlocking(service, method, request,
-                                                    &response, &context);
+                                                    &response, context);
   if (!status.ok()) return status;
   return response;
 }

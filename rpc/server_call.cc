@@ -1,0 +1,259 @@
+#include "rpc/server_call.h"
+
+#include <glog/logging.h>
+
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "net/event_loop.h"
+#include "net/tcp_connection.h"
+#include "rpc/codec.h"
+#include "rpc/server_connection.h"
+#include "rpc/thread_pool.h"
+
+namespace mrpc {
+
+ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
+                       absl::Time arrival, absl::Time deadline,
+                       const TcpConnectionPtr& conn,
+                       std::shared_ptr<ServerConnection> connection,
+                       std::shared_ptr<ServerShared> shared,
+                       LoopHandle* handle)
+    : ctx_(method->service, method->name, conn->peer_address(), deadline,
+           conn->loop()),
+      method_(method),
+      id_(id),
+      arrival_(arrival),
+      pool_(connection->PoolFor(method)),
+      request_(pool_->Take(/*request=*/true)),
+      response_(pool_->Take(/*request=*/false)),
+      conn_(conn),
+      connection_(std::move(connection)),
+      shared_(std::move(shared)),
+      handle_(handle) {
+  std::atomic<int64_t>& n = handle_->counters.in_flight;
+  n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+ServerCall::~ServerCall() {
+  LOG_IF(ERROR, started_ && !handler_done_.load())
+      << "call " << ctx_.service() << "." << ctx_.method() << " from "
+      << ctx_.peer().ToString() << " was dropped without calling done";
+}
+
+void ServerCall::Start(absl::string_view payload) {
+  for (const auto& interceptor : shared_->interceptors) {
+    ++admitted_;
+    absl::Status status = interceptor->OnRequest(&ctx_);
+    if (!status.ok()) {
+      handler_done_ = true;  // The handler never runs.
+      ReleaseMessages();
+      Answer(status);
+      return;
+    }
+  }
+  if (!request_->ParseFromArray(payload.data(),
+                                static_cast<int>(payload.size()))) {
+    handler_done_ = true;
+    const std::string type = request_->GetTypeName();
+    ReleaseMessages();
+    Answer(absl::InvalidArgumentError(
+        absl::StrCat("cannot parse the request as ", type)));
+    return;
+  }
+  started_ = true;
+  if (!method_->options.use_worker_pool) {
+    Run();
+    if (!answered_) ArmDeadline();  // The handler finishes later.
+    return;
+  }
+  run_state_.store(kQueued, std::memory_order_relaxed);
+  if (!shared_->workers->TrySchedule(
+          [self = shared_from_this()] { self->Run(); })) {
+    run_state_.store(kNotQueued, std::memory_order_relaxed);
+    handler_done_ = true;
+    ReleaseMessages();
+    LoopCounters::Add(handle_->counters.overloaded);
+    Answer(absl::ResourceExhaustedError(
+        absl::StrCat("the worker pool is full (",
+                     shared_->workers->queue_size(), " calls waiting)")));
+    return;
+  }
+  ArmDeadline();
+}
+
+void ServerCall::Run() {
+  const bool on_worker = method_->options.use_worker_pool;
+  if (on_worker) {
+    // A cancel, deadline or closed connection may have taken the call off
+    // the queue (and its messages) first.
+    int expected = kQueued;
+    if (!run_state_.compare_exchange_strong(expected, kStarted,
+                                            std::memory_order_acq_rel)) {
+      return;
+    }
+  }
+  // Inline, the call runs as it arrives: the batch's clock read will do.
+  // Deadline first: a client whose deadline passed also sends CANCEL, and
+  // DEADLINE_EXCEEDED is the truer answer.
+  if (ctx_.deadline() <= (on_worker ? absl::Now() : arrival_)) {
+    Finish(absl::DeadlineExceededError(
+        "the deadline passed before the handler ran"));
+    return;
+  }
+  if (ctx_.IsCancelled()) {
+    Finish(absl::CancelledError("the call was cancelled before its handler ran"));
+    return;
+  }
+  try {
+    method_->handler(&ctx_, *request_, response_.get(),
+                     [self = shared_from_this()](absl::Status status) {
+                       self->Finish(std::move(status));
+                     });
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
+               << " threw: " << e.what();
+    if (!handler_done_.load())
+      Finish(absl::InternalError("the handler threw an exception"));
+  } catch (...) {
+    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
+               << " threw";
+    if (!handler_done_.load())
+      Finish(absl::InternalError("the handler threw an exception"));
+  }
+}
+
+void ServerCall::Finish(absl::Status status) {
+  if (handler_done_.exchange(true)) {
+    LOG(ERROR) << "done called twice for " << ctx_.service() << "."
+               << ctx_.method() << "; ignoring the second status: " << status;
+    return;
+  }
+  ctx_.DropCancelCallback();
+  status_ = std::move(status);
+  // Off the loop, the answer goes back to it; if the server has stopped
+  // that loop, nobody is left to answer.
+  handle_->Run([self = shared_from_this()] { self->OnHandlerDone(); });
+}
+
+void ServerCall::OnHandlerDone() {
+  if (!answered_) Answer(status_);  // Else aborted: the result is dropped.
+  ReleaseMessages();
+}
+
+void ServerCall::ArmDeadline() {
+  if (ctx_.deadline() == absl::InfiniteFuture()) return;
+  std::weak_ptr<ServerCall> weak = weak_from_this();
+  deadline_timer_ = conn_->loop()->RunAt(ctx_.deadline(), [weak] {
+    if (auto self = weak.lock()) self->OnDeadline();
+  });
+}
+
+void ServerCall::OnDeadline() {
+  deadline_timer_ = TimerId();
+  if (answered_) return;
+  Abort(absl::DeadlineExceededError(absl::StrCat(
+      "the deadline passed after ",
+      absl::FormatDuration(absl::Trunc(ctx_.deadline() - arrival_,
+                                       absl::Microseconds(1))),
+      started_ && run_state_.load() != kQueued
+          ? " while the handler ran"
+          : " while the call waited for a worker")));
+}
+
+void ServerCall::Abort(const absl::Status& status) {
+  if (answered_) return;
+  std::shared_ptr<ServerCall> self = shared_from_this();  // Retire drops ours.
+  int expected = kQueued;
+  const bool skipped = run_state_.compare_exchange_strong(
+      expected, kSkipped, std::memory_order_acq_rel);
+  answered_ = true;  // Before the cancel callback: a `done` it calls is late.
+  ctx_.MarkCancelled();
+  Answer(status);
+  if (skipped) {  // Taken off the worker queue: the handler never runs.
+    handler_done_ = true;
+    ReleaseMessages();
+  }
+}
+
+void ServerCall::Disconnected() {
+  if (answered_) return;
+  answered_ = true;
+  int expected = kQueued;
+  if (run_state_.compare_exchange_strong(expected, kSkipped,
+                                         std::memory_order_acq_rel)) {
+    handler_done_ = true;
+    ReleaseMessages();
+  }
+  ctx_.MarkCancelled();
+  if (deadline_timer_.valid()) conn_->loop()->Cancel(deadline_timer_);
+  const absl::Status status =
+      absl::UnavailableError("the client's connection closed");
+  const absl::Duration latency =
+      admitted_ > 0 ? absl::Now() - arrival_ : absl::ZeroDuration();
+  for (size_t i = admitted_; i-- > 0;) {
+    shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
+  }
+  shared_->CallAnswered(handle_);
+}
+
+void ServerCall::Answer(const absl::Status& status) {
+  answered_ = true;
+  if (deadline_timer_.valid()) {
+    conn_->loop()->Cancel(deadline_timer_);
+    deadline_timer_ = TimerId();
+  }
+  LoopCounters& counters = handle_->counters;
+  // The handler's response metadata is ours to read once it is done.
+  const bool handler_done = handler_done_.load(std::memory_order_acquire);
+  absl::Status sent = status;
+  if (conn_->connected()) {
+    const Metadata* metadata = nullptr;
+    Metadata with_time;
+    if (handler_done && !ctx_.response_metadata_.empty()) {
+      metadata = &ctx_.response_metadata_;
+      const ServerOptions& o = shared_->options;
+      absl::Status fits = CheckMetadata(*metadata, o.max_metadata_bytes,
+                                        o.max_metadata_entries);
+      if (!fits.ok()) {
+        sent = absl::ResourceExhaustedError(
+            absl::StrCat("response metadata: ", fits.message()));
+        metadata = nullptr;
+      }
+    }
+    if (!sent.ok()) {
+      // Where the time went, for the caller's error message.
+      if (metadata != nullptr) with_time = *metadata;
+      with_time.emplace_back(
+          kServerTimeKey,
+          absl::StrCat(absl::ToInt64Microseconds(absl::Now() - arrival_)));
+      metadata = &with_time;
+    }
+    conn_->SendInPlace([&](Buffer* out) {
+      EncodeResponseFrame(id_, sent, metadata,
+                          sent.ok() ? response_.get() : nullptr, out);
+    });
+    LoopCounters::Add(counters.responses);
+  }
+  if (sent.code() == absl::StatusCode::kDeadlineExceeded) {
+    LoopCounters::Add(counters.deadline_exceeded);
+  }
+  if (admitted_ > 0) {
+    const absl::Duration latency = absl::Now() - arrival_;
+    for (size_t i = admitted_; i-- > 0;) {
+      shared_->interceptors[i]->OnResponse(&ctx_, sent, latency);
+    }
+  }
+  shared_->CallAnswered(handle_);
+  connection_->Retire(this, conn_);  // May drop the last reference but ours.
+}
+
+void ServerCall::ReleaseMessages() {
+  if (request_ != nullptr) pool_->Return(/*request=*/true, std::move(request_));
+  if (response_ != nullptr) {
+    pool_->Return(/*request=*/false, std::move(response_));
+  }
+}
+
+}  // namespace mrpc

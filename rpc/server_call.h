@@ -1,0 +1,103 @@
+// ServerCall: one call being served, from its REQUEST to its one RESPONSE.
+//
+// Internal to the server. Shared-owned: by its connection's call table
+// (until answered) and by the handler's `done` (until called), so a stray
+// or late `done` finds a live object. All methods run on the connection's
+// loop except Finish() (the handler's `done`: any thread, once) and the
+// handler itself (loop or worker).
+//
+// Two things end separately and both must happen:
+//   answered      the RESPONSE went out (or the connection is gone). The
+//                 correlation id is free from then on. Happens when the
+//                 handler finishes, or earlier on CANCEL, at the deadline,
+//                 on a protocol error or when the connection closes; the
+//                 handler's later result is then dropped.
+//   handler done  `done` was called (or the handler never ran). Only then
+//                 do the request and response messages go back to the
+//                 connection's pool: the handler may still be using them.
+#ifndef MRPC_RPC_SERVER_CALL_H_
+#define MRPC_RPC_SERVER_CALL_H_
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/callbacks.h"
+#include "rpc/server_connection.h"
+#include "rpc/server_context.h"
+#include "rpc/server_shared.h"
+
+namespace mrpc {
+
+class ServerCall : public std::enable_shared_from_this<ServerCall> {
+ public:
+  ServerCall(const ServerMethod* method, uint64_t id, absl::Time arrival,
+             absl::Time deadline, const TcpConnectionPtr& conn,
+             std::shared_ptr<ServerConnection> connection,
+             std::shared_ptr<ServerShared> shared, LoopHandle* handle);
+  ~ServerCall();
+  ServerCall(const ServerCall&) = delete;
+  ServerCall& operator=(const ServerCall&) = delete;
+
+  ServerContext* context() { return &ctx_; }
+  uint64_t id() const { return id_; }
+  bool answered() const { return answered_; }
+
+  // Takes the request's metadata (RpcMeta's entries, moved).
+  void SetMetadata(Metadata metadata) { ctx_.metadata_ = std::move(metadata); }
+  // Runs the interceptors' OnRequest, parses the request, and runs the
+  // handler inline or queues it for a worker; any failure answers the call.
+  void Start(absl::string_view payload);
+  // Answers the call now with `status` (CANCELLED, DEADLINE_EXCEEDED,
+  // UNAVAILABLE) and marks it cancelled; a no-op if already answered.
+  void Abort(const absl::Status& status);
+  // The connection is gone: marks the call cancelled and retires it
+  // without an answer.
+  void Disconnected();
+
+  // The handler's `done`: any thread, once.
+  void Finish(absl::Status status);
+
+ private:
+  // Worker-pool hand-off: who gets the call first, the worker or a cancel.
+  enum RunState : int { kNotQueued, kQueued, kStarted, kSkipped };
+
+  void Run();
+  void OnHandlerDone();
+  void ArmDeadline();
+  void OnDeadline();
+  // Sends the RESPONSE (if the connection is up) and retires the call.
+  void Answer(const absl::Status& status);
+  void ReleaseMessages();
+
+  ServerContext ctx_;
+  const ServerMethod* const method_;
+  const uint64_t id_;
+  const absl::Time arrival_;
+  // The connection's pool of this method's messages (connection_, which
+  // owns it, outlives the call).
+  ServerConnection::MessagePool* const pool_;
+  std::unique_ptr<google::protobuf::Message> request_;
+  std::unique_ptr<google::protobuf::Message> response_;
+  const TcpConnectionPtr conn_;
+  const std::shared_ptr<ServerConnection> connection_;
+  const std::shared_ptr<ServerShared> shared_;
+  LoopHandle* const handle_;  // Owned by connection_, which we hold.
+  std::atomic<bool> handler_done_{false};
+  std::atomic<int> run_state_{kNotQueued};
+  absl::Status status_;  // Written by Finish, read by OnHandlerDone.
+  // Loop only.
+  bool answered_ = false;
+  bool started_ = false;      // The handler was (or will be) invoked.
+  size_t admitted_ = 0;       // Interceptors whose OnRequest ran.
+  TimerId deadline_timer_;
+};
+
+}  // namespace mrpc
+
+#endif  // MRPC_RPC_SERVER_CALL_H_

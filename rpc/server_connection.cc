@@ -1,0 +1,292 @@
+#include "rpc/server_connection.h"
+
+#include <glog/logging.h>
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/tcp_connection.h"
+#include "rpc/codec.h"
+#include "rpc/server_call.h"
+
+namespace mrpc {
+
+ServerConnection::ServerConnection(std::shared_ptr<ServerShared> shared,
+                                   std::shared_ptr<LoopHandle> handle,
+                                   EventLoop* loop)
+    : shared_(std::move(shared)),
+      handle_(std::move(handle)),
+      loop_(loop),
+      counters_(handle_->counters) {}
+
+void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
+  loop_->AssertInLoopThread();
+  if (closing_) {  // After a protocol error nothing more is read.
+    input->RetrieveAll();
+    return;
+  }
+  // Our calls may drop the connection's last reference to us.
+  std::shared_ptr<ServerConnection> self = shared_from_this();
+  const absl::Time now = absl::Now();  // One clock read per batch of frames.
+  absl::Status frame_error;
+  int frames = 0;
+  absl::Status status = DecodeFrames(
+      input, shared_->options.max_frame_size, &meta_,
+      [&](const RpcMeta& meta, absl::string_view payload) {
+        ++frames;
+        // `meta` is our scratch: HandleRequest may move its metadata out.
+        frame_error = HandleFrame(conn, &meta_, payload, now);
+        return frame_error.ok() && conn->connected();
+      });
+  if (status.ok()) status = frame_error;
+  if (!status.ok()) {
+    FailConnection(conn, input, status);
+    return;
+  }
+  CheckFrameTimeout(conn, input, frames > 0);
+}
+
+absl::Status ServerConnection::HandleFrame(const TcpConnectionPtr& conn,
+                                           RpcMeta* meta,
+                                           absl::string_view payload,
+                                           absl::Time now) {
+  switch (meta->type()) {
+    case REQUEST:
+      return HandleRequest(conn, meta, payload, now);
+    case PING:
+      LoopCounters::Add(counters_.pings);
+      conn->SendInPlace([&](Buffer* out) {
+        EncodeControlFrame(PONG, meta->correlation_id(), out);
+      });
+      return absl::OkStatus();
+    case CANCEL:
+      LoopCounters::Add(counters_.cancels);
+      HandleCancel(meta->correlation_id());
+      return absl::OkStatus();
+    case PONG:
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected ", FrameType_Name(meta->type()), " frame from a client"));
+  }
+}
+
+absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
+                                             RpcMeta* meta,
+                                             absl::string_view payload,
+                                             absl::Time now) {
+  LoopCounters::Add(counters_.requests);
+  const uint64_t id = meta->correlation_id();
+  // An id stays reserved until its RESPONSE is sent; reusing it before is
+  // a protocol error (as HTTP/2 treats a reused stream id): answering it
+  // under that id would leave the client unable to tell its calls apart.
+  if (calls_.contains(id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("correlation id ", id, " is already in flight"));
+  }
+  if (shared_->draining.load(std::memory_order_relaxed)) {
+    SendStatus(conn, id, absl::UnavailableError("the server is shutting down"));
+    return absl::OkStatus();
+  }
+  const ServerMethod* method = last_method_;
+  if (method == nullptr || meta->method() != method->name ||
+      meta->service() != method->service) {
+    method = FindMethod(conn, *meta);
+    if (method == nullptr) return absl::OkStatus();  // UNIMPLEMENTED sent.
+    last_method_ = method;
+    last_pool_ = nullptr;
+  }
+  Metadata metadata;
+  if (meta->metadata_size() > 0) {
+    const ServerOptions& o = shared_->options;
+    absl::Status fits =
+        CheckMetadata(*meta, o.max_metadata_bytes, o.max_metadata_entries);
+    if (!fits.ok()) {
+      LoopCounters::Add(counters_.invalid_metadata);
+      SendStatus(conn, id,
+                 absl::Status(fits.code(), absl::StrCat("request metadata: ",
+                                                        fits.message())));
+      return absl::OkStatus();
+    }
+    metadata = TakeMetadata(meta);
+  }
+  // timeout_us is unsigned: 0 and anything past INT64_MAX (UINT64_MAX is
+  // the usual "none") mean no deadline; the sum saturates, never wraps.
+  const uint64_t timeout_us = meta->timeout_us();
+  const absl::Time deadline =
+      timeout_us == 0 || timeout_us > kMaxTimeoutUs
+          ? absl::InfiniteFuture()
+          : now + absl::Microseconds(static_cast<int64_t>(timeout_us));
+  auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
+                                           shared_from_this(), shared_,
+                                           handle_.get());
+  if (!metadata.empty()) call->SetMetadata(std::move(metadata));
+  calls_.emplace(id, call);
+  if (calls_.size() == 1) conn->SetBusy(true);
+  call->Start(payload);
+  return absl::OkStatus();
+}
+
+void ServerConnection::HandleCancel(uint64_t id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // Answered already, or never sent.
+  std::shared_ptr<ServerCall> call = it->second;
+  // Answered at once, so the id is free as soon as the client reads this.
+  call->Abort(absl::CancelledError("cancelled by the client"));
+}
+
+const ServerMethod* ServerConnection::FindMethod(const TcpConnectionPtr& conn,
+                                                 const RpcMeta& meta) {
+  const uint64_t id = meta.correlation_id();
+  auto service = shared_->methods.find(meta.service());
+  if (service == shared_->methods.end()) {
+    LoopCounters::Add(counters_.unimplemented);
+    SendStatus(
+        conn, id,
+        absl::UnimplementedError(absl::StrCat(
+            "unknown service \"", absl::CHexEscape(meta.service()), "\"")));
+    return nullptr;
+  }
+  auto method = service->second.find(meta.method());
+  if (method == service->second.end()) {
+    LoopCounters::Add(counters_.unimplemented);
+    SendStatus(
+        conn, id,
+        absl::UnimplementedError(absl::StrCat(
+            "unknown method \"", absl::CHexEscape(meta.method()),
+            "\" of service \"", absl::CHexEscape(meta.service()), "\"")));
+    return nullptr;
+  }
+  return &method->second;
+}
+
+void ServerConnection::SendStatus(const TcpConnectionPtr& conn, uint64_t id,
+                                  const absl::Status& status) {
+  conn->SendInPlace([&](Buffer* out) {
+    EncodeResponseFrame(id, status, nullptr, nullptr, out);
+  });
+  LoopCounters::Add(counters_.responses);
+}
+
+void ServerConnection::FailConnection(const TcpConnectionPtr& conn,
+                                      Buffer* input,
+                                      const absl::Status& error) {
+  LoopCounters::Add(counters_.protocol_errors);
+  LOG(WARNING) << "protocol error from " << conn->peer_address().ToString()
+               << ": " << error.message()
+               << "; answering its calls in flight and closing the connection";
+  closing_ = true;
+  input->RetrieveAll();
+  // Every request received before the error gets its one answer: those
+  // already answered went into the output buffer; the rest fail now.
+  const absl::Status abandoned = absl::UnavailableError(absl::StrCat(
+      "the connection is closing after a protocol error (", error.message(),
+      "); the call was abandoned (its handler may have started)"));
+  std::vector<std::shared_ptr<ServerCall>> calls;
+  calls.reserve(calls_.size());
+  for (auto& [id, call] : calls_) calls.push_back(call);
+  for (auto& call : calls) call->Abort(abandoned);
+  // FIN once the output drains; a client that never closes is reset.
+  conn->Shutdown();
+  std::weak_ptr<TcpConnection> weak = conn;
+  loop_->RunAfter(kProtocolErrorLinger, [weak] {
+    if (auto c = weak.lock()) c->ForceCloseInLoop();
+  });
+}
+
+void ServerConnection::CheckFrameTimeout(const TcpConnectionPtr& conn,
+                                         Buffer* input, bool frame_completed) {
+  if (input->ReadableBytes() == 0 || !conn->connected()) {
+    partial_since_ms_ = 0;
+    return;
+  }
+  // A partial frame is buffered. It began now if this batch completed the
+  // previous one (or none was pending), else it is the same frame, still
+  // arriving.
+  const int64_t now_ms = loop_->CachedNowMs();
+  if (frame_completed || partial_since_ms_ == 0) {
+    partial_since_ms_ = now_ms;
+    return;
+  }
+  const int64_t limit_ms =
+      absl::ToInt64Milliseconds(shared_->options.frame_timeout);
+  if (limit_ms > 0 && now_ms - partial_since_ms_ > limit_ms) {
+    LoopCounters::Add(counters_.frame_timeouts);
+    LOG(WARNING) << "client " << conn->peer_address().ToString()
+                 << ": a frame still incomplete after "
+                 << now_ms - partial_since_ms_ << " ms (frame timeout "
+                 << limit_ms << " ms; " << input->ReadableBytes()
+                 << " bytes so far); closing the connection";
+    input->RetrieveAll();
+    conn->ForceCloseInLoop();
+  }
+}
+
+void ServerConnection::OnClose() {
+  loop_->AssertInLoopThread();
+  // Nobody will receive these answers: let the handlers know.
+  std::shared_ptr<ServerConnection> self = shared_from_this();
+  auto calls = std::move(calls_);
+  calls_.clear();
+  for (auto& [id, call] : calls) call->Disconnected();
+}
+
+void ServerConnection::OnHighWaterMark(const TcpConnectionPtr& conn,
+                                       size_t bytes) {
+  if (paused_) return;
+  LOG(WARNING) << "client " << conn->peer_address().ToString()
+               << " is not reading its responses (" << bytes
+               << " bytes buffered); pausing its requests";
+  paused_ = true;
+  conn->StopRead();
+}
+
+void ServerConnection::OnWriteComplete(const TcpConnectionPtr& conn) {
+  if (!paused_) return;
+  paused_ = false;
+  // Our pause must not count against a frame that was arriving.
+  partial_since_ms_ = 0;
+  if (!closing_) conn->StartRead();
+}
+
+void ServerConnection::Retire(const ServerCall* call,
+                              const TcpConnectionPtr& conn) {
+  auto it = calls_.find(call->id());
+  if (it == calls_.end() || it->second.get() != call) return;
+  calls_.erase(it);
+  if (calls_.empty()) conn->SetBusy(false);
+}
+
+ServerConnection::MessagePool* ServerConnection::PoolFor(
+    const ServerMethod* method) {
+  if (method == last_method_ && last_pool_ != nullptr) return last_pool_;
+  MessagePool* pool = &pools_.try_emplace(method, method).first->second;
+  if (method == last_method_) last_pool_ = pool;
+  return pool;
+}
+
+std::unique_ptr<google::protobuf::Message> ServerConnection::MessagePool::Take(
+    bool request) {
+  auto& spare = request ? requests_ : responses_;
+  if (spare.empty()) {
+    const google::protobuf::Message* prototype =
+        request ? method_->request_prototype : method_->response_prototype;
+    return std::unique_ptr<google::protobuf::Message>(prototype->New());
+  }
+  std::unique_ptr<google::protobuf::Message> message = std::move(spare.back());
+  spare.pop_back();
+  return message;
+}
+
+void ServerConnection::MessagePool::Return(
+    bool request, std::unique_ptr<google::protobuf::Message> message) {
+  auto& spare = request ? requests_ : responses_;
+  if (message == nullptr || spare.size() >= kMaxPooled) return;
+  message->Clear();
+  spare.push_back(std::move(message));
+}
+
+}  // namespace mrpc

@@ -1,0 +1,122 @@
+// ServerConnection: the server's side of one client connection: framing,
+// dispatch of REQUEST, CANCEL and PING frames, the table of calls in
+// flight, protocol errors, the frame timeout, and pausing a client that
+// does not read its responses.
+//
+// Internal to the server. Lives in the TcpConnection's context slot
+// (shared-owned, also by each of its calls). Loop only: every method runs on
+// the connection's loop (asserted where it matters).
+//
+// Call semantics (docs/protocol.md, "Calls"): a correlation id is reserved
+// from its REQUEST until its one RESPONSE is sent; a REQUEST reusing an id
+// in flight is a protocol error. A CANCEL of a call in flight is answered
+// CANCELLED at once. A protocol error answers every call in flight with
+// UNAVAILABLE, flushes what is owed, half-closes, and resets the connection
+// if the client has not closed it within kProtocolErrorLinger.
+#ifndef MRPC_RPC_SERVER_CONNECTION_H_
+#define MRPC_RPC_SERVER_CONNECTION_H_
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/callbacks.h"
+#include "proto/rpc_meta.pb.h"
+#include "rpc/server_shared.h"
+
+namespace mrpc {
+
+class Buffer;
+class EventLoop;
+class ServerCall;
+
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  // After a protocol error: how long the client gets to read what is owed
+  // and close before the server resets the connection.
+  static constexpr absl::Duration kProtocolErrorLinger = absl::Seconds(2);
+
+  ServerConnection(std::shared_ptr<ServerShared> shared,
+                   std::shared_ptr<LoopHandle> handle, EventLoop* loop);
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  // The TcpConnection's callbacks.
+  void OnMessage(const TcpConnectionPtr& conn, Buffer* input);
+  void OnClose();
+  void OnHighWaterMark(const TcpConnectionPtr& conn, size_t bytes);
+  void OnWriteComplete(const TcpConnectionPtr& conn);
+
+  // For calls.
+  LoopHandle* handle() const { return handle_.get(); }
+  EventLoop* loop() const { return loop_; }
+  // A call was answered: its id is free again.
+  void Retire(const ServerCall* call, const TcpConnectionPtr& conn);
+
+  // Spare request and response messages of one method, cleared, so the
+  // next call reuses their memory (strings keep their capacity): in steady
+  // state a call allocates no message. Loop only.
+  class MessagePool {
+   public:
+    static constexpr size_t kMaxPooled = 64;  // Per kind.
+    explicit MessagePool(const ServerMethod* method) : method_(method) {}
+    std::unique_ptr<google::protobuf::Message> Take(bool request);
+    void Return(bool request,
+                std::unique_ptr<google::protobuf::Message> message);
+
+   private:
+    const ServerMethod* const method_;
+    std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
+    std::vector<std::unique_ptr<google::protobuf::Message>> responses_;
+  };
+  // The pool of `method`'s messages; its address is stable.
+  MessagePool* PoolFor(const ServerMethod* method);
+
+ private:
+  // Handles one decoded frame; a non-OK status is a protocol error.
+  absl::Status HandleFrame(const TcpConnectionPtr& conn, RpcMeta* meta,
+                           absl::string_view payload, absl::Time now);
+  absl::Status HandleRequest(const TcpConnectionPtr& conn, RpcMeta* meta,
+                             absl::string_view payload, absl::Time now);
+  void HandleCancel(uint64_t id);
+  // The method `meta` names, or null after answering UNIMPLEMENTED.
+  const ServerMethod* FindMethod(const TcpConnectionPtr& conn,
+                                 const RpcMeta& meta);
+  // Answers `id` with `status` and no call behind it.
+  void SendStatus(const TcpConnectionPtr& conn, uint64_t id,
+                  const absl::Status& status);
+  // A protocol error: see the file comment.
+  void FailConnection(const TcpConnectionPtr& conn, Buffer* input,
+                      const absl::Status& error);
+  // Closes the connection if a frame has been arriving for longer than
+  // frame_timeout (slowloris).
+  void CheckFrameTimeout(const TcpConnectionPtr& conn, Buffer* input,
+                         bool frame_completed);
+
+  const std::shared_ptr<ServerShared> shared_;
+  const std::shared_ptr<LoopHandle> handle_;
+  EventLoop* const loop_;
+  LoopCounters& counters_;
+  RpcMeta meta_;  // Decoding scratch, reused frame after frame.
+  // When the frame now partly buffered began to arrive (0: none is).
+  int64_t partial_since_ms_ = 0;
+  // The method the previous request named: consecutive calls to the same
+  // method (the common case) compare two strings instead of hashing them.
+  const ServerMethod* last_method_ = nullptr;
+  absl::node_hash_map<const ServerMethod*, MessagePool> pools_;
+  MessagePool* last_pool_ = nullptr;  // last_method_'s.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<ServerCall>> calls_;
+  bool paused_ = false;   // Reading stopped: responses backed up.
+  bool closing_ = false;  // After a protocol error: input is discarded.
+};
+
+}  // namespace mrpc
+
+#endif  // MRPC_RPC_SERVER_CONNECTION_H_

@@ -1,0 +1,88 @@
+#include "rpc/server_shared.h"
+
+#include <utility>
+
+#include "net/event_loop.h"
+
+namespace mrpc {
+
+bool LoopHandle::Run(Functor task) {
+  {
+    MutexLock lock(&mutex_);
+    if (loop_ == nullptr) return false;
+    if (!loop_->IsInLoopThread()) {
+      loop_->QueueInLoop(std::move(task));
+      return true;
+    }
+  }
+  task();  // On the loop's own thread: it cannot go away under us.
+  return true;
+}
+
+void LoopHandle::Invalidate() {
+  MutexLock lock(&mutex_);
+  loop_ = nullptr;
+}
+
+std::shared_ptr<LoopHandle> ServerShared::HandleFor(EventLoop* loop) {
+  MutexLock lock(&mutex_);
+  std::shared_ptr<LoopHandle>& handle = loops_[loop];
+  if (handle == nullptr) {
+    handle = std::make_shared<LoopHandle>(loop);
+    if (invalidated_) handle->Invalidate();
+  }
+  return handle;
+}
+
+void ServerShared::InvalidateLoops() {
+  MutexLock lock(&mutex_);
+  invalidated_ = true;
+  for (auto& [loop, handle] : loops_) handle->Invalidate();
+}
+
+void ServerShared::CallAnswered(LoopHandle* handle) {
+  std::atomic<int64_t>& n = handle->counters.in_flight;
+  n.store(n.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  // Only a drain waits: the common path reads one flag nobody writes.
+  if (draining.load(std::memory_order_relaxed)) {
+    MutexLock lock(&mutex_);
+    idle_.SignalAll();
+  }
+}
+
+int64_t ServerShared::InFlight() {
+  MutexLock lock(&mutex_);
+  int64_t total = 0;
+  for (auto& [loop, handle] : loops_) total += handle->counters.in_flight.load();
+  return total;
+}
+
+bool ServerShared::WaitIdle(absl::Duration grace) {
+  const absl::Time deadline = absl::Now() + grace;
+  MutexLock lock(&mutex_);
+  return idle_.WaitUntil(&mutex_, deadline, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    int64_t total = 0;
+    for (auto& [loop, handle] : loops_) total += handle->counters.in_flight.load();
+    return total == 0;
+  });
+}
+
+void ServerShared::AddCounters(ServerStats* s) {
+  MutexLock lock(&mutex_);
+  for (auto& [loop, handle] : loops_) {
+    const LoopCounters& c = handle->counters;
+    s->requests += c.requests.load();
+    s->responses += c.responses.load();
+    s->protocol_errors += c.protocol_errors.load();
+    s->unimplemented += c.unimplemented.load();
+    s->deadline_exceeded += c.deadline_exceeded.load();
+    s->overloaded += c.overloaded.load();
+    s->cancels += c.cancels.load();
+    s->pings += c.pings.load();
+    s->frame_timeouts += c.frame_timeouts.load();
+    s->invalid_metadata += c.invalid_metadata.load();
+    s->calls_in_flight += c.in_flight.load();
+  }
+}
+
+}  // namespace mrpc

@@ -1,0 +1,115 @@
+// What a Server's connections and calls share: the method table, options,
+// interceptors, the worker pool, the drain flag, and one LoopHandle per
+// loop (a handle that outlives the loop, plus that loop's counters).
+//
+// Internal to the server (rpc/server*.cc). Shared-owned: a call may outlive
+// the server (a handler may hold `done` after shutdown). The method table,
+// options and interceptors are written before Start() and read-only after;
+// counters are written only by their own loop and summed on read, so the
+// hot path writes no cache line another loop writes.
+#ifndef MRPC_RPC_SERVER_SHARED_H_
+#define MRPC_RPC_SERVER_SHARED_H_
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "net/callbacks.h"
+#include "net/sync.h"
+#include "rpc/interceptor.h"
+#include "rpc/server.h"
+
+namespace mrpc {
+
+class EventLoop;
+class ThreadPool;
+
+struct ServerMethod {
+  std::string service;
+  std::string name;
+  const google::protobuf::Message* request_prototype;
+  const google::protobuf::Message* response_prototype;
+  MethodHandler handler;
+  MethodOptions options;
+};
+
+// One loop's counters. Written by that loop only (a relaxed load + store,
+// no read-modify-write), read by anyone; aligned so that two loops' blocks
+// never share a cache line.
+struct alignas(64) LoopCounters {
+  using Counter = std::atomic<uint64_t>;
+  static void Add(Counter& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  Counter requests{0};
+  Counter responses{0};
+  Counter protocol_errors{0};
+  Counter unimplemented{0};
+  Counter deadline_exceeded{0};
+  Counter overloaded{0};
+  Counter cancels{0};
+  Counter pings{0};
+  Counter frame_timeouts{0};
+  Counter invalid_metadata{0};
+  // Calls received and not yet answered on this loop.
+  std::atomic<int64_t> in_flight{0};
+};
+
+// A handle on one loop that outlives it: calls finished on other threads
+// post their answer through it; once the server stops the loop, it drops
+// them.
+class LoopHandle {
+ public:
+  explicit LoopHandle(EventLoop* loop) : loop_(loop) {}
+  // Runs `task` on the loop (inline when already there); false if the loop
+  // is gone and `task` was dropped. Thread-safe.
+  bool Run(Functor task);
+  void Invalidate();
+
+  LoopCounters counters;
+
+ private:
+  Mutex mutex_;
+  EventLoop* loop_ ABSL_GUARDED_BY(mutex_);
+};
+
+struct ServerShared {
+  explicit ServerShared(const ServerOptions& o) : options(o) {}
+
+  // The loop's handle, made on first use. Thread-safe.
+  std::shared_ptr<LoopHandle> HandleFor(EventLoop* loop);
+  // Invalidates every handle: queued answers are dropped from now on.
+  void InvalidateLoops();
+  // A call on `handle`'s loop was answered (loop only).
+  void CallAnswered(LoopHandle* handle);
+  // Waits until no call is in flight or `grace` passes; true if idle.
+  bool WaitIdle(absl::Duration grace);
+  int64_t InFlight();
+  // Sums the loops' counters into `stats`.
+  void AddCounters(ServerStats* stats);
+
+  const ServerOptions options;
+  // service -> method; written before Start(), read-only after.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, ServerMethod>>
+      methods;
+  std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
+  ThreadPool* workers = nullptr;  // Owned by the server; set at Start().
+  std::atomic<bool> draining{false};
+
+ private:
+  Mutex mutex_;
+  CondVar idle_;
+  absl::flat_hash_map<EventLoop*, std::shared_ptr<LoopHandle>> loops_
+      ABSL_GUARDED_BY(mutex_);
+  bool invalidated_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace mrpc
+
+#endif  // MRPC_RPC_SERVER_SHARED_H_
