@@ -2,14 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "proto/echo.pb.h"
 
 namespace mrpc {
@@ -194,71 +190,8 @@ TEST(CodecTest, MissingOrUnknownFrameTypeIsAProtocolError) {
   EXPECT_NE(s.message().find("invalid frame type 42"), std::string::npos) << s;
 }
 
-// docs/protocol.md shows a worked request and response byte by byte; this
-// test regenerates both and checks the page matches the encoder exactly.
-std::string HexDump(const std::string& bytes) {
-  std::string out;
-  for (size_t row = 0; row < bytes.size(); row += 16) {
-    absl::StrAppendFormat(&out, "%04x ", row);
-    std::string ascii;
-    for (size_t i = row; i < row + 16; ++i) {
-      if (i < bytes.size()) {
-        const auto b = static_cast<uint8_t>(bytes[i]);
-        absl::StrAppendFormat(&out, " %02x", b);
-        ascii.push_back(b >= 0x20 && b < 0x7f ? static_cast<char>(b) : '.');
-      } else {
-        out += "   ";
-      }
-    }
-    absl::StrAppend(&out, "  |", ascii, "|\n");
-  }
-  return out;
-}
-
-std::string ReadDoc() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string path = srcdir
-                               ? absl::StrCat(srcdir, "/mrpc/docs/protocol.md")
-                               : "docs/protocol.md";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-TEST(CodecTest, ProtocolDocHexDumpsMatchTheEncoder) {
-  echo::EchoRequest request;
-  request.set_payload("hi");
-  RpcMeta meta = Request(1);
-  meta.set_timeout_us(250000);
-  const std::string request_dump = HexDump(Encode(meta, &request));
-
-  echo::EchoResponse response;
-  response.set_payload("hi");
-  RpcMeta ok;
-  ok.set_type(RESPONSE);
-  ok.set_correlation_id(1);
-  const std::string response_dump = HexDump(Encode(ok, &response));
-
-  RpcMeta error;
-  error.set_type(RESPONSE);
-  error.set_correlation_id(2);
-  error.set_status_code(12);
-  error.set_status_message("unknown method \"Ech\"");
-  const std::string error_dump = HexDump(Encode(error, nullptr));
-
-  const std::string doc = ReadDoc();
-  ASSERT_FALSE(doc.empty()) << "docs/protocol.md not found";
-  EXPECT_NE(doc.find(request_dump), std::string::npos)
-      << "docs/protocol.md lacks the request dump:\n"
-      << request_dump;
-  EXPECT_NE(doc.find(response_dump), std::string::npos)
-      << "docs/protocol.md lacks the response dump:\n"
-      << response_dump;
-  EXPECT_NE(doc.find(error_dump), std::string::npos)
-      << "docs/protocol.md lacks the error dump:\n"
-      << error_dump;
-}
+// docs/protocol.md's worked examples are checked against a real server in
+// tests/protocol_doc_test.cc.
 
 }  // namespace
 }  // namespace mrpc

@@ -41,8 +41,9 @@ inline constexpr size_t kDefaultMaxMetadataBytes = 8 * 1024;
 inline constexpr size_t kDefaultMaxMetadataEntries = 64;
 
 // mrpc's own keys.
-// On an error RESPONSE of a call that reached its method: microseconds from
-// the request's arrival to the answer (decimal ASCII).
+// On a DEADLINE_EXCEEDED or UNAVAILABLE RESPONSE of a call that reached its
+// method: microseconds from the request's arrival to the answer (decimal
+// ASCII).
 inline constexpr char kServerTimeKey[] = "mrpc-server-us";
 // W3C trace context (https://www.w3.org/TR/trace-context/).
 inline constexpr char kTraceparentKey[] = "traceparent";

@@ -222,7 +222,8 @@ void ServerCall::Answer(const absl::Status& status) {
         metadata = nullptr;
       }
     }
-    if (!sent.ok()) {
+    if (sent.code() == absl::StatusCode::kDeadlineExceeded ||
+        sent.code() == absl::StatusCode::kUnavailable) {
       // Where the time went, for the caller's error message.
       if (metadata != nullptr) with_time = *metadata;
       with_time.emplace_back(

@@ -1,5 +1,6 @@
 #include "tests/test_service.h"
 
+#include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -67,6 +68,19 @@ absl::Status RegisterTestService(Server* server,
         int code = 2;
         absl::SimpleAtoi(parts.first, &code);
         done(absl::Status(static_cast<absl::StatusCode>(code), parts.second));
+      });
+  if (!status.ok()) return status;
+
+  status = server->RegisterMethod<EchoRequest, EchoResponse>(
+      kTestService, "WaitCancel",
+      [counters](ServerContext* ctx, const EchoRequest&, EchoResponse*,
+                 RpcDone done) {
+        // Shared: the callback owns `done` once registered.
+        auto pending = std::make_shared<RpcDone>(std::move(done));
+        ctx->NotifyOnCancel([counters, pending] {
+          ++counters->cancel_callbacks;
+          (*pending)(absl::CancelledError("WaitCancel saw the cancellation"));
+        });
       });
   if (!status.ok()) return status;
 

@@ -8,6 +8,8 @@
 //   Sleep  worker pool, blocking: payload = milliseconds of sleep.
 //   Fail   payload = "<code>:<message>": fails with that status.
 //   Big    payload = byte count: responds with that many bytes.
+//   WaitCancel  inline, never completes by itself: completes CANCELLED from
+//          its ServerContext::NotifyOnCancel callback, counting it.
 //
 // Test-only. The counters are thread-safe.
 #ifndef MRPC_TESTS_TEST_SERVICE_H_
@@ -26,6 +28,7 @@ struct TestServiceCounters {
   std::atomic<int> sleep_runs{0};  // Sleep handlers that started.
   std::atomic<int> delays_cancelled{
       0};  // Delay calls cancelled by the time they fired.
+  std::atomic<int> cancel_callbacks{0};  // WaitCancel callbacks that ran.
 };
 
 // Registers the methods on `server`; `counters` must outlive it.
