@@ -345,7 +345,12 @@ absl::Status Server::Start(absl::string_view address) {
         "mrpc-worker", options_.worker_threads, options_.worker_queue_limit);
   }
   acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
-  EventLoop* acceptor_loop = acceptor_thread_->Start();
+  absl::StatusOr<EventLoop*> acceptor_loop = acceptor_thread_->Start();
+  if (!acceptor_loop.ok()) {
+    acceptor_thread_.reset();
+    workers_.reset();
+    return acceptor_loop.status();
+  }
   TcpServerOptions tcp;
   tcp.name = "mrpc-io";
   tcp.num_threads = options_.num_threads;
@@ -356,7 +361,7 @@ absl::Status Server::Start(absl::string_view address) {
   tcp.connection.max_output_bytes = options_.max_output_bytes;
   tcp.connection.idle_timeout = options_.idle_timeout;
   tcp.connection.edge_triggered = options_.edge_triggered;
-  tcp_server_ = std::make_unique<TcpServer>(acceptor_loop, *listen, tcp);
+  tcp_server_ = std::make_unique<TcpServer>(*acceptor_loop, *listen, tcp);
   tcp_server_->SetConnectionCallback(
       [this](const TcpConnectionPtr& conn) { OnConnection(conn); });
   tcp_server_->SetMessageCallback(
