@@ -37,7 +37,7 @@ bool ClosedByPeer(const Socket& socket) {
 
 TEST(AcceptorTest, OutOfFdsDropsNewConnectionsCleanlyWithoutSpinning) {
   EventLoopThread base("test-base");
-  EventLoop* base_loop = base.Start();
+  EventLoop* base_loop = testing::StartOrDie(&base);
   TcpServerOptions options;
   options.num_threads = 1;
   TcpServer server(base_loop, InetAddress::Loopback(0), options);

@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "net/io_channel.h"
 #include "net/poller.h"
 #include "net/timer_wheel.h"
@@ -19,16 +22,10 @@ namespace {
 
 thread_local EventLoop* t_loop_in_this_thread = nullptr;
 
-int CreateEventFd() {
-  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  PCHECK(fd >= 0) << "eventfd";
-  return fd;
-}
-
-int CreateTimerFd() {
-  const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  PCHECK(fd >= 0) << "timerfd_create";
-  return fd;
+// absl::ErrnoToStatus maps EMFILE, ENFILE and ENOMEM to RESOURCE_EXHAUSTED.
+absl::Status CreationError(int err, absl::string_view what) {
+  return absl::ErrnoToStatus(err,
+                             absl::StrCat("EventLoop: cannot create ", what));
 }
 
 // Timers further off than this fire at this delay (never, in practice).
@@ -45,19 +42,43 @@ int64_t MonotonicNanos() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-EventLoop::EventLoop()
-    : wakeup_fd_(CreateEventFd()),
-      timer_fd_(CreateTimerFd()),
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  // Each failure closes what was made before it: a process short of fds
+  // must not lose more to a loop that was never built.
+  const int wakeup_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wakeup_fd < 0) return CreationError(errno, "its eventfd (wake-ups)");
+  const int timer_fd =
+      ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd < 0) {
+    const int err = errno;
+    ::close(wakeup_fd);
+    return CreationError(err, "its timerfd (timers)");
+  }
+  absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
+  if (!poller.ok()) {
+    ::close(wakeup_fd);
+    ::close(timer_fd);
+    return absl::Status(
+        poller.status().code(),
+        absl::StrCat("EventLoop: cannot create its epoll instance: ",
+                     poller.status().message()));
+  }
+  return std::unique_ptr<EventLoop>(
+      new EventLoop(wakeup_fd, timer_fd, std::move(*poller)));
+}
+
+EventLoop::EventLoop(int wakeup_fd, int timer_fd,
+                     std::unique_ptr<Poller> poller)
+    : wakeup_fd_(wakeup_fd),
+      timer_fd_(timer_fd),
       now_ms_(MonotonicMillis()),
       armed_ms_(TimerWheel::kNever),
+      poller_(std::move(poller)),
       timers_(std::make_unique<TimerWheel>(now_ms_)) {
   CHECK(t_loop_in_this_thread == nullptr)
       << "a second EventLoop on this thread (the first is at "
       << t_loop_in_this_thread << ")";
   t_loop_in_this_thread = this;
-  absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
-  CHECK(poller.ok()) << poller.status();
-  poller_ = std::move(*poller);
   wakeup_channel_ = std::make_unique<IoChannel>(this, wakeup_fd_);
   wakeup_channel_->SetReadCallback([this] { HandleWakeup(); });
   wakeup_channel_->EnableReading();

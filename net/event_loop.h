@@ -2,15 +2,21 @@
 // instance, an eventfd for cross-thread wake-ups, and a timer wheel driven by
 // a timerfd. Everything for a connection happens on its loop.
 //
-// Internal. Threading: the thread that constructs a loop owns it (at most one
+// Internal. Threading: the thread that creates a loop owns it (at most one
 // loop per thread; a second is a CHECK failure) and must be the one to call
 // Loop(). Methods marked "Thread-safe." may be called from any thread; all
 // others run on the loop thread only (asserted).
 //
+// Creation needs three fds (eventfd, timerfd, epoll), so it can fail when the
+// process is out of them: Create() returns RESOURCE_EXHAUSTED then, rather
+// than aborting, and leaves nothing open.
+//
 // Example:
-//   EventLoop loop;                       // on the thread that will run it
-//   loop.RunAfter(absl::Milliseconds(5), [&] { loop.Quit(); });
-//   loop.Loop();                          // returns after Quit()
+//   // On the thread that will run it:
+//   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+//   if (!loop.ok()) return loop.status();
+//   (*loop)->RunAfter(absl::Milliseconds(5), [&] { (*loop)->Quit(); });
+//   (*loop)->Loop();                      // returns after Quit()
 //
 // From another thread:
 //   loop->RunInLoop([conn] { conn->...; });   // runs on the loop thread
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "net/callbacks.h"
@@ -40,7 +47,11 @@ inline int64_t MonotonicMillis() { return MonotonicNanos() / 1000000; }
 
 class EventLoop {
  public:
-  EventLoop();
+  // Creates a loop owned by the calling thread. Out of fds or memory
+  // (EMFILE, ENFILE, ENOMEM): RESOURCE_EXHAUSTED, naming the fd that could
+  // not be made (eventfd, timerfd or epoll) with the errno text; other errnos
+  // map to their canonical codes. On failure nothing stays open.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
   // Runs the tasks still queued (on this thread), then releases the loop's
   // fds. Must run on the loop thread, after Loop() has returned.
   ~EventLoop();
@@ -91,6 +102,8 @@ class EventLoop {
   void RemoveChannel(IoChannel* channel);
 
  private:
+  // Takes ownership of the fds and the poller.
+  EventLoop(int wakeup_fd, int timer_fd, std::unique_ptr<Poller> poller);
   void Wakeup();
   void HandleWakeup();
   void HandleTimerFd();

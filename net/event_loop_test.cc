@@ -1,22 +1,34 @@
 #include "net/event_loop.h"
 
+#include <glog/logging.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
+#include "net/test_util.h"
 
 namespace mrpc {
 namespace {
+
+// A loop for the calling thread; failing to make one fails the test binary
+// (these tests are not about creation; loop_fd_exhaustion_test is).
+std::unique_ptr<EventLoop> CreateLoop() {
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  CHECK(loop.ok()) << loop.status();
+  return std::move(*loop);
+}
 
 TEST(EventLoopDeathTest, SecondLoopOnOneThreadIsACheckFailure) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
-        EventLoop first;
-        EventLoop second;
+        absl::StatusOr<std::unique_ptr<EventLoop>> first = EventLoop::Create();
+        absl::StatusOr<std::unique_ptr<EventLoop>> second = EventLoop::Create();
       },
       "a second EventLoop on this thread");
 }
@@ -25,8 +37,8 @@ TEST(EventLoopDeathTest, LoopOnlyCallFromAnotherThreadIsACheckFailure) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
-        EventLoop loop;
-        std::thread other([&] { loop.AssertInLoopThread(); });
+        std::unique_ptr<EventLoop> loop = CreateLoop();
+        std::thread other([&] { loop->AssertInLoopThread(); });
         other.join();
       },
       "used from a thread that does not own it");
@@ -35,23 +47,23 @@ TEST(EventLoopDeathTest, LoopOnlyCallFromAnotherThreadIsACheckFailure) {
 TEST(EventLoopTest, CurrentThreadLoop) {
   EXPECT_EQ(EventLoop::CurrentThreadLoop(), nullptr);
   {
-    EventLoop loop;
-    EXPECT_EQ(EventLoop::CurrentThreadLoop(), &loop);
-    EXPECT_TRUE(loop.IsInLoopThread());
+    std::unique_ptr<EventLoop> loop = CreateLoop();
+    EXPECT_EQ(EventLoop::CurrentThreadLoop(), loop.get());
+    EXPECT_TRUE(loop->IsInLoopThread());
   }
   EXPECT_EQ(EventLoop::CurrentThreadLoop(), nullptr);  // A new one may follow.
 }
 
 TEST(EventLoopTest, RunInLoopOnLoopThreadRunsInline) {
-  EventLoop loop;
+  std::unique_ptr<EventLoop> loop = CreateLoop();
   bool ran = false;
-  loop.RunInLoop([&] { ran = true; });
+  loop->RunInLoop([&] { ran = true; });
   EXPECT_TRUE(ran);
 }
 
 TEST(EventLoopTest, TasksFromOtherThreadsRunOnTheLoopInOrder) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   constexpr int kPerThread = 2000;
   constexpr int kThreads = 4;
   std::vector<std::vector<int>> seen(kThreads);  // Touched on the loop only.
@@ -80,7 +92,7 @@ TEST(EventLoopTest, TasksFromOtherThreadsRunOnTheLoopInOrder) {
 
 TEST(EventLoopTest, TaskQueuedFromATaskRunsWithoutOutsideHelp) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   Notification done;
   loop->QueueInLoop([&] {
     loop->QueueInLoop([&] { loop->QueueInLoop([&] { done.Notify(); }); });
@@ -93,10 +105,10 @@ TEST(EventLoopTest, QuitFromAnotherThreadStopsLoop) {
   Notification exited;
   EventLoop* loop_ptr = nullptr;
   std::thread runner([&] {
-    EventLoop loop;
-    loop_ptr = &loop;
-    loop.QueueInLoop([&] { looping.Notify(); });
-    loop.Loop();
+    std::unique_ptr<EventLoop> loop = CreateLoop();
+    loop_ptr = loop.get();
+    loop->QueueInLoop([&] { looping.Notify(); });
+    loop->Loop();
     exited.Notify();
   });
   looping.WaitForNotification();
@@ -107,7 +119,7 @@ TEST(EventLoopTest, QuitFromAnotherThreadStopsLoop) {
 
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndNeverEarly) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   std::vector<int> order;  // Loop thread only.
   std::vector<int64_t> late_ns(3);
   CountDownLatch fired(3);
@@ -129,7 +141,7 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndNeverEarly) {
 
 TEST(EventLoopTest, CancelFromAnotherThreadStopsATimer) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   std::atomic<bool> cancelled_ran{false};
   Notification later_ran;
   const TimerId id =
@@ -145,7 +157,7 @@ TEST(EventLoopTest, CancelFromAnotherThreadStopsATimer) {
 
 TEST(EventLoopTest, RunEveryRepeatsUntilCancelled) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   int runs = 0;  // Loop thread only.
   Notification done;
   TimerId id;
@@ -167,7 +179,7 @@ TEST(EventLoopTest, RunEveryRepeatsUntilCancelled) {
 
 TEST(EventLoopTest, RunAtUsesWallClockDeadline) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   Notification fired;
   const absl::Time when = absl::Now() + absl::Milliseconds(15);
   absl::Time fired_at;
@@ -181,7 +193,7 @@ TEST(EventLoopTest, RunAtUsesWallClockDeadline) {
 
 TEST(EventLoopTest, IdleLoopDoesNotSpin) {
   EventLoopThread thread("test-loop");
-  EventLoop* loop = thread.Start();
+  EventLoop* loop = testing::StartOrDie(&thread);
   // A far timer: the timerfd is armed for it, but nothing should wake the
   // loop in the meantime.
   loop->RunAfter(absl::Hours(1), [] {});
@@ -194,8 +206,8 @@ TEST(EventLoopTest, IdleLoopDoesNotSpin) {
 TEST(EventLoopTest, DestructionRunsTasksStillQueued) {
   bool ran = false;
   {
-    EventLoop loop;
-    loop.QueueInLoop([&] { ran = true; });
+    std::unique_ptr<EventLoop> loop = CreateLoop();
+    loop->QueueInLoop([&] { ran = true; });
   }
   EXPECT_TRUE(ran);
 }

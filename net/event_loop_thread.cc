@@ -1,8 +1,10 @@
 #include "net/event_loop_thread.h"
 
+#include <errno.h>
 #include <glog/logging.h>
 #include <pthread.h>
 
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,12 +16,34 @@ EventLoopThread::EventLoopThread(std::string name, InitCallback init)
 
 EventLoopThread::~EventLoopThread() { Stop(); }
 
-EventLoop* EventLoopThread::Start() {
+absl::StatusOr<EventLoop*> EventLoopThread::Start() {
   CHECK(!thread_.joinable()) << "EventLoopThread " << name_ << " started twice";
-  thread_ = std::thread([this] { ThreadMain(); });
-  MutexLock lock(&mutex_);
-  while (loop_ == nullptr) started_.Wait(&mutex_);
-  return loop_;
+  {
+    MutexLock lock(&mutex_);
+    start_done_ = false;
+    start_status_ = absl::OkStatus();
+  }
+  try {
+    thread_ = std::thread([this] { ThreadMain(); });
+  } catch (const std::system_error& e) {
+    // std::thread reports pthread_create's errno by throwing; EAGAIN means a
+    // thread or memory limit was hit, which is exhaustion, not "try again".
+    const int err = e.code().value();
+    const absl::Status status = absl::ErrnoToStatus(
+        err,
+        absl::StrCat("EventLoopThread ", name_, ": cannot create its thread"));
+    if (err == EAGAIN) return absl::ResourceExhaustedError(status.message());
+    return status;
+  }
+  absl::Status status;
+  {
+    MutexLock lock(&mutex_);
+    while (!start_done_) started_.Wait(&mutex_);
+    if (start_status_.ok()) return loop_;
+    status = start_status_;
+  }
+  thread_.join();  // It has returned already, having made no loop.
+  return status;
 }
 
 void EventLoopThread::Stop() {
@@ -34,14 +58,24 @@ void EventLoopThread::Stop() {
 void EventLoopThread::ThreadMain() {
   // Linux limits thread names to 15 characters; "top -H" and perf show them.
   ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
-  EventLoop loop;
-  if (init_) init_(&loop);
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  if (!loop.ok()) {
+    MutexLock lock(&mutex_);
+    start_status_ = absl::Status(
+        loop.status().code(),
+        absl::StrCat("EventLoopThread ", name_, ": ", loop.status().message()));
+    start_done_ = true;
+    started_.Signal();
+    return;
+  }
+  if (init_) init_(loop->get());
   {
     MutexLock lock(&mutex_);
-    loop_ = &loop;
+    loop_ = loop->get();
+    start_done_ = true;
     started_.Signal();
   }
-  loop.Loop();
+  (*loop)->Loop();
   MutexLock lock(&mutex_);
   loop_ = nullptr;
 }
@@ -51,18 +85,24 @@ EventLoopThreadPool::EventLoopThreadPool(EventLoop* base_loop, std::string name)
 
 EventLoopThreadPool::~EventLoopThreadPool() { Stop(); }
 
-void EventLoopThreadPool::Start(int num_threads,
-                                EventLoopThread::InitCallback init) {
+absl::Status EventLoopThreadPool::Start(int num_threads,
+                                        EventLoopThread::InitCallback init) {
   CHECK(loops_.empty()) << "EventLoopThreadPool " << name_ << " started twice";
   for (int i = 0; i < num_threads; ++i) {
     threads_.push_back(
         std::make_unique<EventLoopThread>(absl::StrCat(name_, i), init));
-    loops_.push_back(threads_.back()->Start());
+    absl::StatusOr<EventLoop*> loop = threads_.back()->Start();
+    if (!loop.ok()) {
+      Stop();  // All or nothing: a half-started pool is no use to anyone.
+      return loop.status();
+    }
+    loops_.push_back(*loop);
   }
   if (num_threads == 0) {
     if (init) init(base_loop_);
     loops_.push_back(base_loop_);
   }
+  return absl::OkStatus();
 }
 
 void EventLoopThreadPool::Stop() {

@@ -4,6 +4,9 @@
 // Internal. Start/Stop from one controlling thread (not from one of the
 // pool's own loops); GetNextLoop() from the thread that owns the pool's base
 // loop (the acceptor's loop), which is the only caller in TcpServer.
+//
+// Starting can fail (no fds for the loop, no thread): Start() returns the
+// Status and leaves nothing running; Stop() and the destructor stay safe.
 #ifndef MRPC_NET_EVENT_LOOP_THREAD_H_
 #define MRPC_NET_EVENT_LOOP_THREAD_H_
 
@@ -13,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "net/event_loop.h"
 #include "net/sync.h"
 
@@ -29,8 +34,12 @@ class EventLoopThread {
   EventLoopThread(const EventLoopThread&) = delete;
   EventLoopThread& operator=(const EventLoopThread&) = delete;
 
-  // Starts the thread; returns its loop once it exists. Call once.
-  EventLoop* Start();
+  // Starts the thread; returns its loop once it exists (the init callback
+  // has run). Fails with RESOURCE_EXHAUSTED if the loop cannot be created
+  // (out of fds: the message names which) or the thread cannot be (EAGAIN);
+  // the thread has then been joined, and Start() may be tried again.
+  // Call once successfully.
+  absl::StatusOr<EventLoop*> Start();
   // Quits the loop and joins the thread; idempotent. The loop (and so the
   // pointer Start() returned) is gone afterwards.
   void Stop();
@@ -43,6 +52,9 @@ class EventLoopThread {
   std::thread thread_;
   Mutex mutex_;
   CondVar started_;
+  // Set by the thread once it has a loop, or has failed to make one.
+  bool start_done_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Status start_status_ ABSL_GUARDED_BY(mutex_);
   EventLoop* loop_ ABSL_GUARDED_BY(mutex_) = nullptr;
 };
 
@@ -55,7 +67,10 @@ class EventLoopThreadPool {
   EventLoopThreadPool& operator=(const EventLoopThreadPool&) = delete;
 
   // Starts `num_threads` loop threads (0: everything runs on the base loop).
-  void Start(int num_threads, EventLoopThread::InitCallback init = nullptr);
+  // On failure (see EventLoopThread::Start) the threads already started are
+  // stopped and the pool is as before the call.
+  absl::Status Start(int num_threads,
+                     EventLoopThread::InitCallback init = nullptr);
   // Stops and joins every thread.
   void Stop();
 

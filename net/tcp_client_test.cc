@@ -23,7 +23,7 @@ namespace {
 class EchoServer {
  public:
   explicit EchoServer(uint16_t port = 0) : base_("echo-base") {
-    EventLoop* loop = base_.Start();
+    EventLoop* loop = testing::StartOrDie(&base_);
     TcpServerOptions options;
     options.num_threads = 1;
     server_ =
@@ -103,7 +103,7 @@ std::string Frame(absl::string_view payload) {
 TEST(TcpClientTest, ConnectsAndEchoes) {
   EchoServer server;
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   TcpClient client(loop, server.address(), TcpClient::Options{});
   Recorder rec;
   rec.Attach(&client);
@@ -121,7 +121,7 @@ TEST(TcpClientTest, ReconnectsAfterServerRestartsOnSamePort) {
   auto server = std::make_unique<EchoServer>();
   const uint16_t port = server->address().port();
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   TcpClient::Options options = FastRetry();
   options.reconnect = true;
   TcpClient client(loop, server->address(), options);
@@ -149,7 +149,7 @@ TEST(TcpClientTest, ReconnectsAfterServerRestartsOnSamePort) {
 
 TEST(TcpClientTest, RefusedConnectsBackOffExponentiallyWithJitter) {
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   TcpClient::Options options;
   options.connector.initial_backoff = absl::Milliseconds(20);
   options.connector.max_backoff = absl::Seconds(10);
@@ -182,7 +182,7 @@ TEST(TcpClientTest, DestroyFromAnotherThreadWhileConnectingOrBackingOff) {
   EchoServer server;
   const InetAddress dead = DeadAddress();
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   std::atomic<bool> destroyed{false};
   std::atomic<int> late_callbacks{0};
   for (int i = 0; i < 50; ++i) {
@@ -215,7 +215,7 @@ TEST(TcpClientTest, DestroyFromAnotherThreadWhileConnectingOrBackingOff) {
 TEST(TcpClientTest, DestroyWithOpenConnectionReportsDownBeforeReturning) {
   EchoServer server;
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   Recorder rec;
   {
     TcpClient client(loop, server.address(), TcpClient::Options{});
@@ -230,7 +230,7 @@ TEST(TcpClientTest, DestroyWithOpenConnectionReportsDownBeforeReturning) {
 TEST(TcpClientTest, DisconnectHalfClosesAndDoesNotReconnect) {
   EchoServer server;
   EventLoopThread loop_thread("client-loop");
-  EventLoop* loop = loop_thread.Start();
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
   TcpClient::Options options = FastRetry();
   options.reconnect = true;
   TcpClient client(loop, server.address(), options);

@@ -29,7 +29,7 @@ using ::mrpc::testing::RawClient;
 class ConnectionTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    EventLoop* loop = base_.Start();
+    EventLoop* loop = testing::StartOrDie(&base_);
     TcpServerOptions options;
     options.num_threads = 1;
     options.connection.edge_triggered = GetParam();

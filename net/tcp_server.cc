@@ -33,18 +33,24 @@ absl::Status TcpServer::Start() {
   absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
       loop_, listen_address_, options_.acceptor, &fd_exhaustion_drops_);
   if (!acceptor.ok()) return acceptor.status();
+
+  const int threads =
+      options_.num_threads >= 0
+          ? options_.num_threads
+          : static_cast<int>(std::thread::hardware_concurrency());
+  // On failure the pool has stopped what it started, and the acceptor, not
+  // yet listening (so not in the poller), closes here on any thread: the
+  // server is as if Start() had never been called.
+  if (absl::Status status = pool_->Start(threads, thread_init_callback_);
+      !status.ok()) {
+    return status;
+  }
   acceptor_ = std::move(*acceptor);
   listen_address_ = acceptor_->listen_address();
   acceptor_->SetNewConnectionCallback(
       [this](Socket socket, const InetAddress& peer) {
         NewConnection(std::move(socket), peer);
       });
-
-  const int threads =
-      options_.num_threads >= 0
-          ? options_.num_threads
-          : static_cast<int>(std::thread::hardware_concurrency());
-  pool_->Start(threads, thread_init_callback_);
   for (size_t i = 0; i < pool_->loops().size(); ++i) {
     loop_states_.push_back(std::make_unique<LoopState>());
   }

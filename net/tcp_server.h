@@ -9,14 +9,15 @@
 // that loop; counters are atomics.
 //
 // Example:
-//   EventLoop loop;
-//   TcpServer server(&loop, InetAddress::Any(8080), TcpServerOptions{});
+//   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+//   CHECK_OK(loop.status());
+//   TcpServer server(loop->get(), InetAddress::Any(8080), TcpServerOptions{});
 //   server.SetMessageCallback([](const TcpConnectionPtr& c, Buffer* in) {
 //     c->Send(in->View());  // echo
 //     in->RetrieveAll();
 //   });
 //   CHECK_OK(server.Start());
-//   loop.Loop();
+//   (*loop)->Loop();
 #ifndef MRPC_NET_TCP_SERVER_H_
 #define MRPC_NET_TCP_SERVER_H_
 
@@ -81,7 +82,10 @@ class TcpServer {
   }
 
   // Binds, listens and starts the sub-loops; errors (address in use, bad
-  // options) come back here. Accepting begins once the base loop runs.
+  // options, RESOURCE_EXHAUSTED when out of fds for the socket or a
+  // sub-loop) come back here. A failed Start() leaves nothing open or
+  // running; the server may be destroyed or started again. Accepting begins
+  // once the base loop runs.
   absl::Status Start();
   // Closes the listening socket (the port is free at once); open
   // connections are untouched. Blocks until done; idempotent.

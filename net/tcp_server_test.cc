@@ -29,7 +29,7 @@ class EchoServerTest : public ::testing::Test {
   // Starts a framed echo server with `options` on a fresh base loop.
   void StartServer(TcpServerOptions options) {
     base_ = std::make_unique<EventLoopThread>("test-base");
-    EventLoop* base_loop = base_->Start();
+    EventLoop* base_loop = testing::StartOrDie(base_.get());
     server_ = std::make_unique<TcpServer>(base_loop, InetAddress::Loopback(0),
                                           std::move(options));
     server_->SetConnectionCallback([this](const TcpConnectionPtr& conn) {
@@ -259,7 +259,7 @@ TEST_F(EchoServerTest, ResetByPeerClosesConnectionAndServerLivesOn) {
 // the server's memory stays bounded.
 TEST(SlowReaderTest, HighWaterMarkThenHardCapCloses) {
   EventLoopThread base("test-base");
-  EventLoop* base_loop = base.Start();
+  EventLoop* base_loop = testing::StartOrDie(&base);
   TcpServerOptions options;
   options.num_threads = 1;
   options.connection.high_water_mark = 1 << 20;
@@ -314,7 +314,7 @@ TEST(SlowReaderTest, HighWaterMarkThenHardCapCloses) {
 
 TEST(IdleTimeoutTest, ClosesSilentConnectionsAndLeavesBusyOnesAlone) {
   EventLoopThread base("test-base");
-  EventLoop* base_loop = base.Start();
+  EventLoop* base_loop = testing::StartOrDie(&base);
   TcpServerOptions options;
   options.num_threads = 2;
   options.connection.idle_timeout = absl::Milliseconds(200);

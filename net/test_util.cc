@@ -138,14 +138,23 @@ int CountOpenFds() {
   return count - 1;  // The directory stream's own fd.
 }
 
-FdExhaustion::FdExhaustion() {
+EventLoop* StartOrDie(EventLoopThread* thread) {
+  absl::StatusOr<EventLoop*> loop = thread->Start();
+  CHECK(loop.ok()) << loop.status();
+  return *loop;
+}
+
+FdExhaustion::FdExhaustion(int spare) {
+  CHECK_GE(spare, 0);
   ::getrlimit(RLIMIT_NOFILE, &saved_);
   int highest = 0;
   for (int fd = 0; fd < 4096; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1) highest = fd;
   }
   struct rlimit low = saved_;
-  low.rlim_cur = highest + 1;
+  // Room for `spare` above the highest fd, so there are at least that many
+  // fillers to give back.
+  low.rlim_cur = highest + 1 + spare;
   CHECK_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
   for (;;) {
     const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -154,6 +163,10 @@ FdExhaustion::FdExhaustion() {
       break;
     }
     fillers_.push_back(fd);
+  }
+  for (int i = 0; i < spare; ++i) {
+    ::close(fillers_.back());
+    fillers_.pop_back();
   }
 }
 

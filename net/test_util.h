@@ -18,6 +18,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "net/event_loop.h"
+#include "net/event_loop_thread.h"
 #include "net/inet_address.h"
 #include "net/socket.h"
 
@@ -68,13 +70,18 @@ std::string LengthPrefixed(absl::string_view payload);
 // Open file descriptors of this process (entries in /proc/self/fd).
 int CountOpenFds();
 
-// While it lives, this process cannot open one more fd: the limit is
-// lowered to just above the highest open fd and every free slot below it
-// is filled. Undone by the destructor. RLIMIT_NOFILE is process-wide: use it
-// in a test binary of its own.
+// Starts `thread` and returns its loop; a failure is fatal (for tests whose
+// subject is not loop creation).
+EventLoop* StartOrDie(EventLoopThread* thread);
+
+// While it lives, this process can open only `spare` more fds (none by
+// default): the limit is lowered to just above the highest open fd and every
+// free slot below it is filled, then `spare` fillers are closed again.
+// Undone by the destructor. RLIMIT_NOFILE is process-wide: use it in a test
+// binary of its own.
 class FdExhaustion {
  public:
-  FdExhaustion();
+  explicit FdExhaustion(int spare = 0);
   ~FdExhaustion();
   FdExhaustion(const FdExhaustion&) = delete;
   FdExhaustion& operator=(const FdExhaustion&) = delete;

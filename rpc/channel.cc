@@ -627,19 +627,25 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
     return absl::InvalidArgumentError(
         "heartbeat_timeout must be longer than heartbeat_interval");
   }
-  return std::unique_ptr<Channel>(
+  // Started here, not in the constructor, so that failing (out of fds)
+  // is a Status.
+  std::unique_ptr<EventLoopThread> own_loop;
+  if (options.loop == nullptr) {
+    own_loop = std::make_unique<EventLoopThread>("mrpc-channel");
+    absl::StatusOr<EventLoop*> loop = own_loop->Start();
+    if (!loop.ok()) return loop.status();
+    options.loop = *loop;
+  }
+  auto channel = std::unique_ptr<Channel>(
       new Channel(*server, std::string(target), std::move(options)));
+  channel->own_loop_ = std::move(own_loop);
+  return channel;
 }
 
 Channel::Channel(const InetAddress& server, std::string target,
                  ChannelOptions options)
     : server_(server) {
-  if (options.loop == nullptr) {
-    own_loop_ = std::make_unique<EventLoopThread>("mrpc-channel");
-    loop_ = own_loop_->Start();
-  } else {
-    loop_ = options.loop;
-  }
+  loop_ = options.loop;
   core_ = std::make_shared<Core>(loop_, server, std::move(target),
                                  std::move(options));
   std::shared_ptr<Core> core = core_;

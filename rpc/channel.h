@@ -107,7 +107,9 @@ struct ChannelStats {
 class Channel {
  public:
   // Connects to `target` ("host:port"; a host name is resolved once, here,
-  // blocking). Fails on a bad target; connection trouble shows in calls.
+  // blocking). Fails on a bad target, or RESOURCE_EXHAUSTED when the
+  // process is out of fds or threads for the channel's loop; connection
+  // trouble shows in calls.
   static absl::StatusOr<std::unique_ptr<Channel>> Create(
       absl::string_view target, ChannelOptions options = {});
   // Completes pending calls with CANCELLED, closes the connection, and stops

@@ -100,7 +100,13 @@ class Server::Impl {
       shared_->workers = workers_.get();
     }
     acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
-    EventLoop* acceptor_loop = acceptor_thread_->Start();
+    absl::StatusOr<EventLoop*> acceptor_loop = acceptor_thread_->Start();
+    if (!acceptor_loop.ok()) {
+      acceptor_thread_.reset();
+      shared_->workers = nullptr;
+      workers_.reset();
+      return acceptor_loop.status();
+    }
     TcpServerOptions tcp;
     tcp.name = "mrpc-io";
     tcp.num_threads = options.num_threads;
@@ -111,7 +117,7 @@ class Server::Impl {
     tcp.connection.max_output_bytes = options.max_output_bytes;
     tcp.connection.idle_timeout = options.idle_timeout;
     tcp.connection.edge_triggered = options.edge_triggered;
-    tcp_server_ = std::make_unique<TcpServer>(acceptor_loop, *listen, tcp);
+    tcp_server_ = std::make_unique<TcpServer>(*acceptor_loop, *listen, tcp);
     tcp_server_->SetConnectionCallback(
         [this](const TcpConnectionPtr& conn) { OnConnection(conn); });
     tcp_server_->SetMessageCallback(

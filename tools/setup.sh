@@ -3,6 +3,8 @@
 #
 # Idempotent and quick when everything is present: it asks dpkg what is missing
 # and only then runs apt-get (update + install). Safe to run on every command.
+# Silent when nothing is missing; otherwise one line per step, with apt-get's
+# output in a log file (its tail is printed if apt-get fails).
 set -euo pipefail
 
 # Build: Bazel and the rule packages it needs offline; the C++ libraries.
@@ -28,7 +30,7 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 
-echo "setup: installing missing Debian packages: ${missing[*]}"
+log="${TMPDIR:-/tmp}/mrpc-setup.log"
 if [[ $(id -u) -ne 0 ]]; then
   if command -v sudo >/dev/null 2>&1; then
     SUDO=sudo
@@ -40,7 +42,17 @@ if [[ $(id -u) -ne 0 ]]; then
 else
   SUDO=
 fi
+echo "setup: installing ${#missing[@]} packages (log: $log)"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+rc=0
+{
+  echo "setup: missing: ${missing[*]}"
+  $SUDO apt-get update &&
+    $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+} >"$log" 2>&1 </dev/null || rc=$?
+if ((rc != 0)); then
+  echo "setup: apt-get failed (exit $rc); last lines of $log:" >&2
+  tail -n 20 "$log" >&2
+  exit "$rc"
+fi
 echo "setup: done"

@@ -78,8 +78,10 @@ class Worker {
         depth_(depth),
         connected_(connected) {}
 
-  void Start(int conns) {
-    loop_ = thread_.Start();
+  absl::Status Start(int conns) {
+    absl::StatusOr<EventLoop*> loop = thread_.Start();
+    if (!loop.ok()) return loop.status();
+    loop_ = *loop;
     for (int i = 0; i < conns; ++i) {
       TcpClient::Options options;
       options.name = "echo-client";
@@ -99,6 +101,7 @@ class Worker {
       client->Connect();
       clients_.push_back(std::move(client));
     }
+    return absl::OkStatus();
   }
 
   // Starts the closed loop: `depth` frames on every connection.
@@ -196,7 +199,15 @@ int Run() {
   for (int t = 0; t < threads; ++t) {
     workers.push_back(std::make_unique<Worker>(
         t, *target, &pattern, absl::GetFlag(FLAGS_depth), &connected));
-    workers.back()->Start(conns / threads + (t < conns % threads ? 1 : 0));
+    absl::Status status =
+        workers.back()->Start(conns / threads + (t < conns % threads ? 1 : 0));
+    if (!status.ok()) {
+      fprintf(stderr, "cannot start client loop %d: %s\n", t,
+              status.ToString().c_str());
+      workers.pop_back();  // Never started: nothing to stop.
+      for (auto& w : workers) w->Stop();
+      return 1;
+    }
   }
   const absl::Time connect_deadline = absl::Now() + absl::Seconds(10);
   while (connected.load() < conns) {

@@ -6,6 +6,8 @@
 #include <glog/logging.h>
 #include <signal.h>
 
+#include <memory>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "net/event_loop.h"
@@ -30,14 +32,19 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
 
-  mrpc::EventLoop loop;
-  g_loop = &loop;
+  absl::StatusOr<std::unique_ptr<mrpc::EventLoop>> loop =
+      mrpc::EventLoop::Create();
+  if (!loop.ok()) {
+    LOG(ERROR) << "cannot start: " << loop.status();
+    return 1;
+  }
+  g_loop = loop->get();
   mrpc::TcpServerOptions options;
   options.name = "tcp-echo";
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.connection.edge_triggered = absl::GetFlag(FLAGS_edge_triggered);
   mrpc::TcpServer server(
-      &loop, mrpc::InetAddress::Any(absl::GetFlag(FLAGS_port)), options);
+      loop->get(), mrpc::InetAddress::Any(absl::GetFlag(FLAGS_port)), options);
   const size_t max_frame = absl::GetFlag(FLAGS_max_frame);
   server.SetMessageCallback(
       [max_frame](const mrpc::TcpConnectionPtr& conn, mrpc::Buffer* in) {
@@ -62,7 +69,7 @@ int main(int argc, char** argv) {
   fflush(stdout);
   signal(SIGINT, HandleSignal);
   signal(SIGTERM, HandleSignal);
-  loop.Loop();
+  (*loop)->Loop();
   server.Stop();
   return 0;
 }

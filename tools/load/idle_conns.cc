@@ -54,7 +54,13 @@ int Run() {
   for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_loops)); ++i) {
     threads.push_back(
         std::make_unique<EventLoopThread>(absl::StrCat("idle", i)));
-    loops.push_back(threads.back()->Start());
+    absl::StatusOr<EventLoop*> loop = threads.back()->Start();
+    if (!loop.ok()) {
+      fprintf(stderr, "cannot start client loop %d: %s\n", i,
+              loop.status().ToString().c_str());
+      return 1;
+    }
+    loops.push_back(*loop);
   }
   const long long rss_before = ProcessRssBytes(pid);
   std::vector<std::unique_ptr<Channel>> channels;

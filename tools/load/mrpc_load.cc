@@ -75,12 +75,18 @@ class MrpcConnection : public EchoConnection {
 
 class MrpcTransport : public EchoTransport {
  public:
-  MrpcTransport(int threads, absl::Duration deadline) : deadline_(deadline) {
+  explicit MrpcTransport(absl::Duration deadline) : deadline_(deadline) {}
+
+  // Starts the client loops. Call once, before Connect().
+  absl::Status Start(int threads) {
     for (int i = 0; i < threads; ++i) {
       threads_.push_back(
           std::make_unique<EventLoopThread>(absl::StrCat("load", i)));
-      loops_.push_back(threads_.back()->Start());
+      absl::StatusOr<EventLoop*> loop = threads_.back()->Start();
+      if (!loop.ok()) return loop.status();
+      loops_.push_back(*loop);
     }
+    return absl::OkStatus();
   }
 
   std::string name() const override { return "mrpc"; }
@@ -119,6 +125,10 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   const mrpc::load::LoadSpec spec = mrpc::load::SpecFromFlags();
-  mrpc::load::MrpcTransport transport(spec.threads, spec.deadline);
+  mrpc::load::MrpcTransport transport(spec.deadline);
+  if (absl::Status status = transport.Start(spec.threads); !status.ok()) {
+    LOG(ERROR) << "cannot start the client loops: " << status;
+    return 1;
+  }
   return mrpc::load::RunFromFlags(&transport);
 }
