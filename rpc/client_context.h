@@ -10,7 +10,7 @@
 // Example:
 //   ClientContext ctx;
 //   ctx.set_timeout(absl::Milliseconds(200));
-//   CHECK_OK(ctx.AddMetadata("x-request-id", "42"));
+//   CHECK(ctx.AddMetadata("x-request-id", "42").ok());
 //   absl::Status s = channel->CallMethodBlocking("pkg.Svc", "Get", req, &resp,
 //   &ctx);
 #ifndef MRPC_RPC_CLIENT_CONTEXT_H_

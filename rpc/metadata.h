@@ -13,7 +13,7 @@
 //
 // Example:
 //   ClientContext ctx;
-//   CHECK_OK(ctx.AddMetadata("x-user", "ada"));
+//   CHECK(ctx.AddMetadata("x-user", "ada").ok());
 //   ... in the handler:
 //   absl::optional<absl::string_view> user = FindMetadata(ctx->metadata(), "x-user");
 #ifndef MRPC_RPC_METADATA_H_

@@ -2,8 +2,10 @@
 // server. Also the server the load tester drives.
 //
 //   bazel run //examples/echo:echo_server -- --port=9000 [--threads=N]
-//       [--slow_inline]
+//       [--slow_inline] [--noop_interceptors=N]
 #include <glog/logging.h>
+
+#include <memory>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,6 +16,9 @@
 ABSL_FLAG(int, port, 9000, "port to listen on (0: any free port)");
 ABSL_FLAG(int, threads, -1, "I/O loops (-1: one per hardware thread)");
 ABSL_FLAG(int, workers, 4, "worker threads for SlowEcho");
+ABSL_FLAG(int, noop_interceptors, 0,
+          "server interceptors that do nothing (to measure what the "
+          "interceptor chain costs)");
 ABSL_FLAG(
     bool, slow_inline, false,
     "run SlowEcho inline on the event loop instead of the worker pool "
@@ -33,6 +38,10 @@ int main(int argc, char** argv) {
   service.SetMethodOptions("SlowEcho", slow);
   absl::Status registered = server.RegisterService(&service);
   CHECK(registered.ok()) << registered;
+  for (int i = 0; i < absl::GetFlag(FLAGS_noop_interceptors); ++i) {
+    CHECK(server.AddInterceptor(std::make_unique<mrpc::ServerInterceptor>())
+              .ok());
+  }
   return mrpc::examples::ServeUntilSignal(
       &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)),
       "echo_server");

@@ -16,11 +16,13 @@ class Join {
  public:
   static constexpr int kCalls = 2;
 
-  Join(absl::Time deadline, RpcDone done)
+  // `parent`: the gateway call's context; each backend call inherits its
+  // deadline and continues its trace.
+  Join(const ServerContext& parent, RpcDone done)
       : pending_(kCalls), done_(std::move(done)) {
-    for (ClientContext& context : contexts_) context.set_deadline(deadline);
+    for (ClientContext& context : contexts_) context.set_parent(parent);
   }
-  // A context per backend call, carrying the caller's deadline.
+  // A context per backend call, carrying the caller's deadline and trace.
   ClientContext* context(int i) { return &contexts_[i]; }
 
   // Records one backend call's outcome; the last one calls `done`.
@@ -61,7 +63,7 @@ void GatewayImpl::GetProfileAsync(ServerContext* context,
     return;
   }
   response->set_user(request.user());
-  auto join = std::make_shared<Join>(context->deadline(), std::move(done));
+  auto join = std::make_shared<Join>(*context, std::move(done));
   const std::string user = request.user();
 
   kv::GetRequest name;
@@ -101,7 +103,7 @@ void GatewayImpl::SetProfileAsync(ServerContext* context,
     done(absl::InvalidArgumentError("user and name are required"));
     return;
   }
-  auto join = std::make_shared<Join>(context->deadline(), std::move(done));
+  auto join = std::make_shared<Join>(*context, std::move(done));
   kv::PutRequest name;
   name.set_key(NameKey(request.user()));
   name.set_value(request.name());

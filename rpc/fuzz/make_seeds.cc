@@ -18,7 +18,7 @@ using mrpc::RpcMeta;
 
 std::string Frame(mrpc::FrameType type, uint64_t id, const std::string& service,
                   const std::string& method, const std::string& payload,
-                  int code = 0) {
+                  int code = 0, const mrpc::Metadata& metadata = {}) {
   RpcMeta meta;
   meta.set_type(type);
   meta.set_correlation_id(id);
@@ -29,6 +29,7 @@ std::string Frame(mrpc::FrameType type, uint64_t id, const std::string& service,
     meta.set_status_code(code);
     meta.set_status_message("not found");
   }
+  mrpc::AppendMetadata(metadata, &meta);
   mrpc::Buffer out;
   mrpc::EncodeFrame(meta, payload, &out);
   return out.RetrieveAllAsString();
@@ -71,6 +72,26 @@ int main(int argc, char** argv) {
       Frame(mrpc::REQUEST, 5, svc, "Echo", "\xff\xff\xff");
   const std::string oversized =
       std::string("MRPC\x7f\xff\xff\xff\x00\x00\x00\x04", 12);
+  // Metadata: ordinary, binary and duplicate values, a reserved key, a
+  // malformed key, a rejected call, and more entries than the limit.
+  const mrpc::Metadata ordinary = {
+      {"x-user", "ada"},
+      {"x-bin", std::string("\x00\xff\x01", 3)},
+      {"x-user", "again"},
+      {"traceparent",
+       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
+  const std::string with_metadata =
+      Frame(mrpc::REQUEST, 8, svc, "Meta", Echo("md"), 0, ordinary);
+  const std::string bad_key = Frame(mrpc::REQUEST, 9, svc, "Meta", Echo("md"),
+                                    0, {{"Bad Key", "v"}, {"mrpc-x", "v"}});
+  const std::string denied =
+      Frame(mrpc::REQUEST, 10, svc, "Echo", Echo("no"), 0, {{"deny", "1"}});
+  mrpc::Metadata many;
+  for (int i = 0; i < 70; ++i) many.emplace_back("k" + std::to_string(i), "v");
+  const std::string too_many =
+      Frame(mrpc::REQUEST, 11, svc, "Meta", Echo("md"), 0, many);
+  const std::string response_md = Frame(mrpc::RESPONSE, 12, "", "", "", 0,
+                                        {{"mrpc-server-us", "1234"}});
 
   // frame_decoder: byte 0 is the piece size; the rest is the stream.
   const std::string fd = root + "/frame_decoder";
@@ -96,6 +117,9 @@ int main(int argc, char** argv) {
   Write(rm, "response_error", meta_bytes(error));
   Write(rm, "ping", meta_bytes(ping));
   Write(rm, "cancel", meta_bytes(cancel));
+  Write(rm, "request_metadata", meta_bytes(with_metadata));
+  Write(rm, "bad_metadata_key", meta_bytes(bad_key));
+  Write(rm, "response_metadata", meta_bytes(response_md));
 
   // server_dispatch: what a client might send.
   const std::string sd = root + "/server_dispatch";
@@ -108,6 +132,13 @@ int main(int argc, char** argv) {
   Write(sd, "response_from_client", response);
   Write(sd, "garbage", "\x00\x01\x02garbage");
   Write(sd, "oversized", oversized);
+  Write(sd, "metadata", with_metadata + bad_key + denied + too_many);
+  // Protocol semantics: cancel then reuse an id; a duplicate id in flight.
+  Write(sd, "cancel_reuse",
+        Frame(mrpc::REQUEST, 13, svc, "SlowEcho", Echo("x")) +
+            Frame(mrpc::CANCEL, 13, "", "", "") +
+            Frame(mrpc::REQUEST, 13, svc, "Echo", Echo("y")));
+  Write(sd, "duplicate_id", slow + slow);
   std::printf("seeds written under %s\n", root.c_str());
   return 0;
 }

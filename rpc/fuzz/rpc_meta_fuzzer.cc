@@ -1,13 +1,16 @@
-// Fuzzes RpcMeta handling: parsing arbitrary bytes as a meta, and framing
-// whatever parses. Properties: a parsed meta re-serializes to bytes that
-// parse back to the same bytes; framed, it is accepted exactly when its
-// frame type is valid, and then comes back with its id and payload intact.
+// Fuzzes RpcMeta handling: parsing arbitrary bytes as a meta, framing
+// whatever parses, and its metadata. Properties: a parsed meta re-serializes
+// to bytes that parse back to the same bytes; framed, it is accepted exactly
+// when its frame type is valid, and then comes back with its id, payload and
+// metadata intact; metadata that passes CheckMetadata has only valid keys
+// and is within the limits, and survives TakeMetadata/AppendMetadata.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "net/buffer.h"
 #include "rpc/codec.h"
+#include "rpc/metadata.h"
 #include "rpc/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -29,11 +32,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(payload == "payload");
         FUZZ_CHECK(decoded.correlation_id() == meta.correlation_id());
         FUZZ_CHECK(decoded.service() == meta.service());
+        FUZZ_CHECK(decoded.metadata_size() == meta.metadata_size());
         return true;
       });
   const bool valid_type = meta.type() != mrpc::FRAME_TYPE_UNSPECIFIED &&
                           mrpc::FrameType_IsValid(meta.type());
   FUZZ_CHECK(status.ok() == valid_type);
   FUZZ_CHECK(frames == (valid_type ? 1 : 0));
+
+  // Metadata: the limit check agrees with a plain count, and entries move
+  // out and back unchanged.
+  constexpr size_t kBytes = 256, kEntries = 4;
+  const absl::Status fits = mrpc::CheckMetadata(meta, kBytes, kEntries);
+  size_t bytes = 0;
+  bool keys_valid = true;
+  for (const mrpc::MetadataEntry& e : meta.metadata()) {
+    bytes += e.key().size() + e.value().size();
+    keys_valid &= mrpc::ValidateMetadataKey(e.key()).ok();
+  }
+  FUZZ_CHECK(fits.ok() == (static_cast<size_t>(meta.metadata_size()) <= kEntries &&
+                           bytes <= kBytes && keys_valid));
+  mrpc::RpcMeta copy = meta;
+  mrpc::Metadata taken = mrpc::TakeMetadata(&copy);
+  FUZZ_CHECK(copy.metadata_size() == 0);
+  FUZZ_CHECK(taken.size() == static_cast<size_t>(meta.metadata_size()));
+  mrpc::AppendMetadata(taken, &copy);
+  FUZZ_CHECK(copy.SerializeAsString() == meta.SerializeAsString());
   return 0;
 }

@@ -1,8 +1,9 @@
 // Fuzzes the server's handling of whatever a client sends: each input is
 // written on a fresh connection to a live in-process server (then the
 // client half-closes), exercising decoding and the dispatch of every frame
-// type. Properties: the process never crashes (ASan, UBSan); the server
-// answers only with well-formed RESPONSE and PONG frames; it always closes
+// type, metadata and an interceptor included. Properties: the process never
+// crashes (ASan, UBSan); the server answers only with well-formed RESPONSE
+// and PONG frames whose metadata is within the default limits; it always closes
 // the connection (a hang is a finding); and every 64 inputs a normal client
 // is still served.
 #include <cstddef>
@@ -61,6 +62,29 @@ struct Target {
                                             req.payload()));
                         })
                     .ok()));
+    // Metadata both ways: "Meta" echoes the request's metadata into the
+    // response's (reserved keys are refused by AddResponseMetadata), and an
+    // interceptor rejects calls that carry "deny".
+    FUZZ_CHECK((server
+                    ->RegisterMethod<EchoRequest, EchoResponse>(
+                        kService, "Meta",
+                        [](mrpc::ServerContext* ctx, const EchoRequest&,
+                           EchoResponse*, mrpc::RpcDone done) {
+                          for (const auto& [key, value] : ctx->metadata()) {
+                            ctx->AddResponseMetadata(key, value).IgnoreError();
+                          }
+                          done(absl::OkStatus());
+                        })
+                    .ok()));
+    struct Deny : mrpc::ServerInterceptor {
+      absl::Status OnRequest(mrpc::ServerContext* ctx) override {
+        if (mrpc::FindMetadata(ctx->metadata(), "deny").has_value()) {
+          return absl::PermissionDeniedError("denied");
+        }
+        return absl::OkStatus();
+      }
+    };
+    FUZZ_CHECK(server->AddInterceptor(std::make_unique<Deny>()).ok());
     FUZZ_CHECK(server->Start("127.0.0.1:0").ok());
     address = mrpc::InetAddress::Loopback(server->port());
     auto created =
@@ -103,6 +127,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       &replies, 1 << 20, &scratch,
       [](const mrpc::RpcMeta& meta, absl::string_view) {
         FUZZ_CHECK(meta.type() == mrpc::RESPONSE || meta.type() == mrpc::PONG);
+        // The server never sends metadata a default client would refuse.
+        FUZZ_CHECK(mrpc::CheckMetadata(meta, mrpc::kDefaultMaxMetadataBytes,
+                                       mrpc::kDefaultMaxMetadataEntries)
+                       .ok());
         return true;
       });
   FUZZ_CHECK(decoded.ok());

@@ -14,12 +14,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop_thread.h"
 #include "proto/echo.mrpc.h"
 #include "rpc/channel.h"
 #include "tools/load/load_driver.h"
+
+ABSL_FLAG(int, noop_interceptors, 0,
+          "client interceptors that do nothing, per channel (to measure "
+          "what the interceptor chain costs)");
 
 namespace mrpc::load {
 namespace {
@@ -96,6 +101,9 @@ class MrpcTransport : public EchoTransport {
     ChannelOptions options;
     options.loop = loops_[index % loops_.size()];
     options.default_timeout = deadline_;  // Every call's deadline.
+    for (int i = 0; i < absl::GetFlag(FLAGS_noop_interceptors); ++i) {
+      options.interceptors.push_back(std::make_shared<ClientInterceptor>());
+    }
     absl::StatusOr<std::unique_ptr<Channel>> channel =
         Channel::Create(target, options);
     if (!channel.ok()) return channel.status();
