@@ -281,9 +281,9 @@ TEST(CodecTest, ResponseFrameCarriesMetadataInOrder) {
   EXPECT_EQ(meta.correlation_id(), 42u);
   EXPECT_EQ(meta.status_code(), 0);
   EXPECT_TRUE(StatusFromMeta(meta).ok());
-  EXPECT_TRUE(CheckMetadata(meta, kDefaultMaxMetadataBytes,
-                            kDefaultMaxMetadataEntries)
-                  .ok());
+  EXPECT_TRUE(
+      CheckMetadata(meta, kDefaultMaxMetadataBytes, kDefaultMaxMetadataEntries)
+          .ok());
   const Metadata decoded = TakeMetadata(&meta);
   EXPECT_EQ(decoded, metadata);
   EXPECT_EQ(decoded[1].second.size(), 6u);  // NULs survive.
@@ -356,8 +356,7 @@ TEST(CodecTest, StatusFromMetaMapsUnknownCodesToUnknownKeepingTheNumber) {
   // The canonical range maps to itself.
   meta.set_status_code(16);
   meta.set_status_message("who are you");
-  EXPECT_EQ(StatusFromMeta(meta),
-            absl::UnauthenticatedError("who are you"));
+  EXPECT_EQ(StatusFromMeta(meta), absl::UnauthenticatedError("who are you"));
   meta.set_status_code(0);
   EXPECT_TRUE(StatusFromMeta(meta).ok());
 }

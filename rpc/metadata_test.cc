@@ -17,8 +17,7 @@ TEST(MetadataKeyTest, AcceptsLowercaseDigitsDashUnderscoreDot) {
 }
 
 TEST(MetadataKeyTest, LengthIsOneTo128Bytes) {
-  EXPECT_EQ(ValidateMetadataKey("").code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateMetadataKey("").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateUserMetadataKey("").code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ValidateUserMetadataKey(std::string(128, 'k')).ok());
