@@ -127,6 +127,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     meta.clear_metadata();
     Pending call;
     call.start_ms = loop_->CachedNowMs();
+    call.context = context;  // Before OnCall: interceptors see it.
     if (!options_.interceptors.empty()) {
       call.start_ns = MonotonicNanos();
       call.service = Intern(service, &last_service_);
@@ -155,7 +156,6 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
             : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout)));
     call.response = response;
     call.done = std::move(done);
-    call.context = context;
     call.timeout = timeout;
     Pending& entry = pending_[id];
     entry = std::move(call);
@@ -359,7 +359,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
     RunOnComplete(call, status);
     if (call.context != nullptr) {
-      call.context->SetOutcome(OwnCopy(status), target_,
+      // A call that never left the client has no peer.
+      call.context->SetOutcome(OwnCopy(status),
+                               call.sent() ? target_ : std::string(),
                                std::move(response_metadata));
     }
     call.done(OwnCopy(status));
@@ -383,7 +385,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     failures.swap(soon_);
     for (SoonFailure& f : failures) {
       if (f.context != nullptr)
-        f.context->SetOutcome(OwnCopy(f.status), target_);
+        f.context->SetOutcome(OwnCopy(f.status), std::string());  // Unsent.
       f.done(std::move(f.status));
     }
   }

@@ -193,5 +193,151 @@ TEST(CodecTest, MissingOrUnknownFrameTypeIsAProtocolError) {
 // docs/protocol.md's worked examples are checked against a real server in
 // tests/protocol_doc_test.cc.
 
+// A value with every awkward byte: NUL inside, 0xff, high bit set.
+const std::string kBinaryValue("a\0b\xff\x80\0", 6);
+
+TEST(CodecTest, ResponseFrameCarriesMetadataInOrder) {
+  const Metadata metadata = {{"x-dup", "first"},
+                             {"bin", kBinaryValue},
+                             {"x-dup", "second"},
+                             {"empty", ""}};
+  echo::EchoResponse response;
+  response.set_payload("reply");
+  Buffer wire;
+  EncodeResponseFrame(42, absl::OkStatus(), &metadata, &response, &wire);
+
+  std::vector<Decoded> frames;
+  ASSERT_TRUE(DecodeAll(&wire, &frames).ok());
+  ASSERT_EQ(frames.size(), 1u);
+  RpcMeta& meta = frames[0].meta;
+  EXPECT_EQ(meta.type(), RESPONSE);
+  EXPECT_EQ(meta.correlation_id(), 42u);
+  EXPECT_EQ(meta.status_code(), 0);
+  EXPECT_TRUE(StatusFromMeta(meta).ok());
+  EXPECT_TRUE(
+      CheckMetadata(meta, kDefaultMaxMetadataBytes, kDefaultMaxMetadataEntries)
+          .ok());
+  const Metadata decoded = TakeMetadata(&meta);
+  EXPECT_EQ(decoded, metadata);
+  EXPECT_EQ(decoded[1].second.size(), 6u);  // NULs survive.
+  EXPECT_EQ(meta.metadata_size(), 0);       // Taken out.
+  echo::EchoResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(frames[0].payload));
+  EXPECT_EQ(parsed.payload(), "reply");
+}
+
+TEST(CodecTest, ErrorResponseDropsThePayloadAndKeepsMetadata) {
+  const Metadata metadata = {{"why", "because"}};
+  echo::EchoResponse response;
+  response.set_payload("must not be sent");
+  Buffer wire;
+  EncodeResponseFrame(7, absl::NotFoundError("no such key"), &metadata,
+                      &response, &wire);
+  // Null and empty metadata: no entries.
+  EncodeResponseFrame(8, absl::OkStatus(), nullptr, nullptr, &wire);
+  const Metadata none;
+  EncodeResponseFrame(9, absl::OkStatus(), &none, nullptr, &wire);
+
+  std::vector<Decoded> frames;
+  ASSERT_TRUE(DecodeAll(&wire, &frames).ok());
+  ASSERT_EQ(frames.size(), 3u);
+  absl::Status status = StatusFromMeta(frames[0].meta);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "no such key");
+  EXPECT_EQ(frames[0].payload, "");
+  EXPECT_EQ(TakeMetadata(&frames[0].meta), metadata);
+  EXPECT_EQ(frames[1].meta.correlation_id(), 8u);
+  EXPECT_EQ(frames[1].meta.metadata_size(), 0);
+  EXPECT_EQ(frames[1].payload, "");
+  EXPECT_EQ(frames[2].meta.metadata_size(), 0);
+}
+
+TEST(CodecTest, ControlFramesCarryTypeAndIdOnly) {
+  Buffer wire;
+  EncodeControlFrame(PING, 1, &wire);
+  EncodeControlFrame(PONG, 2, &wire);
+  EncodeControlFrame(CANCEL, uint64_t{1} << 40, &wire);
+  std::vector<Decoded> frames;
+  ASSERT_TRUE(DecodeAll(&wire, &frames).ok());
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].meta.type(), PING);
+  EXPECT_EQ(frames[1].meta.type(), PONG);
+  EXPECT_EQ(frames[2].meta.type(), CANCEL);
+  EXPECT_EQ(frames[2].meta.correlation_id(), uint64_t{1} << 40);
+  for (const Decoded& f : frames) {
+    EXPECT_EQ(f.payload, "");
+    EXPECT_EQ(f.meta.metadata_size(), 0);
+    EXPECT_EQ(f.meta.status_code(), 0);
+  }
+}
+
+TEST(CodecTest, StatusFromMetaMapsUnknownCodesToUnknownKeepingTheNumber) {
+  RpcMeta meta;
+  meta.set_type(RESPONSE);
+  meta.set_status_code(99);
+  meta.set_status_message("from the future");
+  absl::Status status = StatusFromMeta(meta);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(status.message().find("99"), absl::string_view::npos) << status;
+  EXPECT_NE(status.message().find("from the future"), absl::string_view::npos)
+      << status;
+
+  meta.set_status_code(-1);
+  EXPECT_EQ(StatusFromMeta(meta).code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(StatusFromMeta(meta).message().find("-1"), absl::string_view::npos);
+
+  // The canonical range maps to itself.
+  meta.set_status_code(16);
+  meta.set_status_message("who are you");
+  EXPECT_EQ(StatusFromMeta(meta), absl::UnauthenticatedError("who are you"));
+  meta.set_status_code(0);
+  EXPECT_TRUE(StatusFromMeta(meta).ok());
+}
+
+TEST(CodecTest, CheckMetadataEnforcesCountBytesAndKeys) {
+  // Exactly at both limits: 2 entries, 10 bytes (keys + values).
+  Metadata metadata = {{"ab", "cde"}, {"fg", "hij"}};
+  ASSERT_EQ(metadata[0].first.size() + metadata[0].second.size() +
+                metadata[1].first.size() + metadata[1].second.size(),
+            10u);
+  RpcMeta meta;
+  AppendMetadata(metadata, &meta);
+  EXPECT_TRUE(CheckMetadata(metadata, 10, 2).ok());
+  EXPECT_TRUE(CheckMetadata(meta, 10, 2).ok());
+
+  // One byte over.
+  EXPECT_EQ(CheckMetadata(metadata, 9, 2).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(CheckMetadata(meta, 9, 2).code(),
+            absl::StatusCode::kResourceExhausted);
+  // One entry over.
+  EXPECT_EQ(CheckMetadata(metadata, 10, 1).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(CheckMetadata(meta, 10, 1).code(),
+            absl::StatusCode::kResourceExhausted);
+
+  // A malformed key, within the limits.
+  Metadata bad = {{"ok", "1"}, {"Bad Key", "2"}};
+  RpcMeta bad_meta;
+  AppendMetadata(bad, &bad_meta);
+  EXPECT_EQ(CheckMetadata(bad, 1024, 64).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckMetadata(bad_meta, 1024, 64).code(),
+            absl::StatusCode::kInvalidArgument);
+  // An empty key is malformed too.
+  EXPECT_EQ(CheckMetadata(Metadata{{"", "v"}}, 1024, 64).code(),
+            absl::StatusCode::kInvalidArgument);
+  // mrpc's own keys are well-formed on the wire (the server sends them).
+  EXPECT_TRUE(CheckMetadata(Metadata{{kServerTimeKey, "12"}}, 1024, 64).ok());
+}
+
+TEST(CodecTest, AppendMetadataAddsAfterExistingEntries) {
+  RpcMeta meta;
+  AppendMetadata({{"a", "1"}}, &meta);
+  AppendMetadata({{"b", "2"}, {"a", "3"}}, &meta);
+  const Metadata want = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+  EXPECT_EQ(TakeMetadata(&meta), want);
+}
+
 }  // namespace
 }  // namespace mrpc
