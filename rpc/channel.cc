@@ -196,6 +196,11 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     loop_->AssertInLoopThread();
     state_ = State::kShutdown;
     loop_->Cancel(heartbeat_timer_);
+    // Tell the server, so its handlers stop: our FIN alone reads as a
+    // half-close, after which a server keeps serving what it owes.
+    for (const auto& [id, call] : pending_) {
+      if (call.sent()) SendControl(CANCEL, id);
+    }
     FlushSoonFailures();
     FailAll(absl::StatusCode::kCancelled, "the channel was destroyed");
     client_.reset();  // Closes the connection; its "down" finds nothing.
@@ -277,10 +282,19 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
     if (!options_.interceptors.empty()) {
       const ClientCall info = InfoOf(*call);
+      const size_t ours = metadata.size();
       for (const auto& interceptor : options_.interceptors) {
         ++call->admitted;
         absl::Status status = interceptor->OnCall(info, &metadata);
         if (!status.ok()) return status;
+      }
+      // What interceptors add follows the rules for user keys.
+      for (size_t i = ours; i < metadata.size(); ++i) {
+        absl::Status status = ValidateUserMetadataKey(metadata[i].first);
+        if (!status.ok()) {
+          return absl::Status(status.code(), absl::StrCat("a client interceptor added ",
+                                                          status.message()));
+        }
       }
     }
     if (metadata.empty()) return absl::OkStatus();
