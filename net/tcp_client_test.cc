@@ -77,7 +77,8 @@ struct Recorder {
     client->SetMessageCallback([this](const TcpConnectionPtr&, Buffer* in) {
       MutexLock lock(&mutex);
       ForEachFrame(in, 1 << 20,
-                   [&](absl::string_view p) { frames.emplace_back(p); });
+                   [&](absl::string_view p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                       mutex) { frames.emplace_back(p); });
       changed.SignalAll();
     });
     client->SetConnectErrorCallback([this](const absl::Status& status) {
@@ -87,8 +88,32 @@ struct Recorder {
       changed.SignalAll();
     });
   }
+  // Each waits up to 30 s until its count reaches `n`; false on timeout.
+  bool WaitForUps(int n) ABSL_LOCKS_EXCLUDED(mutex) {
+    return WaitFor(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { return ups >= n; });
+  }
+  bool WaitForDowns(int n) ABSL_LOCKS_EXCLUDED(mutex) {
+    return WaitFor(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { return downs >= n; });
+  }
+  bool WaitForFrames(size_t n) ABSL_LOCKS_EXCLUDED(mutex) {
+    return WaitFor([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+      return frames.size() >= n;
+    });
+  }
+  bool WaitForConnectErrors(size_t n) ABSL_LOCKS_EXCLUDED(mutex) {
+    return WaitFor([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+      return connect_errors.size() >= n;
+    });
+  }
+
+ private:
+  // `done` runs under `mutex`. Callers are members so that its annotation
+  // names this object's mutex: clang cannot match `rec.mutex` written at a
+  // call site outside against `mutex` held in here.
   template <typename Predicate>
-  bool WaitFor(Predicate done) {
+  bool WaitFor(Predicate done) ABSL_LOCKS_EXCLUDED(mutex) {
     MutexLock lock(&mutex);
     return changed.WaitUntil(&mutex, absl::Now() + absl::Seconds(30), done);
   }
@@ -108,11 +133,11 @@ TEST(TcpClientTest, ConnectsAndEchoes) {
   Recorder rec;
   rec.Attach(&client);
   client.Connect();
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.ups == 1; }));
+  ASSERT_TRUE(rec.WaitForUps(1));
   TcpConnectionPtr conn = client.connection();
   ASSERT_NE(conn, nullptr);
   conn->Send(Frame("hello"));  // From this (non-loop) thread.
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.frames.size() == 1; }));
+  ASSERT_TRUE(rec.WaitForFrames(1));
   MutexLock lock(&rec.mutex);
   EXPECT_EQ(rec.frames[0], "hello");
 }
@@ -128,21 +153,21 @@ TEST(TcpClientTest, ReconnectsAfterServerRestartsOnSamePort) {
   Recorder rec;
   rec.Attach(&client);
   client.Connect();
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.ups == 1; }));
+  ASSERT_TRUE(rec.WaitForUps(1));
 
   server.reset();  // Stop: the client's connection goes down.
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.downs == 1; }));
+  ASSERT_TRUE(rec.WaitForDowns(1));
   // While the server is down the client keeps trying and is refused.
-  ASSERT_TRUE(rec.WaitFor([&] { return !rec.connect_errors.empty(); }));
+  ASSERT_TRUE(rec.WaitForConnectErrors(1));
   {
     MutexLock lock(&rec.mutex);
     EXPECT_EQ(rec.connect_errors[0].code(), absl::StatusCode::kUnavailable)
         << rec.connect_errors[0];
   }
   server = std::make_unique<EchoServer>(port);  // Same port: SO_REUSEADDR.
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.ups == 2; }));
+  ASSERT_TRUE(rec.WaitForUps(2));
   client.connection()->Send(Frame("back again"));
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.frames.size() == 1; }));
+  ASSERT_TRUE(rec.WaitForFrames(1));
   MutexLock lock(&rec.mutex);
   EXPECT_EQ(rec.frames[0], "back again");
 }
@@ -158,7 +183,7 @@ TEST(TcpClientTest, RefusedConnectsBackOffExponentiallyWithJitter) {
   Recorder rec;
   rec.Attach(&client);
   client.Connect();
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.connect_errors.size() >= 5; }));
+  ASSERT_TRUE(rec.WaitForConnectErrors(5));
   client.Stop();
   MutexLock lock(&rec.mutex);
   for (const absl::Status& status : rec.connect_errors) {
@@ -221,7 +246,7 @@ TEST(TcpClientTest, DestroyWithOpenConnectionReportsDownBeforeReturning) {
     TcpClient client(loop, server.address(), TcpClient::Options{});
     rec.Attach(&client);
     client.Connect();
-    ASSERT_TRUE(rec.WaitFor([&] { return rec.ups == 1; }));
+    ASSERT_TRUE(rec.WaitForUps(1));
   }
   MutexLock lock(&rec.mutex);
   EXPECT_EQ(rec.downs, 1);  // Already, without waiting.
@@ -237,9 +262,9 @@ TEST(TcpClientTest, DisconnectHalfClosesAndDoesNotReconnect) {
   Recorder rec;
   rec.Attach(&client);
   client.Connect();
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.ups == 1; }));
+  ASSERT_TRUE(rec.WaitForUps(1));
   client.Disconnect();  // FIN; the server closes its side; we see down.
-  ASSERT_TRUE(rec.WaitFor([&] { return rec.downs == 1; }));
+  ASSERT_TRUE(rec.WaitForDowns(1));
   // A reconnect, had it been scheduled, would come after 10 ms of backoff.
   Notification waited;
   loop->RunAfter(absl::Milliseconds(100), [&] { waited.Notify(); });

@@ -55,7 +55,7 @@ class ConnectionTest : public ::testing::TestWithParam<bool> {
         RawClient::Connect(server_->listen_address());
     ASSERT_TRUE(client.ok());
     client_ = std::make_unique<RawClient>(std::move(*client));
-    ASSERT_TRUE(WaitFor([&] { return conn_ != nullptr; }));
+    ASSERT_TRUE(WaitForConnection());
   }
   void TearDown() override {
     {
@@ -64,12 +64,28 @@ class ConnectionTest : public ::testing::TestWithParam<bool> {
     }
     server_->Stop();
   }
+  // Each waits up to 30 s for what it names; false on timeout.
+  bool WaitForConnection() ABSL_LOCKS_EXCLUDED(mutex_) {
+    return WaitFor([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return conn_ != nullptr;
+    });
+  }
+  bool WaitForReceived(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mutex_) {
+    return WaitFor([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return received_ == bytes;
+    });
+  }
+  bool WaitForClosed() ABSL_LOCKS_EXCLUDED(mutex_) {
+    return WaitFor(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return closed_; });
+  }
+  // `done` runs under mutex_.
   template <typename Predicate>
-  bool WaitFor(Predicate done) {
+  bool WaitFor(Predicate done) ABSL_LOCKS_EXCLUDED(mutex_) {
     MutexLock lock(&mutex_);
     return changed_.WaitUntil(&mutex_, absl::Now() + absl::Seconds(30), done);
   }
-  TcpConnectionPtr conn() {
+  TcpConnectionPtr conn() ABSL_LOCKS_EXCLUDED(mutex_) {
     MutexLock lock(&mutex_);
     return conn_;
   }
@@ -138,7 +154,7 @@ TEST_P(ConnectionTest, StopReadHoldsBytesUntilStartRead) {
     EXPECT_FALSE(c->reading());
     c->StartRead();
   });
-  ASSERT_TRUE(WaitFor([&] { return received_ == "held back"; }));
+  ASSERT_TRUE(WaitForReceived("held back"));
 }
 
 TEST_P(ConnectionTest, WritingToAResetPeerClosesTheConnectionNotTheProcess) {
@@ -149,7 +165,7 @@ TEST_P(ConnectionTest, WritingToAResetPeerClosesTheConnectionNotTheProcess) {
   // (and would raise SIGPIPE without MSG_NOSIGNAL).
   const std::string chunk(16 * 1024, 'x');
   for (int i = 0; i < 1000 && !c->disconnected(); ++i) c->Send(chunk);
-  ASSERT_TRUE(WaitFor([&] { return closed_; }));
+  ASSERT_TRUE(WaitForClosed());
   MutexLock lock(&mutex_);
   EXPECT_TRUE(close_reason_ == TcpConnection::CloseReason::kError ||
               close_reason_ == TcpConnection::CloseReason::kPeerClosed)
@@ -159,7 +175,7 @@ TEST_P(ConnectionTest, WritingToAResetPeerClosesTheConnectionNotTheProcess) {
 TEST_P(ConnectionTest, ForceCloseFromAnotherThread) {
   conn()->ForceClose();
   EXPECT_TRUE(client_->WaitForClose().ok());
-  ASSERT_TRUE(WaitFor([&] { return closed_; }));
+  ASSERT_TRUE(WaitForClosed());
   MutexLock lock(&mutex_);
   EXPECT_EQ(close_reason_, TcpConnection::CloseReason::kLocalClose);
 }
@@ -174,7 +190,7 @@ TEST_P(ConnectionTest, ShutdownSendsFinAfterPendingOutput) {
   EXPECT_EQ(received.size(), big.size());
   // Our side may still write: the server reads it (reading goes on).
   ASSERT_TRUE(client_->Write("after fin").ok());
-  ASSERT_TRUE(WaitFor([&] { return received_ == "after fin"; }));
+  ASSERT_TRUE(WaitForReceived("after fin"));
 }
 
 INSTANTIATE_TEST_SUITE_P(TriggerModes, ConnectionTest, ::testing::Bool(),

@@ -43,8 +43,7 @@ class EchoServerTest : public ::testing::Test {
       }
       changed_.SignalAll();
     });
-    server_->SetMessageCallback([this](const TcpConnectionPtr& conn,
-                                       Buffer* in) {
+    server_->SetMessageCallback([](const TcpConnectionPtr& conn, Buffer* in) {
       const int frames =
           ForEachFrame(in, 64 << 20, [&](absl::string_view payload) {
             conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
@@ -61,14 +60,17 @@ class EchoServerTest : public ::testing::Test {
   }
 
   // Waits until `n` connections have come up (down) in total.
-  bool WaitForUps(int n) {
-    return WaitFor([&] { return ups_ >= n; });
+  bool WaitForUps(int n) ABSL_LOCKS_EXCLUDED(mutex_) {
+    return WaitFor(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return ups_ >= n; });
   }
-  bool WaitForDowns(int n) {
-    return WaitFor([&] { return downs_ >= n; });
+  bool WaitForDowns(int n) ABSL_LOCKS_EXCLUDED(mutex_) {
+    return WaitFor(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return downs_ >= n; });
   }
+  // `done` runs under mutex_.
   template <typename Predicate>
-  bool WaitFor(Predicate done) {
+  bool WaitFor(Predicate done) ABSL_LOCKS_EXCLUDED(mutex_) {
     MutexLock lock(&mutex_);
     return changed_.WaitUntil(&mutex_, absl::Now() + absl::Seconds(30), done);
   }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every mrpc test: the whole suite in the default config, then again under
-# AddressSanitizer+UBSan and under ThreadSanitizer, then each libFuzzer target
-# for 60 s (clang, ASan+UBSan; the fuzz targets' corpora are also replayed in
-# the three runs before). Installs missing Debian packages first
+# AddressSanitizer+UBSan (gcc) and under ThreadSanitizer (clang 14, which also
+# compiles every target with -Werror=thread-safety, so this suite is the check
+# of the ABSL_GUARDED_BY annotations), then each libFuzzer target for 60 s
+# (clang, ASan+UBSan; the fuzz targets' corpora are also replayed in the three
+# runs before). The gcc suites run first and the clang ones last, so the
+# toolchain switches once per run. Installs missing Debian packages first
 # (tools/setup.sh). Ends with one line "N passed, M failed", counted from
 # Bazel's per-test results, and exits non-zero on any failure.
 #
