@@ -77,10 +77,12 @@ class CondVar {
   }
   // Waits until `done()` holds (checked with *mu held, first before any
   // wait and again after each wake-up) or `deadline` passes; returns
-  // whether it holds.
+  // whether it holds. Callers are checked (they must hold *mu); the body is
+  // not: a predicate annotated with the caller's own name for *mu cannot be
+  // matched to `mu` in here.
   template <typename Predicate>
   bool WaitUntil(Mutex* mu, absl::Time deadline, Predicate done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     while (!done()) {
       const absl::Duration left = deadline - absl::Now();
       if (left <= absl::ZeroDuration()) return false;

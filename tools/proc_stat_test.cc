@@ -1,6 +1,7 @@
 #include "tools/proc_stat.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,11 +13,21 @@ namespace {
 TEST(ProcStatTest, CpuTimeGrowsWithWork) {
   const double before = ProcessCpuSeconds(getpid());
   ASSERT_GE(before, 0);
-  // Burn ~50 ms of CPU (clock ticks are 10 ms).
-  const auto end =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  // Burn 50 ms of this thread's CPU time (clock ticks are 10 ms), measured
+  // by the thread's own CPU clock: on a busy machine wall time says nothing
+  // about how much CPU we got. Capped at 30 s of wall time.
+  auto thread_cpu = [] {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+  };
+  const double start = thread_cpu();
+  const auto cap = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   volatile unsigned long spin = 0;
-  while (std::chrono::steady_clock::now() < end) spin = spin + 1;
+  while (thread_cpu() - start < 0.05 && std::chrono::steady_clock::now() < cap) {
+    spin = spin + 1;
+  }
+  ASSERT_GE(thread_cpu() - start, 0.05);
   EXPECT_GT(ProcessCpuSeconds(getpid()), before);
 }
 
