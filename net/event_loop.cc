@@ -29,7 +29,7 @@ absl::Status CreationError(int err, absl::string_view what) {
 }
 
 // Timers further off than this fire at this delay (never, in practice).
-constexpr absl::Duration kMaxDelay = absl::Hours(24 * 365 * 100);
+constexpr int64_t kMaxDelayNs = int64_t{100} * 365 * 24 * 3600 * 1000000000;
 
 // Milliseconds, rounded up: a timer never fires before its time.
 int64_t CeilMillis(int64_t nanos) { return (nanos + 999999) / 1000000; }
@@ -185,10 +185,10 @@ TimerId EventLoop::RunAt(absl::Time when, TimerCallback callback) {
 }
 
 TimerId EventLoop::RunAfter(absl::Duration delay, TimerCallback callback) {
-  // Far-off times (an "infinite" deadline) saturate at kMaxDelay instead
+  // Far-off times (an "infinite" deadline) saturate at kMaxDelayNs instead
   // of overflowing the clock into the past.
-  const int64_t delay_ns = std::clamp<int64_t>(
-      absl::ToInt64Nanoseconds(delay), 0, absl::ToInt64Nanoseconds(kMaxDelay));
+  const int64_t delay_ns =
+      std::clamp<int64_t>(absl::ToInt64Nanoseconds(delay), 0, kMaxDelayNs);
   return AddTimer(CeilMillis(MonotonicNanos() + delay_ns), 0,
                   std::move(callback));
 }

@@ -122,10 +122,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       FailSoon(context, std::move(done), context->metadata_error());
       return;
     }
-    // One meta, reused call after call: its strings keep their memory.
-    RpcMeta& meta = request_meta_;
-    meta.clear_metadata();
-    Pending call;
+    // Ids are never reused; a call that fails to start burns one.
+    const uint64_t id = next_id_++;
+    Pending& call = pending_[id];
     call.start_ms = loop_->CachedNowMs();
     call.context = context;  // Before OnCall: interceptors see it.
     if (!options_.interceptors.empty()) {
@@ -135,35 +134,33 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       call.deadline = context != nullptr ? context->deadline()
                                          : absl::InfiniteFuture();
     }
+    RequestFields fields;
     if (context != nullptr || !options_.interceptors.empty()) {
-      absl::Status status = BuildMetadata(context, &call, &meta);
+      absl::Status status = BuildMetadata(context, &call, &fields.metadata);
       if (!status.ok()) {
-        RunOnComplete(call, status);
+        auto node = pending_.extract(id);
+        RunOnComplete(node.mapped(), status);
         FailSoon(context, std::move(done), std::move(status));
         return;
       }
     }
-    const uint64_t id = next_id_++;
-    meta.set_type(REQUEST);
-    meta.set_correlation_id(id);
-    meta.set_service(service.data(), service.size());
-    meta.set_method(method.data(), method.size());
+    fields.id = id;
+    fields.service = service;
+    fields.method = method;
     // Saturates: a deadline centuries away is sent as INT64_MAX us, never
     // as a wrapped (negative, "expired") number.
-    meta.set_timeout_us(
+    fields.timeout_us =
         timeout == absl::InfiniteDuration()
             ? 0
-            : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout)));
+            : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout));
     call.response = response;
     call.done = std::move(done);
     call.timeout = timeout;
-    Pending& entry = pending_[id];
-    entry = std::move(call);
     if (timeout != absl::InfiniteDuration()) {
       // A raw `this` (small enough for the callback's inline storage: no
       // allocation per call) is safe: completing a call cancels its timer,
       // and Teardown() completes every call before the core can go away.
-      entry.deadline_timer =
+      call.deadline_timer =
           loop_->RunAfter(timeout, [this, id] { OnDeadline(id); });
     }
     if (context != nullptr) {
@@ -177,16 +174,12 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       });
     }
     if (state_ == State::kReady) {
-      Send(meta, request);
-      entry.sent_ms = entry.start_ms;
+      conn_->SendInPlace([&](Buffer* out) { Encode(fields, request, out); });
+      call.sent_ms = call.start_ms;
     } else {  // Connecting: encode now, send when the connection is up.
       Buffer frame;
-      if (request.message != nullptr) {
-        EncodeFrame(meta, request.message, &frame);
-      } else {
-        EncodeFrame(meta, request.bytes, &frame);
-      }
-      entry.unsent_frame = frame.RetrieveAllAsString();
+      Encode(fields, request, &frame);
+      call.unsent_frame = frame.RetrieveAllAsString();
     }
   }
 
@@ -267,10 +260,10 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     return info;
   }
 
-  // Fills `meta`'s metadata: the context's entries, its trace, then what
-  // the interceptors add; checks the limits.
+  // The request's metadata: the context's entries, its trace, then what
+  // the interceptors add; checks the limits. `*out` stays null if none.
   absl::Status BuildMetadata(ClientContext* context, Pending* call,
-                             RpcMeta* meta) {
+                             const Metadata** out) {
     Metadata& metadata = metadata_scratch_;
     metadata.clear();
     if (context != nullptr) {
@@ -304,7 +297,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       return absl::Status(status.code(),
                           absl::StrCat("request metadata: ", status.message()));
     }
-    AppendMetadata(metadata, meta);
+    *out = &metadata;
     return absl::OkStatus();
   }
 
@@ -349,25 +342,21 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     absl::Status status;
   };
 
-  void Send(const RpcMeta& meta, const Request& request) {
-    conn_->SendInPlace([&](Buffer* out) {
-      if (request.message != nullptr) {
-        EncodeFrame(meta, request.message, out);
-      } else {
-        EncodeFrame(meta, request.bytes, out);
-      }
-    });
+  static void Encode(const RequestFields& fields, const Request& request,
+                     Buffer* out) {
+    if (request.message != nullptr) {
+      EncodeRequestFrame(fields, request.message, out);
+    } else {
+      EncodeRequestFrame(fields, request.bytes, out);
+    }
   }
 
   void SendControl(FrameType type, uint64_t id) {
     if (conn_ == nullptr || !conn_->connected()) return;
-    RpcMeta meta;
-    meta.set_type(type);
-    meta.set_correlation_id(id);
-    conn_->SendInPlace([&](Buffer* out) { EncodeFrame(meta, nullptr, out); });
+    conn_->SendInPlace([&](Buffer* out) { EncodeControlFrame(type, id, out); });
   }
 
-  void Complete(Pending call, const absl::Status& status,
+  void Complete(Pending& call, const absl::Status& status,
                 Metadata response_metadata = {}) {
     loop_->Cancel(call.deadline_timer);
     (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
@@ -411,21 +400,22 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     for (auto& [id, call] : calls) {
       absl::Status status(code, absl::StrCat(what, "; the call spent ",
                                              WhereTimeWent(call)));
-      Complete(std::move(call), status);
+      Complete(call, status);
     }
   }
 
-  void FailUnsent(absl::StatusCode code, absl::string_view what) {
+  // A connection attempt failed with `error`: calls waiting for it fail.
+  void FailUnsent(absl::string_view error) {
     std::vector<uint64_t> unsent;
     for (auto& [id, call] : pending_) {
       if (!call.sent()) unsent.push_back(id);
     }
     for (uint64_t id : unsent) {
       auto node = pending_.extract(id);
-      absl::Status status(code,
-                          absl::StrCat(what, " after ",
-                                       MsSince(node.mapped().start_ms)));
-      Complete(std::move(node.mapped()), status);
+      absl::Status status = absl::UnavailableError(absl::StrCat(
+          "cannot reach ", target_, " (the call waited ",
+          MsSince(node.mapped().start_ms), " for a connection): ", error));
+      Complete(node.mapped(), status);
     }
   }
 
@@ -462,8 +452,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (state_ == State::kShutdown || state_ == State::kReady) return;
     last_error_ = status;
     state_ = State::kTransientFailure;
-    FailUnsent(absl::StatusCode::kUnavailable,
-               absl::StrCat("cannot reach ", target_, ": ", status.message()));
+    FailUnsent(status.message());
   }
 
   void OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
@@ -524,14 +513,15 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
               << target_;
       return;
     }
-    Pending call = std::move(node.mapped());
-    absl::Status status = StatusFromMeta(meta);
+    Pending& call = node.mapped();
+    absl::Status status;
+    if (meta.status_code() != 0) status = StatusFromMeta(meta);
     Metadata metadata;
     if (meta.metadata_size() > 0) {
       absl::Status fits = CheckMetadata(meta, options_.max_metadata_bytes,
                                         options_.max_metadata_entries);
       if (!fits.ok()) {
-        Complete(std::move(call),
+        Complete(call,
                  absl::Status(fits.code(), absl::StrCat("response metadata: ",
                                                         fits.message())));
         return;
@@ -545,13 +535,13 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       status = absl::InternalError(absl::StrCat("cannot parse the response as ",
                                                 call.response->GetTypeName()));
     }
-    Complete(std::move(call), status, std::move(metadata));
+    Complete(call, status, std::move(metadata));
   }
 
   void OnDeadline(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
-    Pending call = std::move(node.mapped());
+    Pending& call = node.mapped();
     call.deadline_timer = TimerId();
     if (call.sent()) SendControl(CANCEL, id);  // Let the server stop working.
     deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
@@ -559,15 +549,15 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         "deadline of ",
         absl::FormatDuration(absl::Trunc(call.timeout, absl::Milliseconds(1))),
         " exceeded: ", WhereTimeWent(call)));
-    Complete(std::move(call), status);
+    Complete(call, status);
   }
 
   void Cancel(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
-    Pending call = std::move(node.mapped());
+    Pending& call = node.mapped();
     if (call.sent()) SendControl(CANCEL, id);
-    Complete(std::move(call), absl::CancelledError("cancelled by the caller"));
+    Complete(call, absl::CancelledError("cancelled by the caller"));
   }
 
   void CheckHeartbeat() {
@@ -606,7 +596,6 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   absl::Status last_error_;
   std::string close_reason_;  // Why we closed the connection ourselves.
   uint64_t next_id_ = 1;
-  RpcMeta request_meta_;   // Encoding scratch for StartCall.
   RpcMeta response_meta_;  // Decoding scratch for OnMessage.
   Metadata metadata_scratch_;  // Building a request's metadata.
   absl::node_hash_set<std::string> names_;  // Interned service/method names.

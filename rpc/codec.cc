@@ -12,21 +12,129 @@
 namespace mrpc {
 namespace {
 
+// REQUEST, RESPONSE and control metas are written straight from their
+// fields in protobuf's wire format, in field-number order with proto3's rule of
+// omitting empty fields, so the bytes are exactly what RpcMeta's serializer
+// would produce (codec_test and protocol_doc_test check that) without
+// building, sizing and destroying a message per frame.
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+char* PutVarint(uint64_t v, char* p) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// A length-delimited field (bytes), omitted when empty.
+size_t BytesFieldSize(absl::string_view bytes) {
+  return bytes.empty() ? 0 : 1 + VarintSize(bytes.size()) + bytes.size();
+}
+
+char* PutBytesField(uint8_t tag, absl::string_view bytes, char* p) {
+  if (bytes.empty()) return p;
+  *p++ = static_cast<char>(tag);
+  p = PutVarint(bytes.size(), p);
+  std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
+}
+
+size_t EntrySize(const std::pair<std::string, std::string>& entry) {
+  return BytesFieldSize(entry.first) + BytesFieldSize(entry.second);
+}
+
+// A varint field, omitted when zero (proto3).
+size_t VarintFieldSize(uint64_t v) { return v == 0 ? 0 : 1 + VarintSize(v); }
+
+char* PutVarintField(uint8_t tag, uint64_t v, char* p) {
+  if (v == 0) return p;
+  *p++ = static_cast<char>(tag);
+  return PutVarint(v, p);
+}
+
+// Field tags: (number << 3) | wire type (0 varint, 2 length-delimited).
+constexpr uint8_t kTypeTag = 1 << 3;
+constexpr uint8_t kIdTag = 2 << 3;
+constexpr uint8_t kServiceTag = 3 << 3 | 2;
+constexpr uint8_t kMethodTag = 4 << 3 | 2;
+constexpr uint8_t kTimeoutTag = 5 << 3;
+constexpr uint8_t kStatusCodeTag = 6 << 3;
+constexpr uint8_t kStatusMessageTag = 7 << 3 | 2;
+constexpr uint8_t kMetadataTag = 8 << 3 | 2;
+constexpr uint8_t kKeyTag = 1 << 3 | 2;
+constexpr uint8_t kValueTag = 2 << 3 | 2;
+
+// Writes the 12-byte header; returns where the meta goes.
+char* PutHeader(size_t meta_size, size_t payload_size, char* p) {
+  std::memcpy(p, kFrameMagic, sizeof kFrameMagic);
+  const uint32_t body_be =
+      htobe32(static_cast<uint32_t>(meta_size + payload_size));
+  const uint32_t meta_be = htobe32(static_cast<uint32_t>(meta_size));
+  std::memcpy(p + 4, &body_be, 4);
+  std::memcpy(p + 8, &meta_be, 4);
+  return p + kFrameHeaderSize;
+}
+
+size_t MetadataFieldSize(const Metadata* metadata) {
+  size_t size = 0;
+  if (metadata != nullptr) {
+    for (const auto& entry : *metadata) {
+      const size_t entry_size = EntrySize(entry);
+      size += 1 + VarintSize(entry_size) + entry_size;
+    }
+  }
+  return size;
+}
+
+char* PutMetadataField(const Metadata* metadata, char* p) {
+  if (metadata == nullptr) return p;
+  for (const auto& entry : *metadata) {
+    *p++ = static_cast<char>(kMetadataTag);
+    p = PutVarint(EntrySize(entry), p);
+    p = PutBytesField(kKeyTag, entry.first, p);
+    p = PutBytesField(kValueTag, entry.second, p);
+  }
+  return p;
+}
+
+size_t RequestMetaSize(const RequestFields& f) {
+  return 2 + VarintFieldSize(f.id) + BytesFieldSize(f.service) +
+         BytesFieldSize(f.method) + VarintFieldSize(f.timeout_us) +
+         MetadataFieldSize(f.metadata);
+}
+
+// Writes header and meta; returns where the payload goes.
+char* PutRequest(const RequestFields& f, size_t meta_size, size_t payload_size,
+                 Buffer* output) {
+  output->EnsureWritable(kFrameHeaderSize + meta_size + payload_size);
+  char* p = PutHeader(meta_size, payload_size, output->BeginWrite());
+  *p++ = static_cast<char>(kTypeTag);
+  *p++ = static_cast<char>(REQUEST);
+  p = PutVarintField(kIdTag, f.id, p);
+  p = PutBytesField(kServiceTag, f.service, p);
+  p = PutBytesField(kMethodTag, f.method, p);
+  p = PutVarintField(kTimeoutTag, f.timeout_us, p);
+  return PutMetadataField(f.metadata, p);
+}
+
 // Writes the 12-byte header and the meta at the end of `output`, leaving room
 // for `payload_size` more bytes; returns where the payload goes.
 char* BeginFrame(const RpcMeta& meta, size_t payload_size, Buffer* output) {
   const size_t meta_size = meta.ByteSizeLong();
   const size_t body_size = meta_size + payload_size;
   output->EnsureWritable(kFrameHeaderSize + body_size);
-  char* p = output->BeginWrite();
-  std::memcpy(p, kFrameMagic, sizeof kFrameMagic);
-  const uint32_t body_be = htobe32(static_cast<uint32_t>(body_size));
-  const uint32_t meta_be = htobe32(static_cast<uint32_t>(meta_size));
-  std::memcpy(p + 4, &body_be, 4);
-  std::memcpy(p + 8, &meta_be, 4);
-  meta.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(p + kFrameHeaderSize));
-  return p + kFrameHeaderSize + meta_size;
+  char* p = PutHeader(meta_size, payload_size, output->BeginWrite());
+  meta.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  return p + meta_size;
 }
 
 }  // namespace
@@ -49,26 +157,63 @@ void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
 }
 
 void EncodeControlFrame(FrameType type, uint64_t id, Buffer* output) {
-  RpcMeta meta;
-  meta.set_type(type);
-  meta.set_correlation_id(id);
-  EncodeFrame(meta, nullptr, output);
+  const size_t meta_size = 2 + VarintFieldSize(id);
+  output->EnsureWritable(kFrameHeaderSize + meta_size);
+  char* p = PutHeader(meta_size, 0, output->BeginWrite());
+  *p++ = static_cast<char>(kTypeTag);
+  *p++ = static_cast<char>(type);
+  PutVarintField(kIdTag, id, p);
+  output->HasWritten(kFrameHeaderSize + meta_size);
+}
+
+void EncodeRequestFrame(const RequestFields& fields,
+                        const google::protobuf::MessageLite* payload,
+                        Buffer* output) {
+  const size_t meta_size = RequestMetaSize(fields);
+  const size_t payload_size = payload != nullptr ? payload->ByteSizeLong() : 0;
+  char* p = PutRequest(fields, meta_size, payload_size, output);
+  if (payload != nullptr) {
+    payload->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  }
+  output->HasWritten(kFrameHeaderSize + meta_size + payload_size);
+}
+
+void EncodeRequestFrame(const RequestFields& fields, absl::string_view payload,
+                        Buffer* output) {
+  const size_t meta_size = RequestMetaSize(fields);
+  char* p = PutRequest(fields, meta_size, payload.size(), output);
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+  output->HasWritten(kFrameHeaderSize + meta_size + payload.size());
 }
 
 void EncodeResponseFrame(uint64_t id, const absl::Status& status,
                          const Metadata* metadata,
                          const google::protobuf::MessageLite* payload,
                          Buffer* output) {
-  RpcMeta meta;
-  meta.set_type(RESPONSE);
-  meta.set_correlation_id(id);
+  // int32 codes go on the wire sign-extended to 64 bits, as protobuf does.
+  uint64_t code = 0;
+  absl::string_view message;
   if (!status.ok()) {
-    meta.set_status_code(static_cast<int>(status.code()));
-    meta.set_status_message(status.message().data(), status.message().size());
+    code = static_cast<uint64_t>(static_cast<int64_t>(status.raw_code()));
+    message = status.message();
     payload = nullptr;
   }
-  if (metadata != nullptr) AppendMetadata(*metadata, &meta);
-  EncodeFrame(meta, payload, output);
+  const size_t meta_size = 2 + VarintFieldSize(id) + VarintFieldSize(code) +
+                           BytesFieldSize(message) +
+                           MetadataFieldSize(metadata);
+  const size_t payload_size = payload != nullptr ? payload->ByteSizeLong() : 0;
+  output->EnsureWritable(kFrameHeaderSize + meta_size + payload_size);
+  char* p = PutHeader(meta_size, payload_size, output->BeginWrite());
+  *p++ = static_cast<char>(kTypeTag);
+  *p++ = static_cast<char>(RESPONSE);
+  p = PutVarintField(kIdTag, id, p);
+  p = PutVarintField(kStatusCodeTag, code, p);
+  p = PutBytesField(kStatusMessageTag, message, p);
+  p = PutMetadataField(metadata, p);
+  if (payload != nullptr) {
+    payload->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+  }
+  output->HasWritten(kFrameHeaderSize + meta_size + payload_size);
 }
 
 absl::Status StatusFromMeta(const RpcMeta& meta) {

@@ -60,6 +60,22 @@ void EncodeFrame(const RpcMeta& meta,
 void EncodeFrame(const RpcMeta& meta, absl::string_view payload,
                  Buffer* output);
 
+// A REQUEST's meta fields (timeout_us 0: no deadline; metadata may be null).
+struct RequestFields {
+  uint64_t id = 0;
+  absl::string_view service;
+  absl::string_view method;
+  uint64_t timeout_us = 0;
+  const Metadata* metadata = nullptr;
+};
+// Appends a REQUEST frame; the payload is a message (may be null: empty) or
+// bytes already serialized.
+void EncodeRequestFrame(const RequestFields& fields,
+                        const google::protobuf::MessageLite* payload,
+                        Buffer* output);
+void EncodeRequestFrame(const RequestFields& fields, absl::string_view payload,
+                        Buffer* output);
+
 // Appends a PING, PONG or CANCEL frame for `id`.
 void EncodeControlFrame(FrameType type, uint64_t id, Buffer* output);
 

@@ -205,39 +205,22 @@ void ServerCall::Answer(const absl::Status& status) {
     deadline_timer_ = TimerId();
   }
   LoopCounters& counters = handle_->counters;
-  // The handler's response metadata is ours to read once it is done.
-  const bool handler_done = handler_done_.load(std::memory_order_acquire);
-  absl::Status sent = status;
+  absl::Status sent;  // OK unless the answer is an error.
   if (conn_->connected()) {
-    const Metadata* metadata = nullptr;
-    Metadata with_time;
-    if (handler_done && !ctx_.response_metadata_.empty()) {
-      metadata = &ctx_.response_metadata_;
-      const ServerOptions& o = shared_->options;
-      absl::Status fits = CheckMetadata(*metadata, o.max_metadata_bytes,
-                                        o.max_metadata_entries);
-      if (!fits.ok()) {
-        sent = absl::ResourceExhaustedError(
-            absl::StrCat("response metadata: ", fits.message()));
-        metadata = nullptr;
-      }
+    // OK comes only from the handler's `done`, so the handler is finished
+    // and its response metadata ours to read.
+    if (status.ok() && ctx_.response_metadata_.empty()) {
+      conn_->SendInPlace([&](Buffer* out) {
+        EncodeResponseFrame(id_, status, nullptr, response_.get(), out);
+      });
+    } else {
+      sent = SendWithMetadata(status);
     }
-    if (sent.code() == absl::StatusCode::kDeadlineExceeded ||
-        sent.code() == absl::StatusCode::kUnavailable) {
-      // Where the time went, for the caller's error message.
-      if (metadata != nullptr) with_time = *metadata;
-      with_time.emplace_back(
-          kServerTimeKey,
-          absl::StrCat(absl::ToInt64Microseconds(absl::Now() - arrival_)));
-      metadata = &with_time;
-    }
-    conn_->SendInPlace([&](Buffer* out) {
-      EncodeResponseFrame(id_, sent, metadata,
-                          sent.ok() ? response_.get() : nullptr, out);
-    });
     LoopCounters::Add(counters.responses);
+  } else {
+    sent = status;
   }
-  if (sent.code() == absl::StatusCode::kDeadlineExceeded) {
+  if (!sent.ok() && sent.code() == absl::StatusCode::kDeadlineExceeded) {
     LoopCounters::Add(counters.deadline_exceeded);
   }
   if (admitted_ > 0) {
@@ -248,6 +231,35 @@ void ServerCall::Answer(const absl::Status& status) {
   }
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
+}
+
+absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {
+  absl::Status sent = status;
+  Metadata metadata;
+  // The handler's response metadata is ours to read once it is done.
+  if (handler_done_.load(std::memory_order_acquire)) {
+    const ServerOptions& o = shared_->options;
+    absl::Status fits = CheckMetadata(ctx_.response_metadata_,
+                                      o.max_metadata_bytes,
+                                      o.max_metadata_entries);
+    if (fits.ok()) {
+      metadata = ctx_.response_metadata_;
+    } else {
+      sent = absl::ResourceExhaustedError(
+          absl::StrCat("response metadata: ", fits.message()));
+    }
+  }
+  if (!sent.ok() && (sent.code() == absl::StatusCode::kDeadlineExceeded ||
+                     sent.code() == absl::StatusCode::kUnavailable)) {
+    // Where the time went, for the caller's error message.
+    metadata.emplace_back(
+        kServerTimeKey,
+        absl::StrCat(absl::ToInt64Microseconds(absl::Now() - arrival_)));
+  }
+  conn_->SendInPlace([&](Buffer* out) {
+    EncodeResponseFrame(id_, sent, &metadata, response_.get(), out);
+  });
+  return sent;
 }
 
 void ServerCall::ReleaseMessages() {

@@ -73,6 +73,9 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   void OnDeadline();
   // Sends the RESPONSE (if the connection is up) and retires the call.
   void Answer(const absl::Status& status);
+  // The uncommon answer: an error, or response metadata. Returns the
+  // status sent (RESOURCE_EXHAUSTED if the metadata is past the limits).
+  absl::Status SendWithMetadata(const absl::Status& status);
   void ReleaseMessages();
 
   ServerContext ctx_;

@@ -99,8 +99,8 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
     last_method_ = method;
     last_pool_ = nullptr;
   }
-  Metadata metadata;
-  if (meta->metadata_size() > 0) {
+  const bool has_metadata = meta->metadata_size() > 0;
+  if (has_metadata) {
     const ServerOptions& o = shared_->options;
     absl::Status fits =
         CheckMetadata(*meta, o.max_metadata_bytes, o.max_metadata_entries);
@@ -111,7 +111,6 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
                                                         fits.message())));
       return absl::OkStatus();
     }
-    metadata = TakeMetadata(meta);
   }
   // timeout_us is unsigned: 0 and anything past INT64_MAX (UINT64_MAX is
   // the usual "none") mean no deadline; the sum saturates, never wraps.
@@ -123,7 +122,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
                                            shared_from_this(), shared_,
                                            handle_.get());
-  if (!metadata.empty()) call->SetMetadata(std::move(metadata));
+  if (has_metadata) call->SetMetadata(TakeMetadata(meta));
   calls_.emplace(id, call);
   if (calls_.size() == 1) conn->SetBusy(true);
   call->Start(payload);

@@ -323,6 +323,32 @@ TEST_F(CallSemanticsTest, ClientDeadlineSaysWhereTheTimeWent) {
       << status;
 }
 
+TEST_F(CallSemanticsTest, ClientConnectFailureNamesTargetAndReason) {
+  // A port nobody listens on: bound, then closed.
+  absl::StatusOr<Socket> probe = Socket::CreateTcp(AF_INET);
+  ASSERT_TRUE(probe.ok());
+  ASSERT_TRUE(probe->Bind(InetAddress::Loopback(0)).ok());
+  absl::StatusOr<InetAddress> closed = probe->LocalAddress();
+  ASSERT_TRUE(closed.ok());
+  *probe = Socket();
+  absl::StatusOr<std::unique_ptr<Channel>> channel =
+      Channel::Create(closed->ToString());
+  ASSERT_TRUE(channel.ok());
+  echo::EchoRequest request;
+  echo::EchoResponse response;
+  absl::Status status = (*channel)->CallMethodBlocking(kTestService, "Echo",
+                                                       request, &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  // Either the call waited for the first attempt ("... (the call waited N
+  // ms for a connection): ...") or it came after it and failed fast; both
+  // name the target and the reason.
+  EXPECT_TRUE(absl::StartsWith(status.message(),
+                               absl::StrCat("cannot reach ", closed->ToString())))
+      << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "Connection refused"))
+      << status;
+}
+
 TEST_F(CallSemanticsTest, ClientUnavailableSaysWhereTheTimeWent) {
   // A server that reads the request and resets the connection.
   absl::StatusOr<Socket> listener = Socket::CreateTcp(AF_INET);

@@ -185,9 +185,20 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code,
   const int64_t now = MonotonicNanos();
   const bool checked =
       code != absl::StatusCode::kOk || response == pattern_.For(seq);
-  const bool in_window =
-      now >= measure_from_ns_ &&
-      now < measure_until_ns_.load(std::memory_order_relaxed);
+  bool in_window = now >= measure_from_ns_ &&
+                   now < measure_until_ns_.load(std::memory_order_relaxed);
+  // With a request count, exactly that many completions are measured: the
+  // count decides, since completions racing on other threads may all have
+  // read the window as still open.
+  if (in_window && spec_.requests > 0) {
+    const uint64_t n = measured_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const uint64_t limit = static_cast<uint64_t>(spec_.requests);
+    in_window = n <= limit;
+    if (n == limit) {
+      measure_until_ns_.store(now, std::memory_order_relaxed);
+      reached_requests_.Notify();
+    }
+  }
   ThreadStats* stats = MyStats();
   {
     MutexLock lock(&stats->mutex);
@@ -200,12 +211,6 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code,
                          : static_cast<int>(absl::StatusCode::kUnknown)];
     }
     if (in_window) (slow ? stats->slow : stats->fast).Record(now - start_ns);
-  }
-  if (in_window && spec_.requests > 0 &&
-      measured_.fetch_add(1, std::memory_order_relaxed) + 1 ==
-          static_cast<uint64_t>(spec_.requests)) {
-    measure_until_ns_.store(now, std::memory_order_relaxed);
-    reached_requests_.Notify();
   }
   // Closed loop: the completion sends the next call, from this thread.
   if (spec_.qps <= 0 && !stop_.load(std::memory_order_relaxed)) Issue(conn, 0);
