@@ -71,7 +71,8 @@ EventLoop::EventLoop(int wakeup_fd, int timer_fd,
                      std::unique_ptr<Poller> poller)
     : wakeup_fd_(wakeup_fd),
       timer_fd_(timer_fd),
-      now_ms_(MonotonicMillis()),
+      now_ns_(MonotonicNanos()),
+      now_ms_(now_ns_ / 1000000),
       armed_ms_(TimerWheel::kNever),
       poller_(std::move(poller)),
       timers_(std::make_unique<TimerWheel>(now_ms_)) {
@@ -119,7 +120,8 @@ void EventLoop::Loop() {
   while (!quit_.load(std::memory_order_acquire)) {
     active_channels_.clear();
     poller_->Poll(-1, &active_channels_);
-    now_ms_ = MonotonicMillis();
+    now_ns_ = MonotonicNanos();
+    now_ms_ = now_ns_ / 1000000;
     iterations_.fetch_add(1, std::memory_order_relaxed);
     dispatching_ = true;
     for (IoChannel* channel : active_channels_) channel->HandleEvent();

@@ -89,6 +89,9 @@ class EventLoop {
   // Monotonic milliseconds as of the last poll return: free to read, and
   // what idle tracking uses. Loop thread only.
   int64_t CachedNowMs() const { return now_ms_; }
+  // The same instant in nanoseconds: when this iteration's events (or
+  // tasks) were taken up. Loop thread only.
+  int64_t CachedNowNs() const { return now_ns_; }
   // Loop iterations so far (each poll return is one). Thread-safe; tests use
   // it to check the loop is not spinning.
   uint64_t iterations() const {
@@ -121,6 +124,7 @@ class EventLoop {
   std::atomic<uint64_t> iterations_{0};
   std::atomic<uint64_t> next_timer_id_{1};
   bool dispatching_ = false;  // Handling poll events; tasks run right after.
+  int64_t now_ns_;
   int64_t now_ms_;
   int64_t armed_ms_;  // When the timerfd fires next; TimerWheel::kNever if off.
   std::unique_ptr<Poller> poller_;

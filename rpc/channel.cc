@@ -128,11 +128,12 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     call.start_ms = loop_->CachedNowMs();
     call.context = context;  // Before OnCall: interceptors see it.
     if (!options_.interceptors.empty()) {
-      call.start_ns = MonotonicNanos();
-      call.service = Intern(service, &last_service_);
-      call.method = Intern(method, &last_method_);
-      call.deadline = context != nullptr ? context->deadline()
-                                         : absl::InfiniteFuture();
+      call.start_ns = loop_->CachedNowNs();
+      call.info.service = Intern(service, &last_service_);
+      call.info.method = Intern(method, &last_method_);
+      call.info.deadline = context != nullptr ? context->deadline()
+                                              : absl::InfiniteFuture();
+      call.info.context = context;
     }
     RequestFields fields;
     if (context != nullptr || !options_.interceptors.empty()) {
@@ -181,6 +182,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       Encode(fields, request, &frame);
       call.unsent_frame = frame.RetrieveAllAsString();
     }
+    if (fields.metadata != nullptr) metadata_scratch_.clear();
   }
 
   // Loop only: completes every call with CANCELLED and lets go of the
@@ -234,38 +236,27 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     bool sent() const { return sent_ms >= 0; }
     std::string unsent_frame;  // While connecting.
     // With interceptors only: what they see, and the precise start.
-    const std::string* service = nullptr;
-    const std::string* method = nullptr;
-    absl::Time deadline = absl::InfiniteFuture();
+    ClientCall info;  // Names point into names_.
     int64_t start_ns = 0;
     size_t admitted = 0;  // Interceptors whose OnCall ran.
   };
 
   // A stable copy of `name`; `last` caches the previous answer, so a run
-  // of calls to one method hashes nothing.
-  const std::string* Intern(absl::string_view name, const std::string** last) {
-    if (*last != nullptr && **last == name) return *last;
+  // of calls to one method compares bytes and hashes nothing. (Not the
+  // caller's pointer: a freed and reused buffer could hold another name.)
+  absl::string_view Intern(absl::string_view name, absl::string_view* last) {
+    if (*last == name) return *last;
     auto it = names_.find(name);
     if (it == names_.end()) it = names_.emplace(name).first;
-    *last = &*it;
+    *last = *it;
     return *last;
-  }
-
-  ClientCall InfoOf(const Pending& call) const {
-    ClientCall info;
-    info.service = *call.service;
-    info.method = *call.method;
-    info.deadline = call.deadline;
-    info.context = call.context;
-    return info;
   }
 
   // The request's metadata: the context's entries, its trace, then what
   // the interceptors add; checks the limits. `*out` stays null if none.
   absl::Status BuildMetadata(ClientContext* context, Pending* call,
                              const Metadata** out) {
-    Metadata& metadata = metadata_scratch_;
-    metadata.clear();
+    Metadata& metadata = metadata_scratch_;  // Empty between calls.
     if (context != nullptr) {
       metadata = context->metadata();
       if (context->trace().has_value()) {
@@ -274,17 +265,21 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       }
     }
     if (!options_.interceptors.empty()) {
-      const ClientCall info = InfoOf(*call);
+      const ClientCall& info = call->info;
       const size_t ours = metadata.size();
       for (const auto& interceptor : options_.interceptors) {
         ++call->admitted;
         absl::Status status = interceptor->OnCall(info, &metadata);
-        if (!status.ok()) return status;
+        if (!status.ok()) {
+          metadata.clear();
+          return status;
+        }
       }
       // What interceptors add follows the rules for user keys.
       for (size_t i = ours; i < metadata.size(); ++i) {
         absl::Status status = ValidateUserMetadataKey(metadata[i].first);
         if (!status.ok()) {
+          metadata.clear();
           return absl::Status(status.code(), absl::StrCat("a client interceptor added ",
                                                           status.message()));
         }
@@ -294,19 +289,22 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     absl::Status status = CheckMetadata(metadata, options_.max_metadata_bytes,
                                         options_.max_metadata_entries);
     if (!status.ok()) {
+      metadata.clear();
       return absl::Status(status.code(),
                           absl::StrCat("request metadata: ", status.message()));
     }
-    *out = &metadata;
+    *out = &metadata;  // The caller encodes it, then clears it.
     return absl::OkStatus();
   }
 
   // The interceptors' OnComplete, innermost first.
   void RunOnComplete(const Pending& call, const absl::Status& status) {
     if (call.admitted == 0) return;
-    const ClientCall info = InfoOf(call);
+    const ClientCall& info = call.info;
+    // Both ends are loop iterations' clock reads (the one that took the call
+    // up, the one that saw its outcome): no clock read per call.
     const absl::Duration latency =
-        absl::Nanoseconds(MonotonicNanos() - call.start_ns);
+        absl::Nanoseconds(loop_->CachedNowNs() - call.start_ns);
     for (size_t i = call.admitted; i-- > 0;) {
       options_.interceptors[i]->OnComplete(info, status, latency);
     }
@@ -599,8 +597,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   RpcMeta response_meta_;  // Decoding scratch for OnMessage.
   Metadata metadata_scratch_;  // Building a request's metadata.
   absl::node_hash_set<std::string> names_;  // Interned service/method names.
-  const std::string* last_service_ = nullptr;
-  const std::string* last_method_ = nullptr;
+  absl::string_view last_service_;  // Intern()'s cache: into names_.
+  absl::string_view last_method_;
   absl::flat_hash_map<uint64_t, Pending> pending_;
   std::vector<SoonFailure> soon_;
   TimerId heartbeat_timer_;

@@ -50,7 +50,7 @@ class ServerInterceptor {
     return absl::OkStatus();
   }
   // After the call was answered with `status`; `latency` runs from the
-  // request's arrival to the answer.
+  // loop iteration that read the request to the answer.
   virtual void OnResponse(ServerContext* context, const absl::Status& status,
                           absl::Duration latency) {}
 };
@@ -73,7 +73,9 @@ class ClientInterceptor {
   virtual absl::Status OnCall(const ClientCall& call, Metadata* metadata) {
     return absl::OkStatus();
   }
-  // The call's outcome; `latency` runs from the call's start on the loop.
+  // The call's outcome; `latency` runs from the loop iteration that took
+  // the call up to the one that saw its outcome (response read, deadline
+  // fired, ...): the loop's own clock reads, so timing costs no clock read.
   virtual void OnComplete(const ClientCall& call, const absl::Status& status,
                           absl::Duration latency) {}
 };

@@ -43,6 +43,11 @@ ServerCall::~ServerCall() {
 }
 
 void ServerCall::Start(absl::string_view payload) {
+  // Latency for the interceptors: from the loop iteration that read the
+  // request (a clock read the loop made anyway) to the answer.
+  if (!shared_->interceptors.empty()) {
+    start_ns_ = conn_->loop()->CachedNowNs();
+  }
   for (const auto& interceptor : shared_->interceptors) {
     ++admitted_;
     absl::Status status = interceptor->OnRequest(&ctx_);
@@ -191,7 +196,8 @@ void ServerCall::Disconnected() {
   const absl::Status status =
       absl::UnavailableError("the client's connection closed");
   const absl::Duration latency =
-      admitted_ > 0 ? absl::Now() - arrival_ : absl::ZeroDuration();
+      admitted_ > 0 ? absl::Nanoseconds(MonotonicNanos() - start_ns_)
+                    : absl::ZeroDuration();
   for (size_t i = admitted_; i-- > 0;) {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
@@ -224,7 +230,8 @@ void ServerCall::Answer(const absl::Status& status) {
     LoopCounters::Add(counters.deadline_exceeded);
   }
   if (admitted_ > 0) {
-    const absl::Duration latency = absl::Now() - arrival_;
+    const absl::Duration latency =
+        absl::Nanoseconds(MonotonicNanos() - start_ns_);
     for (size_t i = admitted_; i-- > 0;) {
       shared_->interceptors[i]->OnResponse(&ctx_, sent, latency);
     }

@@ -98,6 +98,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   bool answered_ = false;
   bool started_ = false;      // The handler was (or will be) invoked.
   size_t admitted_ = 0;       // Interceptors whose OnRequest ran.
+  int64_t start_ns_ = 0;      // With interceptors: when they first saw it.
   TimerId deadline_timer_;
 };
 
