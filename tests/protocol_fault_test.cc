@@ -16,6 +16,7 @@
 #include "rpc/codec.h"
 #include "rpc/server.h"
 #include "tests/test_service.h"
+#include "tests/wire.h"
 
 namespace mrpc {
 namespace {
@@ -24,21 +25,9 @@ using echo::EchoRequest;
 using echo::EchoResponse;
 using ::mrpc::testing::kTestService;
 using ::mrpc::testing::RawClient;
+using ::mrpc::testing::RequestFrame;
 
 constexpr size_t kMaxFrame = 4096;
-
-std::string RequestFrame(uint64_t id, const std::string& service,
-                         const std::string& method,
-                         const std::string& payload) {
-  RpcMeta meta;
-  meta.set_type(REQUEST);
-  meta.set_correlation_id(id);
-  meta.set_service(service);
-  meta.set_method(method);
-  Buffer out;
-  EncodeFrame(meta, payload, &out);
-  return out.RetrieveAllAsString();
-}
 
 std::string Header(uint32_t body, uint32_t meta) {
   std::string h = "MRPC";
@@ -111,18 +100,9 @@ class ProtocolFaultTest : public ::testing::Test {
   }
   // Reads one frame from `raw` and returns its meta and payload.
   static std::pair<RpcMeta, std::string> ReadFrame(RawClient& raw) {
-    absl::StatusOr<std::string> header = raw.ReadExactly(kFrameHeaderSize);
-    CHECK(header.ok()) << header.status();
-    Buffer in;
-    in.Append(*header);
-    in.Retrieve(4);
-    const uint32_t body = in.ReadUint32();
-    const uint32_t meta_size = in.ReadUint32();
-    absl::StatusOr<std::string> rest = raw.ReadExactly(body);
-    CHECK(rest.ok()) << rest.status();
-    RpcMeta meta;
-    CHECK(meta.ParseFromArray(rest->data(), meta_size));
-    return {meta, rest->substr(meta_size)};
+    absl::StatusOr<testing::Frame> frame = testing::ReadFrame(raw);
+    CHECK(frame.ok()) << frame.status();
+    return {frame->meta, frame->payload};
   }
 
   int fds_before_ = 0;
