@@ -115,7 +115,8 @@ void TcpConnection::HandleRead() {
   loop_->AssertInLoopThread();
   // Edge-triggered events arrive even while reading is paused; the data
   // waits in the kernel until StartRead().
-  while (reading_ && state_.load() != State::kDisconnected) {
+  while (reading_ && !close_queued_ &&
+         state_.load() != State::kDisconnected) {
     const size_t writable = input_.WritableBytes();
     const size_t capacity =
         writable +
@@ -163,8 +164,10 @@ void TcpConnection::HandleWrite() {
 }
 
 void TcpConnection::Flush() {
-  if (state_.load() == State::kDisconnected || output_.ReadableBytes() == 0)
+  if (close_queued_ || state_.load() == State::kDisconnected ||
+      output_.ReadableBytes() == 0) {
     return;
+  }
   while (output_.ReadableBytes() > 0) {
     const ssize_t n = ::send(socket_.fd(), output_.Peek(),
                              output_.ReadableBytes(), MSG_NOSIGNAL);
@@ -175,7 +178,9 @@ void TcpConnection::Flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
-      HandleSocketError(errno, "write");
+      LOG(WARNING) << "connection " << name_ << ": write: "
+                   << std::strerror(errno) << "; closing";
+      CloseSoon(CloseReason::kError);
       return;
     }
     break;  // EAGAIN: the socket buffer is full.
@@ -232,6 +237,7 @@ void TcpConnection::Send(Buffer* data) {
 void TcpConnection::SendInLoop(const char* data, size_t length) {
   loop_->AssertInLoopThread();
   const State state = state_.load();
+  if (close_queued_) return;
   if (state == State::kDisconnected || state == State::kDisconnecting) {
     LOG_EVERY_N(WARNING, 1000)
         << "connection " << name_ << ": dropping a send after close/shutdown";
@@ -250,7 +256,9 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
         return;
       }
     } else if (errno != EAGAIN && errno != EINTR) {
-      HandleSocketError(errno, "write");
+      LOG(WARNING) << "connection " << name_ << ": write: "
+                   << std::strerror(errno) << "; closing";
+      CloseSoon(CloseReason::kError);
       return;
     }
   }
@@ -266,7 +274,10 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
 void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
   loop_->AssertInLoopThread();
   const State state = state_.load();
-  if (state == State::kDisconnected || state == State::kDisconnecting) return;
+  if (close_queued_ || state == State::kDisconnected ||
+      state == State::kDisconnecting) {
+    return;
+  }
   const size_t old_size = output_.ReadableBytes();
   fill(&output_);
   if (!AcceptOutput(old_size)) return;
@@ -279,7 +290,7 @@ bool TcpConnection::AcceptOutput(size_t old_size) {
     LOG(ERROR) << "connection " << name_ << ": output buffer at " << size
                << " bytes, past the cap of " << options_.max_output_bytes
                << " (the peer is not reading); closing";
-    ForceCloseInLoop(CloseReason::kOutputOverflow);
+    CloseSoon(CloseReason::kOutputOverflow);
     return false;
   }
   if (old_size < options_.high_water_mark && size >= options_.high_water_mark &&
@@ -375,6 +386,15 @@ void TcpConnection::HandleClose(CloseReason reason) {
 void TcpConnection::HandleError() {
   const int err = socket_.PendingError();
   if (err != 0) HandleSocketError(err, "socket");
+}
+
+void TcpConnection::CloseSoon(CloseReason reason) {
+  if (close_queued_) return;
+  close_queued_ = true;
+  // connected() says so at once; HandleClose() finishes the job.
+  if (state_.load() == State::kConnected) state_ = State::kDisconnecting;
+  loop_->QueueInLoop(
+      [self = shared_from_this(), reason] { self->HandleClose(reason); });
 }
 
 void TcpConnection::HandleSocketError(int err, const char* operation) {

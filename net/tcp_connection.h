@@ -162,6 +162,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void HandleClose(CloseReason reason);
   void HandleError();
   void HandleSocketError(int err, const char* operation);
+  // A failure found while sending (a write error, the output cap): the
+  // connection closes from the loop's queue, not inside the Send() that
+  // found it, so no close callback re-enters a caller mid-Send (a channel
+  // still starting the call it is sending). Sends until then are dropped.
+  void CloseSoon(CloseReason reason);
   void HandlePeerClosed();
   void SendInLoop(const char* data, size_t length);
   // Takes the bytes the caller appended to output_ (from `old_size` on)
@@ -190,6 +195,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool reading_ = false;
   bool in_message_callback_ = false;
   bool peer_closed_ = false;
+  bool close_queued_ = false;  // CloseSoon() ran; the close is queued.
   bool busy_ = false;
   int64_t last_active_ms_ = 0;
   uint64_t bytes_received_ = 0;

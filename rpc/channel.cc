@@ -175,8 +175,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       });
     }
     if (state_ == State::kReady) {
-      conn_->SendInPlace([&](Buffer* out) { Encode(fields, request, out); });
       call.sent_ms = call.start_ms;
+      conn_->SendInPlace([&](Buffer* out) { Encode(fields, request, out); });
     } else {  // Connecting: encode now, send when the connection is up.
       Buffer frame;
       Encode(fields, request, &frame);
@@ -426,11 +426,19 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       state_ = State::kReady;
       last_inbound_ms_ = loop_->CachedNowMs();
       last_ping_ms_ = last_inbound_ms_;
+      // By id, not by reference: a send that fails may fail every call
+      // (and empty pending_) before the next one is sent.
+      std::vector<uint64_t> unsent;
       for (auto& [id, call] : pending_) {
-        if (call.sent()) continue;
-        conn_->Send(call.unsent_frame);
-        call.unsent_frame.clear();
-        call.sent_ms = last_inbound_ms_;
+        if (!call.sent()) unsent.push_back(id);
+      }
+      for (uint64_t id : unsent) {
+        auto it = pending_.find(id);
+        if (it == pending_.end()) continue;
+        if (conn_ == nullptr) break;  // Lost while sending.
+        it->second.sent_ms = last_inbound_ms_;
+        const std::string frame = std::move(it->second.unsent_frame);
+        conn_->Send(frame);
       }
       return;
     }
