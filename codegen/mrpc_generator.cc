@@ -283,33 +283,42 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
   const std::vector<MethodNames> methods = NameMethods(service);
   Vars vars = {{"Service", SafeIdentifier(service->name())},
                {"full_name", service->full_name()}};
+  // Each method's name as a constant: the channel keeps these views
+  // instead of copying or interning the names per call.
+  p->Print("namespace {\n");
+  for (const MethodNames& m : methods) {
+    p->Print(MethodVars(service, m),
+             "constexpr ::mrpc::MethodName k$Service$_$proto_method$ = {\n"
+             "    $Service$::kServiceName, \"$proto_method$\"};\n");
+  }
+  p->Print("}  // namespace\n\n");
   for (const MethodNames& m : methods) {
     p->Print(
         MethodVars(service, m),
         "absl::StatusOr<$Response$> $Service$::Stub::$Sync$(\n"
         "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
         "  return ::mrpc::BlockingCall<$Response$>(\n"
-        "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
+        "      channel_, k$Service$_$proto_method$, request, options);\n"
         "}\n"
         "\n"
         "absl::StatusOr<$Response$> $Service$::Stub::$Sync$(\n"
         "    ::mrpc::ClientContext* context, const $Request$& request) {\n"
         "  return ::mrpc::BlockingCall<$Response$>(\n"
-        "      channel_, kServiceName, \"$proto_method$\", request, context);\n"
+        "      channel_, k$Service$_$proto_method$, request, context);\n"
         "}\n"
         "\n"
         "void $Service$::Stub::$Async$(\n"
         "    const $Request$& request, ::mrpc::ClientContext* context,\n"
         "    ::mrpc::StubCallback<$Response$> done) {\n"
         "  ::mrpc::AsyncCall<$Response$>(\n"
-        "      channel_, kServiceName, \"$proto_method$\", request, context,\n"
+        "      channel_, k$Service$_$proto_method$, request, context,\n"
         "      std::move(done));\n"
         "}\n"
         "\n"
         "std::future<absl::StatusOr<$Response$>> $Service$::Stub::$Future$(\n"
         "    const $Request$& request, const ::mrpc::CallOptions& options) {\n"
         "  return ::mrpc::FutureCall<$Response$>(\n"
-        "      channel_, kServiceName, \"$proto_method$\", request, options);\n"
+        "      channel_, k$Service$_$proto_method$, request, options);\n"
         "}\n"
         "\n");
   }

@@ -87,9 +87,12 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   };
 
   // Loop only.
+  // `lasting`: the names outlive the channel; interceptors may keep the
+  // views, else the names are interned.
   void StartCall(absl::string_view service, absl::string_view method,
-                 Request request, google::protobuf::Message* response,
-                 ClientContext* context, RpcCallback done) {
+                 bool lasting, Request request,
+                 google::protobuf::Message* response, ClientContext* context,
+                 RpcCallback done) {
     loop_->AssertInLoopThread();
     calls_.fetch_add(1, std::memory_order_relaxed);
     // The time left: from the context's deadline (one clock read), or the
@@ -129,8 +132,8 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     call.context = context;  // Before OnCall: interceptors see it.
     if (!options_.interceptors.empty()) {
       call.start_ns = loop_->CachedNowNs();
-      call.info.service = Intern(service, &last_service_);
-      call.info.method = Intern(method, &last_method_);
+      call.info.service = lasting ? service : Intern(service, &last_service_);
+      call.info.method = lasting ? method : Intern(method, &last_method_);
       call.info.deadline = context != nullptr ? context->deadline()
                                               : absl::InfiniteFuture();
       call.info.context = context;
@@ -679,22 +682,49 @@ void Channel::CallMethod(absl::string_view service, absl::string_view method,
                          const google::protobuf::Message& request,
                          google::protobuf::Message* response,
                          ClientContext* context, RpcCallback done) {
+  Call(service, method, /*lasting=*/false, request, response, context,
+       std::move(done));
+}
+
+void Channel::CallMethod(const MethodName& name,
+                         const google::protobuf::Message& request,
+                         google::protobuf::Message* response,
+                         ClientContext* context, RpcCallback done) {
+  Call(name.service, name.method, /*lasting=*/true, request, response, context,
+       std::move(done));
+}
+
+void Channel::Call(absl::string_view service, absl::string_view method,
+                   bool lasting, const google::protobuf::Message& request,
+                   google::protobuf::Message* response, ClientContext* context,
+                   RpcCallback done) {
   if (loop_->IsInLoopThread()) {
     Core::Request on_loop;
     on_loop.message = &request;  // Valid for this synchronous call.
-    core_->StartCall(service, method, std::move(on_loop), response, context,
-                     std::move(done));
+    core_->StartCall(service, method, lasting, std::move(on_loop), response,
+                     context, std::move(done));
     return;
   }
   Core::Request serialized;
   request.SerializeToString(&serialized.bytes);
   std::weak_ptr<Core> weak = core_;
+  if (lasting) {  // The views stay valid: no copies.
+    core_->Post([weak, service, method, serialized = std::move(serialized),
+                 response, context, done = std::move(done)]() mutable {
+      if (auto core = weak.lock()) {
+        core->StartCall(service, method, /*lasting=*/true,
+                        std::move(serialized), response, context,
+                        std::move(done));
+      }
+    });
+    return;
+  }
   core_->Post([weak, service = std::string(service),
                method = std::string(method), serialized = std::move(serialized),
                response, context, done = std::move(done)]() mutable {
     if (auto core = weak.lock()) {
-      core->StartCall(service, method, std::move(serialized), response, context,
-                      std::move(done));
+      core->StartCall(service, method, /*lasting=*/false, std::move(serialized),
+                      response, context, std::move(done));
     }
   });
 }
@@ -703,6 +733,22 @@ absl::Status Channel::CallMethodBlocking(
     absl::string_view service, absl::string_view method,
     const google::protobuf::Message& request,
     google::protobuf::Message* response, ClientContext* context) {
+  return CallAndWait(service, method, /*lasting=*/false, request, response,
+                     context);
+}
+
+absl::Status Channel::CallMethodBlocking(
+    const MethodName& name, const google::protobuf::Message& request,
+    google::protobuf::Message* response, ClientContext* context) {
+  return CallAndWait(name.service, name.method, /*lasting=*/true, request,
+                     response, context);
+}
+
+absl::Status Channel::CallAndWait(absl::string_view service,
+                                  absl::string_view method, bool lasting,
+                                  const google::protobuf::Message& request,
+                                  google::protobuf::Message* response,
+                                  ClientContext* context) {
   if (loop_->IsInLoopThread()) {
     return absl::FailedPreconditionError(
         "blocking call on the channel's own loop thread would deadlock; "
@@ -710,11 +756,11 @@ absl::Status Channel::CallMethodBlocking(
   }
   Notification done;
   absl::Status result;
-  CallMethod(service, method, request, response, context,
-             [&](absl::Status status) {
-               result = std::move(status);
-               done.Notify();
-             });
+  Call(service, method, lasting, request, response, context,
+       [&](absl::Status status) {
+         result = std::move(status);
+         done.Notify();
+       });
   done.WaitForNotification();
   return result;
 }

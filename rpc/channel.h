@@ -59,6 +59,14 @@ class EventLoopThread;
 // A call's completion: runs exactly once, on the channel's loop thread.
 using RpcCallback = absl::AnyInvocable<void(absl::Status)>;
 
+// A method's full name whose characters outlive the channel (string
+// literals, the generated stubs' constants): calls made with it keep the
+// views instead of copying or interning the names. Value type.
+struct MethodName {
+  absl::string_view service;  // "mrpc.echo.EchoService"
+  absl::string_view method;   // "Echo"
+};
+
 struct ChannelOptions {
   // The loop to run on; not owned, must keep running until the channel is
   // destroyed. Null: the channel starts a loop thread of its own.
@@ -126,10 +134,20 @@ class Channel {
                   const google::protobuf::Message& request,
                   google::protobuf::Message* response, ClientContext* context,
                   RpcCallback done);
+  // The same, for a method whose name has lasting storage (MethodName):
+  // cheaper, since the names are neither copied nor interned.
+  void CallMethod(const MethodName& name,
+                  const google::protobuf::Message& request,
+                  google::protobuf::Message* response, ClientContext* context,
+                  RpcCallback done);
   // Calls and waits. Returns FAILED_PRECONDITION if called on the channel's
   // own loop thread (the reply could never arrive: it would deadlock).
   absl::Status CallMethodBlocking(absl::string_view service,
                                   absl::string_view method,
+                                  const google::protobuf::Message& request,
+                                  google::protobuf::Message* response,
+                                  ClientContext* context = nullptr);
+  absl::Status CallMethodBlocking(const MethodName& name,
                                   const google::protobuf::Message& request,
                                   google::protobuf::Message* response,
                                   ClientContext* context = nullptr);
@@ -145,6 +163,16 @@ class Channel {
   class Core;
   Channel(const InetAddress& server, std::string target,
           ChannelOptions options);
+  // `lasting`: the names outlive the channel (a MethodName).
+  void Call(absl::string_view service, absl::string_view method, bool lasting,
+            const google::protobuf::Message& request,
+            google::protobuf::Message* response, ClientContext* context,
+            RpcCallback done);
+  absl::Status CallAndWait(absl::string_view service, absl::string_view method,
+                           bool lasting,
+                           const google::protobuf::Message& request,
+                           google::protobuf::Message* response,
+                           ClientContext* context);
 
   const InetAddress server_;
   std::unique_ptr<EventLoopThread> own_loop_;

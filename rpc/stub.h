@@ -91,6 +91,63 @@ std::future<absl::StatusOr<Response>> FutureCall(
   return future;
 }
 
+// The same three forms for a method whose name has lasting storage
+// (generated stubs pass their constants): the channel neither copies nor
+// interns the names.
+template <typename Response>
+absl::StatusOr<Response> BlockingCall(Channel* channel, const MethodName& name,
+                                      const google::protobuf::Message& request,
+                                      ClientContext* context) {
+  Response response;
+  absl::Status status =
+      channel->CallMethodBlocking(name, request, &response, context);
+  if (!status.ok()) return status;
+  return response;
+}
+
+template <typename Response>
+absl::StatusOr<Response> BlockingCall(Channel* channel, const MethodName& name,
+                                      const google::protobuf::Message& request,
+                                      const CallOptions& options) {
+  ClientContext context;
+  context.ApplyOptions(options);
+  return BlockingCall<Response>(channel, name, request, &context);
+}
+
+template <typename Response>
+void AsyncCall(Channel* channel, const MethodName& name,
+               const google::protobuf::Message& request, ClientContext* context,
+               StubCallback<Response> done) {
+  auto response = std::make_unique<Response>();
+  Response* raw = response.get();
+  channel->CallMethod(name, request, raw, context,
+                      [response = std::move(response),
+                       done = std::move(done)](absl::Status status) mutable {
+                        if (status.ok()) {
+                          done(std::move(*response));
+                        } else {
+                          done(std::move(status));
+                        }
+                      });
+}
+
+template <typename Response>
+std::future<absl::StatusOr<Response>> FutureCall(
+    Channel* channel, const MethodName& name,
+    const google::protobuf::Message& request, const CallOptions& options) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Response>>>();
+  std::future<absl::StatusOr<Response>> future = promise->get_future();
+  auto context = std::make_unique<ClientContext>();
+  context->ApplyOptions(options);
+  ClientContext* raw_context = context.get();
+  AsyncCall<Response>(channel, name, request, raw_context,
+                      [promise, context = std::move(context)](
+                          absl::StatusOr<Response> result) mutable {
+                        promise->set_value(std::move(result));
+                      });
+  return future;
+}
+
 }  // namespace mrpc
 
 #endif  // MRPC_RPC_STUB_H_

@@ -1234,5 +1234,59 @@ TEST_F(MetadataInterceptorTest, CancelCallbackNeverRunsAfterANormalAnswer) {
   EXPECT_FALSE(callback_ran.load());
 }
 
+// OnComplete sees the call's names however they were passed: as views of
+// strings that are gone by then (the channel interns them), or as a
+// MethodName with lasting storage (kept as is); on the loop or from another
+// thread.
+TEST_F(MetadataInterceptorTest, ClientInterceptorSeesNamesAtCompletion) {
+  Probe probe;
+  Server* server =
+      StartServer([&](Server* s) { MRPC_CHECK_OK(probe.Register(s)); });
+  class Names : public ClientInterceptor {
+   public:
+    void OnComplete(const ClientCall& call, const absl::Status&,
+                    absl::Duration) override {
+      MutexLock lock(&mu_);
+      seen_.push_back(absl::StrCat(call.service, "/", call.method));
+    }
+    std::vector<std::string> seen() {
+      MutexLock lock(&mu_);
+      return seen_;
+    }
+
+   private:
+    Mutex mu_;
+    std::vector<std::string> seen_ ABSL_GUARDED_BY(mu_);
+  };
+  auto names = std::make_shared<Names>();
+  ChannelOptions options;
+  options.interceptors = {names};
+  auto channel = NewChannel(server, options);
+  EchoRequest req;
+  EchoResponse resp;
+  {
+    // Temporaries, gone before the call completes.
+    std::string service = kProbeService;
+    std::string method = "Record";
+    Notification done;
+    channel->CallMethod(service, method, req, &resp, nullptr,
+                        [&](absl::Status) { done.Notify(); });
+    service.assign(service.size(), 'x');  // Overwritten, then freed.
+    method.assign(method.size(), 'y');
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+  static constexpr MethodName kRecord = {kProbeService, "Record"};
+  MRPC_CHECK_OK(channel->CallMethodBlocking(kRecord, req, &resp));
+  // And from the channel's own loop, where the views are used directly.
+  Notification on_loop;
+  channel->loop()->RunInLoop([&] {
+    channel->CallMethod(kRecord, req, &resp, nullptr,
+                        [&](absl::Status) { on_loop.Notify(); });
+  });
+  ASSERT_TRUE(on_loop.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  const std::string want = absl::StrCat(kProbeService, "/Record");
+  EXPECT_EQ(names->seen(), (std::vector<std::string>{want, want, want}));
+}
+
 }  // namespace
 }  // namespace mrpc

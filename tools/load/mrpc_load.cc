@@ -43,9 +43,12 @@ class MrpcConnection : public EchoConnection {
     request.set_work_us(call.work_us);
     Op* op = TakeOp();
     op->done = std::move(done);
+    static constexpr MethodName kEcho = {echo::EchoService::kServiceName,
+                                         "Echo"};
+    static constexpr MethodName kSlowEcho = {echo::EchoService::kServiceName,
+                                             "SlowEcho"};
     channel_->CallMethod(
-        echo::EchoService::kServiceName, call.work_us > 0 ? "SlowEcho" : "Echo",
-        request, &op->response,
+        call.work_us > 0 ? kSlowEcho : kEcho, request, &op->response,
         /*context=*/nullptr, [op](absl::Status status) {
           EchoDone done = std::move(op->done);
           done(status.code(), status.ok()
