@@ -286,10 +286,17 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
   // Each method's name as a constant: the channel keeps these views
   // instead of copying or interning the names per call.
   p->Print("namespace {\n");
+  // Views with explicit lengths: constant expressions under every
+  // sanitizer (the const char* constructor's null check is not, under
+  // UBSan).
   for (const MethodNames& m : methods) {
-    p->Print(MethodVars(service, m),
+    Vars mv = MethodVars(service, m);
+    mv["method_size"] = std::to_string(m.method->name().size());
+    p->Print(mv,
              "constexpr ::mrpc::MethodName k$Service$_$proto_method$ = {\n"
-             "    $Service$::kServiceName, \"$proto_method$\"};\n");
+             "    ::absl::string_view($Service$::kServiceName,\n"
+             "                        sizeof($Service$::kServiceName) - 1),\n"
+             "    ::absl::string_view(\"$proto_method$\", $method_size$)};\n");
   }
   p->Print("}  // namespace\n\n");
   for (const MethodNames& m : methods) {

@@ -1275,7 +1275,7 @@ TEST_F(MetadataInterceptorTest, ClientInterceptorSeesNamesAtCompletion) {
     method.assign(method.size(), 'y');
     ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   }
-  static constexpr MethodName kRecord = {kProbeService, "Record"};
+  static const MethodName kRecord = {kProbeService, "Record"};
   MRPC_CHECK_OK(channel->CallMethodBlocking(kRecord, req, &resp));
   // And from the channel's own loop, where the views are used directly.
   Notification on_loop;

@@ -43,10 +43,9 @@ class MrpcConnection : public EchoConnection {
     request.set_work_us(call.work_us);
     Op* op = TakeOp();
     op->done = std::move(done);
-    static constexpr MethodName kEcho = {echo::EchoService::kServiceName,
-                                         "Echo"};
-    static constexpr MethodName kSlowEcho = {echo::EchoService::kServiceName,
-                                             "SlowEcho"};
+    static const MethodName kEcho = {echo::EchoService::kServiceName, "Echo"};
+    static const MethodName kSlowEcho = {echo::EchoService::kServiceName,
+                                         "SlowEcho"};
     channel_->CallMethod(
         call.work_us > 0 ? kSlowEcho : kEcho, request, &op->response,
         /*context=*/nullptr, [op](absl::Status status) {
