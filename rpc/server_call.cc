@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -42,7 +43,15 @@ ServerCall::~ServerCall() {
       << ctx_.peer().ToString() << " was dropped without calling done";
 }
 
+namespace {
+
+// A call's bookkeeping beyond its request bytes, for the memory budget.
+constexpr int64_t kCallOverheadBytes = 1024;
+
+}  // namespace
+
 void ServerCall::Start(absl::string_view payload) {
+  pool_messages_ = payload.size() <= kBudgetExemptBytes;
   // Latency for the interceptors: from the loop iteration that read the
   // request (a clock read the loop made anyway) to the answer.
   if (!shared_->interceptors.empty()) {
@@ -70,7 +79,12 @@ void ServerCall::Start(absl::string_view payload) {
   started_ = true;
   if (!method_->options.use_worker_pool) {
     Run();
-    if (!answered_) ArmDeadline();  // The handler finishes later.
+    if (!answered_) {  // The handler finishes later.
+      ArmDeadline();
+      if (!handler_done_.load(std::memory_order_acquire)) {
+        ChargeHeld(payload.size());
+      }
+    }
     return;
   }
   run_state_.store(kQueued, std::memory_order_relaxed);
@@ -86,6 +100,7 @@ void ServerCall::Start(absl::string_view payload) {
     return;
   }
   ArmDeadline();
+  ChargeHeld(payload.size());
 }
 
 void ServerCall::Run() {
@@ -216,9 +231,7 @@ void ServerCall::Answer(const absl::Status& status) {
     // OK comes only from the handler's `done`, so the handler is finished
     // and its response metadata ours to read.
     if (status.ok() && ctx_.response_metadata_.empty()) {
-      conn_->SendInPlace([&](Buffer* out) {
-        EncodeResponseFrame(id_, status, nullptr, response_.get(), out);
-      });
+      sent = SendResponse(status, nullptr);
     } else {
       sent = SendWithMetadata(status);
     }
@@ -263,13 +276,61 @@ absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {
         kServerTimeKey,
         absl::StrCat(absl::ToInt64Microseconds(absl::Now() - arrival_)));
   }
+  return SendResponse(sent, &metadata);
+}
+
+absl::Status ServerCall::SendResponse(const absl::Status& status,
+                                      const Metadata* metadata) {
+  absl::Status sent = status;
+  const size_t max = shared_->options.max_frame_size;
   conn_->SendInPlace([&](Buffer* out) {
-    EncodeResponseFrame(id_, sent, &metadata, response_.get(), out);
+    size_t limit = max;
+    const size_t room = connection_->ResponseRoom(*conn_);
+    if (room < limit) limit = std::max(room, kBudgetExemptBytes);
+    const size_t size =
+        EncodeResponseFrame(id_, status, metadata, response_.get(), out, limit);
+    if (size <= limit) {
+      if (size > kBudgetExemptBytes) pool_messages_ = false;
+      return;
+    }
+    pool_messages_ = false;
+    LoopCounters& counters = handle_->counters;
+    if (size > max) {
+      LoopCounters::Add(counters.oversized_responses);
+      sent = absl::ResourceExhaustedError(absl::StrCat(
+          "the response of ", size, " bytes is over the server's limit of ",
+          max, " bytes (max_frame_size); it was not sent"));
+    } else {
+      LoopCounters::Add(counters.memory_refusals);
+      sent = connection_->MemoryError(
+          absl::StrCat("the response of ", size, " bytes"), *conn_);
+      sent = absl::ResourceExhaustedError(
+          absl::StrCat(sent.message(), "; it was not sent"));
+    }
+    LoopCounters::Add(counters.overloaded);
+    EncodeResponseFrame(id_, sent, nullptr, nullptr, out);
   });
   return sent;
 }
 
+void ServerCall::ChargeHeld(size_t payload_size) {
+  charge_ = static_cast<int64_t>(payload_size) + kCallOverheadBytes;
+  connection_->Hold(charge_);
+}
+
 void ServerCall::ReleaseMessages() {
+  if (charge_ != 0) {
+    connection_->Hold(-charge_);
+    charge_ = 0;
+  }
+  if (!pool_messages_) {
+    if (request_ != nullptr || response_ != nullptr) {
+      TrimFreedMemorySoon(conn_->loop());
+    }
+    request_.reset();
+    response_.reset();
+    return;
+  }
   if (request_ != nullptr) pool_->Return(/*request=*/true, std::move(request_));
   if (response_ != nullptr) {
     pool_->Return(/*request=*/false, std::move(response_));
