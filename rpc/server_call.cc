@@ -12,6 +12,7 @@
 #include "rpc/codec.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
+#include "rpc/wire_cost.h"
 
 namespace mrpc {
 
@@ -47,6 +48,10 @@ namespace {
 
 // A call's bookkeeping beyond its request bytes, for the memory budget.
 constexpr int64_t kCallOverheadBytes = 1024;
+// Requests larger than this have their parsed size estimated before they
+// are parsed (smaller ones cannot cost much: 4 KiB of 2-byte fields takes
+// about 64 KiB parsed).
+constexpr size_t kEstimateAbove = 4096;
 
 }  // namespace
 
@@ -67,6 +72,27 @@ void ServerCall::Start(absl::string_view payload) {
       return;
     }
   }
+  // What the request will hold parsed: its wire size, or for a large one
+  // an estimate that counts its fields (tiny fields cost far more parsed
+  // than on the wire); refused before parsing if over this connection's
+  // room in the memory budget.
+  size_t held = payload.size();
+  if (payload.size() > kEstimateAbove) {
+    const size_t room = connection_->HeldRoom(payload.size());
+    held = EstimateParsedBytes(request_->GetDescriptor(), payload, room);
+    if (held > room) {
+      handler_done_ = true;
+      pool_messages_ = false;
+      ReleaseMessages();
+      LoopCounters::Add(handle_->counters.memory_refusals);
+      LoopCounters::Add(handle_->counters.overloaded);
+      Answer(connection_->MemoryError(
+          absl::StrCat("the request of ", payload.size(),
+                       " bytes (about ", held, " or more parsed)"),
+          *conn_));
+      return;
+    }
+  }
   if (!request_->ParseFromArray(payload.data(),
                                 static_cast<int>(payload.size()))) {
     handler_done_ = true;
@@ -82,7 +108,7 @@ void ServerCall::Start(absl::string_view payload) {
     if (!answered_) {  // The handler finishes later.
       ArmDeadline();
       if (!handler_done_.load(std::memory_order_acquire)) {
-        ChargeHeld(payload.size());
+        ChargeHeld(held);
       }
     }
     return;
@@ -100,7 +126,7 @@ void ServerCall::Start(absl::string_view payload) {
     return;
   }
   ArmDeadline();
-  ChargeHeld(payload.size());
+  ChargeHeld(held);
 }
 
 void ServerCall::Run() {
@@ -313,8 +339,8 @@ absl::Status ServerCall::SendResponse(const absl::Status& status,
   return sent;
 }
 
-void ServerCall::ChargeHeld(size_t payload_size) {
-  charge_ = static_cast<int64_t>(payload_size) + kCallOverheadBytes;
+void ServerCall::ChargeHeld(size_t request_bytes) {
+  charge_ = static_cast<int64_t>(request_bytes) + kCallOverheadBytes;
   connection_->Hold(charge_);
 }
 

@@ -77,9 +77,9 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // status sent (RESOURCE_EXHAUSTED if the metadata is past the limits).
   absl::Status SendWithMetadata(const absl::Status& status);
   void ReleaseMessages();
-  // Charges the request held for the handler to the connection's share of
-  // the memory budget (and so to the budget).
-  void ChargeHeld(size_t payload_size);
+  // Charges the request held for the handler (its parsed size, estimated)
+  // to the connection's share of the memory budget (and so to the budget).
+  void ChargeHeld(size_t request_bytes);
   // Encodes the RESPONSE for `status` (with `metadata`, may be null) into
   // the connection's output. A response over max_frame_size, or over 64 KiB
   // while the memory budget has no room for it, is replaced by

@@ -162,6 +162,14 @@ size_t ServerConnection::RequestRoom() const {
   return std::min(own, shared_->LargeFrameRoom());
 }
 
+size_t ServerConnection::HeldRoom(size_t wire_bytes) const {
+  const size_t share = shared_->ConnectionShare();
+  const size_t own =
+      held_ >= static_cast<int64_t>(share) ? 0 : share - static_cast<size_t>(held_);
+  // The wire bytes are in the budget already (in the input buffer).
+  return std::min(own, shared_->budget.Room() + wire_bytes);
+}
+
 size_t ServerConnection::ResponseRoom(const TcpConnection& conn) const {
   const size_t held = static_cast<size_t>(std::max<int64_t>(held_, 0)) +
                       conn.output_bytes();

@@ -71,6 +71,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void Hold(int64_t bytes);
   // Room for a large request frame being read.
   size_t RequestRoom() const;
+  // Room for a request of `wire_bytes` (already read) to be held parsed.
+  size_t HeldRoom(size_t wire_bytes) const;
   // Room for a large response on `conn`.
   size_t ResponseRoom(const TcpConnection& conn) const;
   // RESOURCE_EXHAUSTED for `what` ("the request of N bytes"), refused for
