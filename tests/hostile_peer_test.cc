@@ -42,6 +42,20 @@ using ::mrpc::testing::RequestFrame;
 
 constexpr int64_t kMiB = 1 << 20;
 
+// Sanitizers multiply RSS (shadow memory) and time: the budget's own count
+// is still asserted exactly; RSS and time bounds only in plain builds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // A field of /proc/self/status in bytes (VmRSS, VmHWM), or -1.
 int64_t StatusBytes(absl::string_view field) {
   std::ifstream in("/proc/self/status");
@@ -143,7 +157,7 @@ TEST_F(HostilePeerTest, ClientsThatNeverReadAreClosedAtTheStallTimeout) {
   // Not before the timeout (they were closed for stalling, not by a cap)...
   EXPECT_GE(took, absl::Milliseconds(400));
   // ...and soon after it.
-  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_LT(took, absl::Seconds(kSanitized ? 10 : 3));
   ExpectBystanderServed();
   const ServerStats stats = server_->stats();
   EXPECT_EQ(stats.overflow_closes, 0u);
@@ -160,7 +174,9 @@ TEST_F(HostilePeerTest, ClientsThatNeverReadAreClosedAtTheStallTimeout) {
             << " MiB, peak " << peak / kMiB << " MiB, after "
             << StatusBytes("VmRSS:") / kMiB << " MiB; budget peak "
             << stats.memory_peak / kMiB << " MiB";
+  if (!kSanitized) {
   EXPECT_LT(peak - rss_before, 2 * kClients * 16 * kMiB);
+  }
 }
 
 // Issue 11: 8 connections each sending 60 MiB of a 64 MiB frame and then
@@ -218,7 +234,9 @@ TEST_F(HostilePeerTest, PartialHugeFramesStayWithinTheBudget) {
             << " of " << kBudget / kMiB << " MiB";
   // The test's own 15 MiB block and the kernel's socket buffers aside, the
   // process grew by no more than the budget.
+  if (!kSanitized) {
   EXPECT_LT(peak - rss_before, kBudget + 32 * kMiB);
+  }
 }
 
 // Issue 11: 4 idle connections that each made one 60 MiB call kept 566 MB
@@ -256,7 +274,8 @@ TEST(IdleServerProcessTest, GivesBackWhatLargeCallsUsed) {
   // 8 MiB of where it was, a third of one 12 MiB call's request and
   // response.
   long long rss_after = 0;
-  EXPECT_TRUE(Eventually(
+  // (ASan's quarantine keeps freed memory on purpose: RSS in plain builds.)
+  if (!kSanitized) EXPECT_TRUE(Eventually(
       [&] {
         rss_after = testing::ProcStatusBytes(server.pid(), "VmRSS");
         return rss_after - rss_before < 8 * kMiB;
@@ -311,7 +330,9 @@ TEST_F(HostilePeerTest, TinyFieldBombsAreRefusedBeforeTheyAreParsed) {
             << " MiB, budget peak " << server_->stats().memory_peak / kMiB
             << " MiB";
   // The frame's own 16 MiB in the input buffer, and nothing parsed.
+  if (!kSanitized) {
   EXPECT_LT(grown, 48 * kMiB);
+  }
   EXPECT_LE(server_->stats().memory_peak, 20 * kMiB);
   EXPECT_EQ(server_->stats().memory_refusals, 5u);
 }
@@ -329,7 +350,7 @@ TEST_F(HostilePeerTest, QueuedLargeRequestsStayWithinTheBudget) {
   const int64_t rss_before = StatusBytes("VmRSS:");
   constexpr int kRequests = 2000;
   EchoRequest req;
-  req.set_payload("1");  // Sleep 1 ms: the queue grows.
+  req.set_payload("20");  // Sleep 20 ms: the queue grows.
   req.mutable_payload()->append(std::string(256 * 1024, ' '));
   // Sleep's handler parses the number at the front; the rest is ballast.
   const std::string payload = req.SerializeAsString();
@@ -374,7 +395,9 @@ TEST_F(HostilePeerTest, QueuedLargeRequestsStayWithinTheBudget) {
   EXPECT_GT(ok, 0);
   EXPECT_GT(refused, 0);
   EXPECT_LE(stats.memory_peak, kBudget);
+  if (!kSanitized) {
   EXPECT_LT(StatusBytes("VmHWM:") - rss_before, kBudget + 64 * kMiB);
+  }
 }
 
 }  // namespace
