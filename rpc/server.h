@@ -76,8 +76,24 @@ struct ServerOptions {
   // uses it. Default: 4.
   int worker_threads = 4;
   // Calls waiting for a worker beyond which new ones fail at once with
-  // RESOURCE_EXHAUSTED. Default: 10000.
+  // RESOURCE_EXHAUSTED. The queue is fair: each connection's calls wait in
+  // their own FIFO and the workers take one call from each connection in
+  // turn, so one connection's backlog cannot starve another's. Default: 10000.
   size_t worker_queue_limit = 10000;
+  // Request bytes (payloads) waiting for a worker beyond which new calls
+  // fail at once with RESOURCE_EXHAUSTED; a call's bytes are released when
+  // it starts, is cancelled or times out. An empty queue still takes one
+  // call of any size. 0: no limit. Default: 64 MiB (the default
+  // max_frame_size, so any one request fits; with 10000 calls of 256 KiB
+  // the old count-only bound let the queue hold 2.5 GiB).
+  size_t worker_queue_bytes = size_t{64} << 20;
+  // Calls in flight (received, not yet answered; inline, async and worker
+  // pool alike) per connection, beyond which the connection's new requests
+  // are answered RESOURCE_EXHAUSTED at once. 0: no limit. Default: 1000: a
+  // tenth of worker_queue_limit, so no single connection fills the worker
+  // queue; and plenty for one client (by Little's law 1000 calls of 10 ms
+  // each is 100k calls/s, more than one connection's loop serves).
+  size_t max_calls_per_connection = 1000;
   // Largest frame body (meta + payload) accepted; a larger one is a
   // protocol error that closes the connection. Default: 64 MiB.
   size_t max_frame_size = kDefaultMaxFrameBody;
@@ -102,7 +118,10 @@ struct ServerOptions {
   // a peer trickling bytes (slowloris: each byte resets the idle timer) is
   // closed. Zero: no limit. Default: 30 s.
   absl::Duration frame_timeout = absl::Seconds(30);
-  // How long Shutdown() lets calls in flight finish. Default: 5 s.
+  // How long Shutdown() lets calls in flight finish. Past it, the calls
+  // still running are abandoned (answered UNAVAILABLE), connections close,
+  // and Wait() returns within about 0.5 s more even if a handler never
+  // returns (its thread is detached; docs/reliability.md). Default: 5 s.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // Let several servers bind the same port (SO_REUSEPORT). Default: false.
   bool reuse_port = false;
@@ -133,6 +152,11 @@ struct ServerStats {
   uint64_t rejected_over_cap = 0;    // Refused: max_connections reached.
   uint64_t fd_exhaustion_drops = 0;  // Refused: the process was out of fds.
   int64_t calls_in_flight = 0;
+  // Fair worker pool: requests refused for max_calls_per_connection (also
+  // counted in `overloaded`), and the queue now (calls, request bytes).
+  uint64_t connection_cap_refusals = 0;
+  uint64_t worker_queue_calls = 0;
+  uint64_t worker_queue_bytes = 0;
 };
 
 class Server {

@@ -68,6 +68,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   enum RunState : int { kNotQueued, kQueued, kStarted, kSkipped };
 
   void Run();
+  // Takes the skipped call off the worker queue (loop only).
+  void Unqueue();
   void OnHandlerDone();
   void ArmDeadline();
   void OnDeadline();
@@ -100,6 +102,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   size_t admitted_ = 0;       // Interceptors whose OnRequest ran.
   int64_t start_ns_ = 0;      // With interceptors: when they first saw it.
   TimerId deadline_timer_;
+  uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
 };
 
 }  // namespace mrpc

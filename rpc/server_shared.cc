@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "net/event_loop.h"
+#include "rpc/thread_pool.h"
 
 namespace mrpc {
 
@@ -82,6 +83,11 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->frame_timeouts += c.frame_timeouts.load();
     s->invalid_metadata += c.invalid_metadata.load();
     s->calls_in_flight += c.in_flight.load();
+    s->connection_cap_refusals += c.connection_cap_refusals.load();
+  }
+  if (workers != nullptr) {
+    s->worker_queue_calls = workers->queue_size();
+    s->worker_queue_bytes = workers->queued_bytes();
   }
 }
 

@@ -57,6 +57,7 @@ struct alignas(64) LoopCounters {
   Counter pings{0};
   Counter frame_timeouts{0};
   Counter invalid_metadata{0};
+  Counter connection_cap_refusals{0};
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
 };
@@ -99,7 +100,9 @@ struct ServerShared {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, ServerMethod>>
       methods;
   std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
-  ThreadPool* workers = nullptr;  // Owned by the server; set at Start().
+  // Set at Start() if a method uses it. Shared: a loop that a handler
+  // blocks past shutdown may still reach it afterwards.
+  std::shared_ptr<ThreadPool> workers;
   std::atomic<bool> draining{false};
 
  private:
