@@ -220,6 +220,7 @@ class Server::Impl {
   // holds a detached thread, never this.
   void Drain() {
     const absl::Duration grace = shared_->options.shutdown_grace;
+    const absl::Time grace_end = absl::Now() + grace;
     const bool idle = shared_->WaitIdle(grace);
     const int64_t abandoned = idle ? 0 : shared_->InFlight();
     if (!idle) {
@@ -228,7 +229,10 @@ class Server::Impl {
                    << " (shutdown_grace); answering them UNAVAILABLE and "
                       "closing their connections";
     }
-    const absl::Time deadline = absl::Now() + kStopTimeout;
+    // With nothing in flight no handler should hold a loop: be patient
+    // with a merely busy one rather than leak it.
+    const absl::Time deadline =
+        absl::Now() + (idle ? kIdleStopTimeout : kStopTimeout);
     const absl::Status status = absl::UnavailableError(absl::StrCat(
         "the server shut down before the call finished (shutdown_grace ",
         absl::FormatDuration(grace), ")"));
@@ -252,10 +256,11 @@ class Server::Impl {
       LeakForever(std::move(tcp_server_));
     }
     if (shared_->workers != nullptr) {
-      // Workers still busy now run abandoned calls; don't wait on them
-      // long. Their state and calls are shared-owned: detaching is safe.
-      const int detached = shared_->workers->Stop(
-          std::max(deadline, absl::Now() + absl::Milliseconds(50)));
+      // Workers still busy after the grace run abandoned (or cancelled)
+      // calls; don't wait on them long. Their state and calls are
+      // shared-owned: detaching is safe.
+      const int detached =
+          shared_->workers->Stop(std::max(grace_end, absl::Now()) + kStopTimeout);
       if (detached > 0) {
         LOG(ERROR) << "server on " << listen_address_.ToString() << ": "
                    << detached
@@ -282,6 +287,7 @@ class Server::Impl {
   // After shutdown_grace, how long loops and workers get to stop before
   // they are detached.
   static constexpr absl::Duration kStopTimeout = absl::Milliseconds(300);
+  static constexpr absl::Duration kIdleStopTimeout = absl::Seconds(2);
 
   const std::shared_ptr<ServerShared> shared_;
   bool needs_worker_pool_ = false;

@@ -8,7 +8,9 @@
 //
 // Lifecycle: Start() -> Shutdown() (stop accepting; calls in flight get
 // ServerOptions::shutdown_grace to finish; new requests on open connections
-// get UNAVAILABLE; then connections close and loops stop) -> Wait().
+// get UNAVAILABLE; then calls still running are answered UNAVAILABLE,
+// connections close and loops stop) -> Wait(). A handler that never returns
+// does not hold Wait(): its thread is detached (docs/guide.md, "Shutdown").
 // Shutdown() returns at once so several servers can drain in parallel;
 // Wait() blocks until the server is down. Destroying a server that was
 // started and not waited for is a CHECK failure.

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -54,8 +55,22 @@ class ServerProcess {
         "--shutdown_grace_ms=", absl::ToInt64Milliseconds(kGrace));
     char* argv[] = {const_cast<char*>(binary.c_str()),
                     const_cast<char*>(grace_flag.c_str()), nullptr};
-    CHECK_EQ(
-        posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0)
+    // Under TSan a process sleeps 1 s at exit (atexit_sleep_ms) to catch
+    // late races: time the server's exit, not the sanitizer's.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (absl::StartsWith(*e, "TSAN_OPTIONS=")) continue;
+      env_strings.push_back(*e);
+    }
+    const char* tsan = std::getenv("TSAN_OPTIONS");
+    env_strings.push_back(absl::StrCat("TSAN_OPTIONS=", tsan ? tsan : "",
+                                       tsan ? ":" : "", "atexit_sleep_ms=0"));
+    std::vector<char*> env;
+    for (std::string& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
+    CHECK_EQ(posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv,
+                         env.data()),
+             0)
         << binary;
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
