@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 
 namespace mrpc {
 namespace {
@@ -178,8 +179,9 @@ void TcpConnection::Flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
-      LOG(WARNING) << "connection " << name_ << ": write: "
-                   << std::strerror(errno) << "; closing";
+      MRPC_PEER_LOG(WARNING, "tcp write error", peer_address_)
+          << "connection " << name_ << ": write: " << std::strerror(errno)
+          << "; closing";
       CloseSoon(CloseReason::kError);
       return;
     }
@@ -256,8 +258,9 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
         return;
       }
     } else if (errno != EAGAIN && errno != EINTR) {
-      LOG(WARNING) << "connection " << name_ << ": write: "
-                   << std::strerror(errno) << "; closing";
+      MRPC_PEER_LOG(WARNING, "tcp write error", peer_address_)
+          << "connection " << name_ << ": write: " << std::strerror(errno)
+          << "; closing";
       CloseSoon(CloseReason::kError);
       return;
     }
@@ -287,9 +290,10 @@ void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
 bool TcpConnection::AcceptOutput(size_t old_size) {
   const size_t size = output_.ReadableBytes();
   if (options_.max_output_bytes > 0 && size > options_.max_output_bytes) {
-    LOG(ERROR) << "connection " << name_ << ": output buffer at " << size
-               << " bytes, past the cap of " << options_.max_output_bytes
-               << " (the peer is not reading); closing";
+    MRPC_PEER_LOG(ERROR, "tcp output overflow", peer_address_)
+        << "connection " << name_ << ": output buffer at " << size
+        << " bytes, past the cap of " << options_.max_output_bytes
+        << " (the peer is not reading); closing";
     CloseSoon(CloseReason::kOutputOverflow);
     return false;
   }
@@ -399,8 +403,9 @@ void TcpConnection::CloseSoon(CloseReason reason) {
 
 void TcpConnection::HandleSocketError(int err, const char* operation) {
   // A peer's fault (reset, broken pipe, timeout): this connection pays.
-  LOG(WARNING) << "connection " << name_ << ": " << operation << ": "
-               << std::strerror(err) << "; closing";
+  MRPC_PEER_LOG(WARNING, "tcp socket error", peer_address_)
+      << "connection " << name_ << ": " << operation << ": "
+      << std::strerror(err) << "; closing";
   HandleClose(CloseReason::kError);
 }
 
@@ -431,8 +436,9 @@ void TcpConnection::HandleIdleTimer() {
     ArmIdleTimer(timeout_ms - idle_ms);
     return;
   }
-  LOG(INFO) << "connection " << name_ << ": no inbound bytes for " << idle_ms
-            << " ms (idle timeout " << timeout_ms << " ms); closing";
+  MRPC_PEER_LOG(INFO, "tcp idle timeout", peer_address_)
+      << "connection " << name_ << ": no inbound bytes for " << idle_ms
+      << " ms (idle timeout " << timeout_ms << " ms); closing";
   HandleClose(CloseReason::kIdleTimeout);
 }
 

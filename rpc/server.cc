@@ -13,6 +13,7 @@
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "rpc/protobuf_log.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
 #include "rpc/service.h"
@@ -93,6 +94,7 @@ class Server::Impl {
     }
     absl::StatusOr<InetAddress> listen = InetAddress::Parse(address);
     if (!listen.ok()) return listen.status();
+    InstallProtobufLogHandler();  // Before any request is parsed.
 
     if (needs_worker_pool_) {
       workers_ = std::make_unique<ThreadPool>(

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
 #include "rpc/server_connection.h"
@@ -58,6 +59,7 @@ void ServerCall::Start(absl::string_view payload) {
       return;
     }
   }
+  const ScopedLogPeer log_peer(ctx_.peer());  // For protobuf's parse errors.
   if (!request_->ParseFromArray(payload.data(),
                                 static_cast<int>(payload.size()))) {
     handler_done_ = true;
