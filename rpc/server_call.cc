@@ -38,9 +38,11 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
 }
 
 ServerCall::~ServerCall() {
-  LOG_IF(ERROR, started_ && !handler_done_.load())
-      << "call " << ctx_.service() << "." << ctx_.method() << " from "
-      << ctx_.peer().ToString() << " was dropped without calling done";
+  // Handler bugs, but possibly input-dependent: a peer could repeat them.
+  if (started_ && !handler_done_.load())
+    MRPC_PEER_LOG(ERROR, "rpc handler dropped done", ctx_.peer())
+        << "call " << ctx_.service() << "." << ctx_.method() << " from "
+        << ctx_.peer().ToString() << " was dropped without calling done";
 }
 
 void ServerCall::Start(absl::string_view payload) {
@@ -119,13 +121,14 @@ void ServerCall::Run() {
                        self->Finish(std::move(status));
                      });
   } catch (const std::exception& e) {
-    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
-               << " threw: " << e.what();
+    MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
+        << "handler " << ctx_.service() << "." << ctx_.method()
+        << " threw: " << e.what();
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   } catch (...) {
-    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
-               << " threw";
+    MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
+        << "handler " << ctx_.service() << "." << ctx_.method() << " threw";
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   }
@@ -133,8 +136,9 @@ void ServerCall::Run() {
 
 void ServerCall::Finish(absl::Status status) {
   if (handler_done_.exchange(true)) {
-    LOG(ERROR) << "done called twice for " << ctx_.service() << "."
-               << ctx_.method() << "; ignoring the second status: " << status;
+    MRPC_PEER_LOG(ERROR, "rpc done called twice", ctx_.peer())
+        << "done called twice for " << ctx_.service() << "." << ctx_.method()
+        << "; ignoring the second status: " << status;
     return;
   }
   ctx_.DropCancelCallback();
