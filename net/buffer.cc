@@ -47,7 +47,7 @@ void Buffer::Append(const void* data, size_t n) {
 }
 
 void Buffer::EnsureWritable(size_t n) {
-  if (WritableBytes() < n) MakeSpace(n);
+  if (WritableBytes() < n) MakeSpace(n, /*exact=*/false);
   DCHECK_GE(WritableBytes(), n);
 }
 
@@ -148,7 +148,11 @@ void Buffer::Shrink(size_t reserve) {
   writer_ = kCheapPrepend + readable;
 }
 
-void Buffer::MakeSpace(size_t n) {
+void Buffer::EnsureWritableExact(size_t n) {
+  if (WritableBytes() < n) MakeSpace(n, /*exact=*/true);
+}
+
+void Buffer::MakeSpace(size_t n, bool exact) {
   const size_t readable = ReadableBytes();
   if (WritableBytes() + PrependableBytes() >= n + kCheapPrepend) {
     // Enough room overall: slide the content to the front instead of growing.
@@ -157,9 +161,14 @@ void Buffer::MakeSpace(size_t n) {
     writer_ = kCheapPrepend + readable;
     return;
   }
-  // Grow geometrically so a stream of appends costs amortized O(1) per byte.
+  // Grow geometrically so a stream of appends costs amortized O(1) per byte:
+  // doubling while small, by a quarter past 1 MiB, so that a large buffer
+  // (a connection's output behind a big response) is not doubled for a few
+  // more bytes. Memory bounds count capacity.
   const size_t needed = kCheapPrepend + readable + n;
-  const size_t capacity = std::max(needed, capacity_ * 2);
+  const size_t grown =
+      capacity_ < (size_t{1} << 20) ? capacity_ * 2 : capacity_ + capacity_ / 4;
+  const size_t capacity = exact ? needed : std::max(needed, grown);
   std::unique_ptr<char[]> data(new char[capacity]);
   if (readable > 0) std::memcpy(data.get() + kCheapPrepend, Peek(), readable);
   data_ = std::move(data);

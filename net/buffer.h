@@ -77,6 +77,10 @@ class Buffer {
   // Makes room for `n` more bytes at the end, moving content to the front
   // before growing when that frees enough space.
   void EnsureWritable(size_t n);
+  // As EnsureWritable, but growing to exactly the room asked for, not
+  // geometrically: for a frame of known size, so a memory bound counts
+  // what the frame needs, not twice that.
+  void EnsureWritableExact(size_t n);
   char* BeginWrite() { return data_.get() + writer_; }
   // Commits `n` bytes written at BeginWrite() (n <= WritableBytes()).
   void HasWritten(size_t n);
@@ -113,7 +117,7 @@ class Buffer {
   ssize_t ReadFd(int fd, int* saved_errno);
 
  private:
-  void MakeSpace(size_t n);
+  void MakeSpace(size_t n, bool exact);
 
   std::unique_ptr<char[]> data_;  // Uninitialized on growth; no zero-fill.
   size_t capacity_;

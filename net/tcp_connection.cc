@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
+#include "net/memory_budget.h"
 
 namespace mrpc {
 namespace {
@@ -40,6 +41,8 @@ const char* TcpConnection::CloseReasonName(CloseReason reason) {
       return "output buffer overflow";
     case CloseReason::kLocalClose:
       return "closed locally";
+    case CloseReason::kOutputStalled:
+      return "output stalled";
   }
   return "?";
 }
@@ -57,7 +60,8 @@ TcpConnection::TcpConnection(EventLoop* loop, uint64_t id, Socket socket,
       name_(absl::StrCat("#", id, " ", peer_address.ToString())),
       options_(options),
       input_(kInitialBufferSize),
-      output_(kInitialBufferSize) {
+      output_(kInitialBufferSize),
+      budget_(options.memory_budget) {
   channel_.SetReadCallback([this] { HandleRead(); });
   channel_.SetWriteCallback([this] { HandleWrite(); });
   channel_.SetCloseCallback([this] { HandleClose(CloseReason::kPeerClosed); });
@@ -65,7 +69,9 @@ TcpConnection::TcpConnection(EventLoop* loop, uint64_t id, Socket socket,
   channel_.SetEdgeTriggered(options_.edge_triggered);
   if (options_.tcp_nodelay) {
     absl::Status status = socket_.SetTcpNoDelay(true);
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
 }
 
@@ -102,9 +108,21 @@ void TcpConnection::ConnectDestroyed() {
       close_reason_ = CloseReason::kLocalClose;
     channel_.DisableAll();
     loop_->Cancel(idle_timer_);
+    loop_->Cancel(stall_timer_);
     if (connection_callback_) connection_callback_(shared_from_this());
   }
   channel_.Remove();
+  // Nothing reads or writes from now on: the buffers' memory goes back now,
+  // and so does their charge (the object may outlive the budget's owner).
+  if (input_.Capacity() + output_.Capacity() >= kTrimAfterFreeing) {
+    TrimFreedMemorySoon(loop_);
+  }
+  input_.RetrieveAll();
+  input_.Shrink(0);
+  output_.RetrieveAll();
+  output_.Shrink(0);
+  UpdateCharge();
+  budget_ = nullptr;
   // Close the fd now, not when the last reference goes: whoever still holds
   // a TcpConnectionPtr must not keep the socket (and the peer) hanging.
   // Only after Remove(): a closed fd number can be reused at once, and
@@ -131,9 +149,11 @@ void TcpConnection::HandleRead() {
       message_callback_(shared_from_this(), &input_);
       in_message_callback_ = false;
       if (input_.ReadableBytes() == 0 && input_.Capacity() > kShrinkAbove) {
+        if (input_.Capacity() >= kTrimAfterFreeing) TrimFreedMemorySoon(loop_);
         input_.Shrink(kInitialBufferSize);
       }
       Flush();
+      UpdateCharge();
       // Level-triggered: epoll reports what is left. Edge-triggered: a read
       // shorter than the room offered proves the socket is drained.
       if (!options_.edge_triggered || static_cast<size_t>(n) < capacity) return;
@@ -174,6 +194,7 @@ void TcpConnection::Flush() {
                              output_.ReadableBytes(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes_sent_ += n;
+      last_drain_ms_ = loop_->CachedNowMs();
       output_.Retrieve(n);
       continue;
     }
@@ -190,6 +211,7 @@ void TcpConnection::Flush() {
   if (output_.ReadableBytes() > 0) {
     if (!options_.edge_triggered && !channel_.IsWriting())
       channel_.EnableWriting();
+    WatchOutputStall();
     return;
   }
   if (!options_.edge_triggered && channel_.IsWriting())
@@ -198,7 +220,11 @@ void TcpConnection::Flush() {
 }
 
 void TcpConnection::OnOutputDrained() {
-  if (output_.Capacity() > kShrinkAbove) output_.Shrink(0);
+  if (output_.Capacity() > kShrinkAbove) {
+    if (output_.Capacity() >= kTrimAfterFreeing) TrimFreedMemorySoon(loop_);
+    output_.Shrink(0);
+    UpdateCharge();
+  }
   if (write_complete_callback_) {
     loop_->QueueInLoop([self = shared_from_this()] {
       if (self->write_complete_callback_) self->write_complete_callback_(self);
@@ -206,7 +232,9 @@ void TcpConnection::OnOutputDrained() {
   }
   if (state_.load() == State::kDisconnecting) {
     absl::Status status = socket_.ShutdownWrite();
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
   if (peer_closed_) MaybeFinishHalfClose();
 }
@@ -241,7 +269,7 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
   const State state = state_.load();
   if (close_queued_) return;
   if (state == State::kDisconnected || state == State::kDisconnecting) {
-    LOG_EVERY_N(WARNING, 1000)
+    MRPC_PEER_LOG(WARNING, "tcp send after close", peer_address_)
         << "connection " << name_ << ": dropping a send after close/shutdown";
     return;
   }
@@ -268,9 +296,12 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
   const size_t old_size = output_.ReadableBytes();
   output_.Append(data + written, length - written);
   if (!AcceptOutput(old_size)) return;
-  if (!in_message_callback_ && !options_.edge_triggered &&
-      !channel_.IsWriting()) {
-    channel_.EnableWriting();
+  if (!in_message_callback_) {
+    if (!options_.edge_triggered && !channel_.IsWriting()) {
+      channel_.EnableWriting();
+    }
+    WatchOutputStall();
+    UpdateCharge();
   }
 }
 
@@ -284,7 +315,10 @@ void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
   const size_t old_size = output_.ReadableBytes();
   fill(&output_);
   if (!AcceptOutput(old_size)) return;
-  if (!in_message_callback_) Flush();
+  if (!in_message_callback_) {
+    Flush();
+    UpdateCharge();
+  }
 }
 
 bool TcpConnection::AcceptOutput(size_t old_size) {
@@ -318,7 +352,9 @@ void TcpConnection::ShutdownInLoop() {
   state_ = State::kDisconnecting;
   if (output_.ReadableBytes() == 0) {
     absl::Status status = socket_.ShutdownWrite();
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
 }
 
@@ -381,6 +417,7 @@ void TcpConnection::HandleClose(CloseReason reason) {
   reading_ = false;
   channel_.DisableAll();
   loop_->Cancel(idle_timer_);
+  loop_->Cancel(stall_timer_);
   VLOG(1) << "connection " << name_ << " closed: " << CloseReasonName(reason);
   TcpConnectionPtr guard = shared_from_this();
   if (connection_callback_) connection_callback_(guard);
@@ -440,6 +477,53 @@ void TcpConnection::HandleIdleTimer() {
       << "connection " << name_ << ": no inbound bytes for " << idle_ms
       << " ms (idle timeout " << timeout_ms << " ms); closing";
   HandleClose(CloseReason::kIdleTimeout);
+}
+
+void TcpConnection::UpdateCharge() {
+  if (budget_ == nullptr) return;
+  const size_t capacity = input_.Capacity() + output_.Capacity();
+  if (capacity == charged_) return;
+  budget_->Charge(static_cast<int64_t>(capacity) -
+                  static_cast<int64_t>(charged_));
+  charged_ = capacity;
+}
+
+void TcpConnection::WatchOutputStall() {
+  if (options_.output_stall_timeout <= absl::ZeroDuration() ||
+      stall_timer_.valid()) {
+    return;
+  }
+  // The clock starts when output first waits; every byte drained restarts it.
+  last_drain_ms_ = loop_->CachedNowMs();
+  std::weak_ptr<TcpConnection> weak = shared_from_this();
+  stall_timer_ = loop_->RunAfter(options_.output_stall_timeout, [weak] {
+    if (TcpConnectionPtr self = weak.lock()) self->HandleStallTimer();
+  });
+}
+
+void TcpConnection::HandleStallTimer() {
+  stall_timer_ = TimerId();
+  if (state_.load() == State::kDisconnected || close_queued_ ||
+      output_.ReadableBytes() == 0) {
+    return;
+  }
+  const int64_t limit_ms =
+      absl::ToInt64Milliseconds(options_.output_stall_timeout);
+  const int64_t stalled_ms = MonotonicMillis() - last_drain_ms_;
+  if (stalled_ms < limit_ms) {  // It drained some since: watch on.
+    std::weak_ptr<TcpConnection> weak = shared_from_this();
+    stall_timer_ =
+        loop_->RunAfter(absl::Milliseconds(limit_ms - stalled_ms), [weak] {
+          if (TcpConnectionPtr self = weak.lock()) self->HandleStallTimer();
+        });
+    return;
+  }
+  MRPC_PEER_LOG(WARNING, "tcp output stalled", peer_address_)
+      << "connection " << name_ << ": " << output_.ReadableBytes()
+      << " output bytes pending and none drained for " << stalled_ms
+      << " ms (output stall timeout " << limit_ms
+      << " ms; the peer is not reading); closing";
+  HandleClose(CloseReason::kOutputStalled);
 }
 
 }  // namespace mrpc

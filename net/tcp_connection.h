@@ -42,6 +42,7 @@
 namespace mrpc {
 
 class EventLoop;
+class MemoryBudget;
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
@@ -62,6 +63,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     // Close the connection after this long without inbound bytes, unless the
     // layer above marks it busy. Zero: never. Default: zero.
     absl::Duration idle_timeout = absl::ZeroDuration();
+    // Close the connection when output has been pending this long without
+    // a single byte drained (the peer stopped reading), whether or not the
+    // layer above marks it busy. Zero: never. Default: zero.
+    absl::Duration output_stall_timeout = absl::ZeroDuration();
+    // Charged with the bytes allocated for this connection's buffers, as
+    // they grow and shrink, until ConnectDestroyed(). Not owned; must
+    // outlive ConnectDestroyed(). Null: not counted. Default: null.
+    MemoryBudget* memory_budget = nullptr;
   };
 
   // Why the connection closed; for logs and counters.
@@ -72,7 +81,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     kIdleTimeout,     // Silent for longer than idle_timeout.
     kOutputOverflow,  // Output buffer past max_output_bytes.
     kLocalClose,      // ForceClose() or Shutdown() on this side.
+    kOutputStalled,   // Output pending, none drained for output_stall_timeout.
   };
+  static constexpr int kNumCloseReasons = 7;
   static const char* CloseReasonName(CloseReason reason);
 
   // `loop` is not owned and must outlive the connection. Call
@@ -178,6 +189,11 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void MaybeFinishHalfClose();
   void ArmIdleTimer(int64_t delay_ms);
   void HandleIdleTimer();
+  // Output is left pending after a write attempt: watch that it drains.
+  void WatchOutputStall();
+  void HandleStallTimer();
+  // Brings the memory budget's charge in line with the buffers' capacity.
+  void UpdateCharge();
 
   EventLoop* const loop_;
   const uint64_t id_;
@@ -201,6 +217,10 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   uint64_t bytes_received_ = 0;
   uint64_t bytes_sent_ = 0;
   TimerId idle_timer_;
+  TimerId stall_timer_;  // Armed while output is pending (stall timeout set).
+  int64_t last_drain_ms_ = 0;  // Output last made progress (or was queued).
+  MemoryBudget* budget_;  // Null once ConnectDestroyed() released the charge.
+  size_t charged_ = 0;    // Bytes charged to budget_.
   CloseReason close_reason_ = CloseReason::kNone;
   std::any context_;
 

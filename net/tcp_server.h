@@ -135,7 +135,8 @@ class TcpServer {
   std::atomic<int> num_connections_{0};
   std::atomic<uint64_t> rejected_over_cap_{0};
   std::atomic<uint64_t> accepted_{0};
-  std::array<std::atomic<uint64_t>, 6> closes_{};  // By CloseReason.
+  std::array<std::atomic<uint64_t>, TcpConnection::kNumCloseReasons>
+      closes_{};  // By CloseReason.
   std::atomic<uint64_t> fd_exhaustion_drops_{0};
 
   ConnectionCallback connection_callback_;

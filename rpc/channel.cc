@@ -222,6 +222,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     s.heartbeat_timeouts = heartbeat_timeouts_.load();
     s.pings = pings_.load();
     s.protocol_errors = protocol_errors_.load();
+    s.oversized_responses = oversized_responses_.load();
     return s;
   }
 
@@ -426,6 +427,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (state_ == State::kShutdown) return;
     if (conn->connected()) {
       conn_ = conn;
+      skip_ = FrameSkip();
       connected_ = true;
       connects_.fetch_add(1, std::memory_order_relaxed);
       state_ = State::kReady;
@@ -470,7 +472,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     last_inbound_ms_ = loop_->CachedNowMs();
     absl::Status frame_error;
     absl::Status status = DecodeFrames(
-        input, options_.max_frame_size, &response_meta_,
+        input, options_.max_frame_size, SIZE_MAX, &response_meta_, &skip_,
         [&](const RpcMeta& meta, absl::string_view payload) {
           switch (meta.type()) {
             case RESPONSE:
@@ -487,6 +489,16 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
                                " frame from the server"));
               return false;
           }
+          return conn->connected();
+        },
+        [&](const RpcMeta& meta, uint32_t body_size) {
+          if (meta.type() != RESPONSE) {
+            frame_error = absl::ResourceExhaustedError(absl::StrCat(
+                FrameType_Name(meta.type()), " frame body of ", body_size,
+                " bytes over the limit of ", options_.max_frame_size));
+            return false;
+          }
+          OnOversizedResponse(meta.correlation_id(), body_size);
           return conn->connected();
         });
     if (status.ok()) status = frame_error;
@@ -551,6 +563,19 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     Complete(call, status, std::move(metadata));
   }
 
+  // A response over max_frame_size: its call fails, its bytes are skipped
+  // as they arrive, and the connection and the other calls go on.
+  void OnOversizedResponse(uint64_t id, uint32_t body_size) {
+    oversized_responses_.fetch_add(1, std::memory_order_relaxed);
+    auto node = pending_.extract(id);
+    if (node.empty()) return;  // Late: nobody waits for it.
+    Complete(node.mapped(),
+             absl::ResourceExhaustedError(absl::StrCat(
+                 "the response of ", body_size,
+                 " bytes is over the channel's limit of ",
+                 options_.max_frame_size, " bytes (max_frame_size)")));
+  }
+
   void OnDeadline(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
@@ -611,6 +636,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   std::string close_reason_;  // Why we closed the connection ourselves.
   uint64_t next_id_ = 1;
   RpcMeta response_meta_;  // Decoding scratch for OnMessage.
+  FrameSkip skip_;         // An oversized response's bytes still to skip.
   Metadata metadata_scratch_;  // Building a request's metadata.
   absl::node_hash_set<std::string> names_;  // Interned service/method names.
   absl::string_view last_service_;  // Intern()'s cache: into names_.
@@ -635,6 +661,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> heartbeat_timeouts_{0};
   std::atomic<uint64_t> pings_{0};
   std::atomic<uint64_t> protocol_errors_{0};
+  std::atomic<uint64_t> oversized_responses_{0};
 };
 
 absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(

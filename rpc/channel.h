@@ -81,7 +81,9 @@ struct ChannelOptions {
   absl::Duration heartbeat_timeout = absl::Seconds(30);
   // Deadline for calls whose context sets none. Zero: none. Default: zero.
   absl::Duration default_timeout = absl::ZeroDuration();
-  // Largest frame body accepted from the server. Default: 64 MiB.
+  // Largest frame body accepted from the server. A larger response fails
+  // its call with RESOURCE_EXHAUSTED and is skipped as it arrives; the
+  // connection and the other calls go on. Default: 16 MiB.
   size_t max_frame_size = kDefaultMaxFrameBody;
   // Metadata limits, both ways: a call whose request metadata is past them
   // fails before it is sent, one whose response metadata is past them
@@ -110,6 +112,8 @@ struct ChannelStats {
   uint64_t heartbeat_timeouts = 0;  // Connections closed as silent.
   uint64_t pings = 0;               // PINGs sent.
   uint64_t protocol_errors = 0;     // Connections closed for bad frames.
+  // Responses over max_frame_size: their calls failed, the bytes skipped.
+  uint64_t oversized_responses = 0;
 };
 
 class Channel {

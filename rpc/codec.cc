@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <google/protobuf/message_lite.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -186,10 +187,10 @@ void EncodeRequestFrame(const RequestFields& fields, absl::string_view payload,
   output->HasWritten(kFrameHeaderSize + meta_size + payload.size());
 }
 
-void EncodeResponseFrame(uint64_t id, const absl::Status& status,
-                         const Metadata* metadata,
-                         const google::protobuf::MessageLite* payload,
-                         Buffer* output) {
+size_t EncodeResponseFrame(uint64_t id, const absl::Status& status,
+                           const Metadata* metadata,
+                           const google::protobuf::MessageLite* payload,
+                           Buffer* output, size_t max_body) {
   // int32 codes go on the wire sign-extended to 64 bits, as protobuf does.
   uint64_t code = 0;
   absl::string_view message;
@@ -202,6 +203,7 @@ void EncodeResponseFrame(uint64_t id, const absl::Status& status,
                            BytesFieldSize(message) +
                            MetadataFieldSize(metadata);
   const size_t payload_size = payload != nullptr ? payload->ByteSizeLong() : 0;
+  if (meta_size + payload_size > max_body) return meta_size + payload_size;
   output->EnsureWritable(kFrameHeaderSize + meta_size + payload_size);
   char* p = PutHeader(meta_size, payload_size, output->BeginWrite());
   *p++ = static_cast<char>(kTypeTag);
@@ -214,6 +216,7 @@ void EncodeResponseFrame(uint64_t id, const absl::Status& status,
     payload->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
   }
   output->HasWritten(kFrameHeaderSize + meta_size + payload_size);
+  return meta_size + payload_size;
 }
 
 absl::Status StatusFromMeta(const RpcMeta& meta) {
@@ -288,6 +291,48 @@ absl::Status CheckMetadata(const Metadata& metadata, size_t max_bytes,
       [](const Entry& e) -> const std::string& { return e.second; });
 }
 
+namespace {
+
+// The frame header at `p`: checks the magic and sizes.
+absl::Status ParseHeader(const char* p, uint32_t* body_size,
+                         uint32_t* meta_size) {
+  if (std::memcmp(p, kFrameMagic, sizeof kFrameMagic) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad magic \"", absl::CHexEscape(absl::string_view(p, 4)),
+        "\" (want \"MRPC\")"));
+  }
+  uint32_t body_be, meta_be;
+  std::memcpy(&body_be, p + 4, 4);
+  std::memcpy(&meta_be, p + 8, 4);
+  *body_size = be32toh(body_be);
+  *meta_size = be32toh(meta_be);
+  if (*meta_size > *body_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "meta size ", *meta_size, " larger than body size ", *body_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseMeta(const char* p, uint32_t meta_size, RpcMeta* meta) {
+  if (!meta->ParseFromArray(p, static_cast<int>(meta_size))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unparsable RpcMeta (", meta_size, " bytes)"));
+  }
+  if (meta->type() == FRAME_TYPE_UNSPECIFIED ||
+      !FrameType_IsValid(meta->type())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid frame type ", static_cast<int>(meta->type())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TooLarge(uint32_t body_size, size_t max_body) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "frame body of ", body_size, " bytes over the limit of ", max_body));
+}
+
+}  // namespace
+
 absl::Status DecodeFrames(
     Buffer* input, size_t max_body, RpcMeta* scratch,
     absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
@@ -295,36 +340,14 @@ absl::Status DecodeFrames(
   RpcMeta& meta = *scratch;
   while (input->ReadableBytes() >= kFrameHeaderSize) {
     const char* p = input->Peek();
-    if (std::memcmp(p, kFrameMagic, sizeof kFrameMagic) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bad magic \"", absl::CHexEscape(absl::string_view(p, 4)),
-          "\" (want \"MRPC\")"));
-    }
-    uint32_t body_be, meta_be;
-    std::memcpy(&body_be, p + 4, 4);
-    std::memcpy(&meta_be, p + 8, 4);
-    const uint32_t body_size = be32toh(body_be);
-    const uint32_t meta_size = be32toh(meta_be);
-    if (body_size > max_body) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "frame body of ", body_size, " bytes over the limit of ", max_body));
-    }
-    if (meta_size > body_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "meta size ", meta_size, " larger than body size ", body_size));
-    }
+    uint32_t body_size, meta_size;
+    absl::Status status = ParseHeader(p, &body_size, &meta_size);
+    if (!status.ok()) return status;
+    if (body_size > max_body) return TooLarge(body_size, max_body);
     if (input->ReadableBytes() < kFrameHeaderSize + body_size)
       break;  // Partial.
-    if (!meta.ParseFromArray(p + kFrameHeaderSize,
-                             static_cast<int>(meta_size))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unparsable RpcMeta (", meta_size, " bytes)"));
-    }
-    if (meta.type() == FRAME_TYPE_UNSPECIFIED ||
-        !FrameType_IsValid(meta.type())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid frame type ", static_cast<int>(meta.type())));
-    }
+    status = ParseMeta(p + kFrameHeaderSize, meta_size, &meta);
+    if (!status.ok()) return status;
     const absl::string_view payload(p + kFrameHeaderSize + meta_size,
                                     body_size - meta_size);
     const bool go_on = on_frame(meta, payload);
@@ -332,6 +355,70 @@ absl::Status DecodeFrames(
     if (!go_on) break;
   }
   return absl::OkStatus();
+}
+
+absl::Status DecodeFrames(
+    Buffer* input, size_t max_body, size_t room, RpcMeta* scratch,
+    FrameSkip* skip,
+    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+        on_frame,
+    absl::FunctionRef<bool(const RpcMeta& meta, uint32_t body_size)>
+        on_refused) {
+  RpcMeta& meta = *scratch;
+  for (;;) {
+    if (skip->remaining > 0) {  // Discard what arrived of a refused frame.
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(
+          skip->remaining, input->ReadableBytes()));
+      input->Retrieve(n);
+      skip->remaining -= n;
+      if (skip->remaining > 0) return absl::OkStatus();
+    }
+    const size_t have = input->ReadableBytes();
+    if (have < kFrameHeaderSize) return absl::OkStatus();
+    const char* p = input->Peek();
+    uint32_t body_size, meta_size;
+    absl::Status status = ParseHeader(p, &body_size, &meta_size);
+    if (!status.ok()) return status;
+    const size_t frame_size = kFrameHeaderSize + size_t{body_size};
+    // Memory the frame still needs beyond what `input` already has free
+    // (a frame taken earlier has its room reserved already).
+    const size_t need = have < frame_size ? frame_size - have : 0;
+    const size_t writable = input->WritableBytes();
+    const bool refuse = body_size > max_body ||
+                        (need > writable && need - writable > room);
+    if (!refuse) {
+      if (have < frame_size) {  // Partial. A large frame gets its room now,
+        // exactly: the memory budget then counts it whole from the start.
+        if (frame_size > kBudgetExemptBytes) {
+          input->EnsureWritableExact(frame_size - have);
+        }
+        return absl::OkStatus();
+      }
+      status = ParseMeta(p + kFrameHeaderSize, meta_size, &meta);
+      if (!status.ok()) return status;
+      const absl::string_view payload(p + kFrameHeaderSize + meta_size,
+                                      body_size - meta_size);
+      const bool go_on = on_frame(meta, payload);
+      input->Retrieve(frame_size);
+      if (!go_on) return absl::OkStatus();
+      continue;
+    }
+    if (meta_size > kMaxSkippableMeta) {
+      return body_size > max_body
+                 ? TooLarge(body_size, max_body)
+                 : absl::ResourceExhaustedError(absl::StrCat(
+                       "a frame of ", body_size,
+                       " bytes does not fit the memory budget and its meta (",
+                       meta_size, " bytes) is too large to skip it"));
+    }
+    if (have < kFrameHeaderSize + meta_size) return absl::OkStatus();
+    status = ParseMeta(p + kFrameHeaderSize, meta_size, &meta);
+    if (!status.ok()) return status;
+    const bool go_on = on_refused(meta, body_size);
+    input->Retrieve(kFrameHeaderSize + meta_size);
+    skip->remaining = body_size - meta_size;
+    if (!go_on) return absl::OkStatus();
+  }
 }
 
 }  // namespace mrpc

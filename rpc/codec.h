@@ -52,6 +52,34 @@ absl::Status DecodeFrames(
     absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
         on_frame);
 
+// Frames too large to take are skipped, not buffered, when their meta is
+// small enough to read first (at most kMaxSkippableMeta bytes): the
+// receiver answers or fails that one call and keeps the connection.
+inline constexpr size_t kMaxSkippableMeta = 64 * 1024;
+
+// What DecodeFrames carries from one read to the next while skipping.
+struct FrameSkip {
+  uint64_t remaining = 0;  // Body bytes of a refused frame still to discard.
+};
+
+// As above, except that a frame is refused, not a protocol error, when its
+// body is over `max_body`, or when it is still incomplete and the memory it
+// still needs (beyond `input`'s free space) is over `room` (a memory
+// budget's free bytes; SIZE_MAX: no budget): once its meta has arrived (if meta_size <= kMaxSkippableMeta),
+// `on_refused(meta, body_size)` is called and the rest of its body is
+// discarded as it arrives, across calls, through `skip`. A refused frame
+// whose meta is larger is still a protocol error. `on_refused` returns
+// false to stop, like `on_frame`. A partial frame over kBudgetExemptBytes
+// that is taken gets its whole size reserved in `input` at once (exactly,
+// not geometrically), so what it will hold is counted from its header on.
+absl::Status DecodeFrames(
+    Buffer* input, size_t max_body, size_t room, RpcMeta* scratch,
+    FrameSkip* skip,
+    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+        on_frame,
+    absl::FunctionRef<bool(const RpcMeta& meta, uint32_t body_size)>
+        on_refused);
+
 // Appends one frame to `output`, serializing `meta` and `payload` (may be
 // null: no payload) straight into the buffer.
 void EncodeFrame(const RpcMeta& meta,
@@ -80,11 +108,13 @@ void EncodeRequestFrame(const RequestFields& fields, absl::string_view payload,
 void EncodeControlFrame(FrameType type, uint64_t id, Buffer* output);
 
 // Appends call `id`'s RESPONSE: `status` (the payload only if OK; may be
-// null), with `metadata` (may be null or empty).
-void EncodeResponseFrame(uint64_t id, const absl::Status& status,
-                         const Metadata* metadata,
-                         const google::protobuf::MessageLite* payload,
-                         Buffer* output);
+// null), with `metadata` (may be null or empty). Returns the frame's body
+// size; if that is over `max_body`, nothing is written (the caller answers
+// with an error instead).
+size_t EncodeResponseFrame(uint64_t id, const absl::Status& status,
+                           const Metadata* metadata,
+                           const google::protobuf::MessageLite* payload,
+                           Buffer* output, size_t max_body = SIZE_MAX);
 
 // A RESPONSE's status, as absl::Status (codes outside 1..16 become UNKNOWN,
 // keeping the number in the message).

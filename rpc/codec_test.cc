@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -407,6 +408,107 @@ TEST(CodecTest, HandEncodedFramesMatchProtobufByteForByte) {
       EXPECT_EQ(by_hand.RetrieveAllAsString(), Encode(meta, nullptr)) << id;
     }
   }
+}
+
+}  // namespace
+}  // namespace mrpc
+
+namespace mrpc {
+namespace {
+
+// Feeds `wire` to the skipping decoder `chunk` bytes at a time, as reads
+// would, and records what it decodes and refuses.
+struct SkipRun {
+  std::vector<uint64_t> frames;             // Ids taken.
+  std::vector<std::pair<uint64_t, uint32_t>> refused;  // Id, body size.
+  size_t max_buffered = 0;
+};
+
+SkipRun FeedSkipping(const std::string& wire, size_t chunk, size_t max_body,
+                     size_t room) {
+  SkipRun run;
+  Buffer in;
+  RpcMeta scratch;
+  FrameSkip skip;
+  for (size_t at = 0; at < wire.size(); at += chunk) {
+    in.Append(wire.substr(at, chunk));
+    absl::Status status = DecodeFrames(
+        &in, max_body, room, &scratch, &skip,
+        [&](const RpcMeta& meta, absl::string_view) {
+          run.frames.push_back(meta.correlation_id());
+          return true;
+        },
+        [&](const RpcMeta& meta, uint32_t body_size) {
+          run.refused.push_back({meta.correlation_id(), body_size});
+          return true;
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    run.max_buffered = std::max(run.max_buffered, in.ReadableBytes());
+  }
+  EXPECT_EQ(in.ReadableBytes(), 0u);
+  EXPECT_EQ(skip.remaining, 0u);
+  return run;
+}
+
+std::string Frame(uint64_t id, size_t payload_size) {
+  Buffer out;
+  EncodeRequestFrame({id, "s", "m"}, std::string(payload_size, 'p'), &out);
+  return out.RetrieveAllAsString();
+}
+
+TEST(CodecSkipTest, OversizedFrameIsRefusedAtItsMetaAndSkippedAcrossReads) {
+  const std::string wire = Frame(1, 10) + Frame(2, 5000) + Frame(3, 10);
+  for (size_t chunk : {1, 7, 100, 4096, 100000}) {
+    SkipRun run = FeedSkipping(wire, chunk, /*max_body=*/1000, SIZE_MAX);
+    EXPECT_EQ(run.frames, (std::vector<uint64_t>{1, 3})) << chunk;
+    ASSERT_EQ(run.refused.size(), 1u) << chunk;
+    EXPECT_EQ(run.refused[0].first, 2u);
+    EXPECT_GT(run.refused[0].second, 5000u);
+    // The refused body was never held whole: at most one chunk of it.
+    EXPECT_LT(run.max_buffered, std::max<size_t>(chunk, 1100)) << chunk;
+  }
+}
+
+TEST(CodecSkipTest, IncompleteFrameOverTheRoomIsRefusedCompleteOneIsNot) {
+  const std::string frame = Frame(5, 50000);
+  // Whole in one read: the memory is spent already, so it is taken.
+  SkipRun whole = FeedSkipping(frame, frame.size(), 1 << 20, /*room=*/1000);
+  EXPECT_EQ(whole.frames, (std::vector<uint64_t>{5}));
+  // Arriving in pieces with no room for the rest: refused and skipped.
+  SkipRun pieces = FeedSkipping(frame, 1000, 1 << 20, /*room=*/1000);
+  EXPECT_TRUE(pieces.frames.empty());
+  ASSERT_EQ(pieces.refused.size(), 1u);
+  EXPECT_EQ(pieces.refused[0].first, 5u);
+}
+
+TEST(CodecSkipTest, LargePartialFrameGetsExactlyItsRoomReserved) {
+  const std::string frame = Frame(9, 1 << 20);
+  Buffer in(256);
+  in.Append(frame.substr(0, 4096));
+  RpcMeta scratch;
+  FrameSkip skip;
+  int taken = 0;
+  ASSERT_TRUE(DecodeFrames(
+                  &in, 2 << 20, SIZE_MAX, &scratch, &skip,
+                  [&](const RpcMeta&, absl::string_view) { return ++taken; },
+                  [&](const RpcMeta&, uint32_t) { return false; })
+                  .ok());
+  EXPECT_EQ(taken, 0);
+  // Room for exactly the rest of the frame, not a doubled buffer.
+  EXPECT_EQ(in.WritableBytes(), frame.size() - 4096);
+  EXPECT_LE(in.Capacity(), frame.size() + Buffer::kCheapPrepend);
+}
+
+TEST(CodecSkipTest, HugeMetaStillAProtocolError) {
+  Buffer in;
+  in.Append(Header("MRPC", 0xfffffff0u, 0xfffffff0u));
+  RpcMeta scratch;
+  FrameSkip skip;
+  absl::Status status = DecodeFrames(
+      &in, 1 << 20, SIZE_MAX, &scratch, &skip,
+      [](const RpcMeta&, absl::string_view) { return true; },
+      [](const RpcMeta&, uint32_t) { return true; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -88,6 +88,12 @@ class Server::Impl {
         options.max_frame_size > (size_t{1} << 31)) {
       return absl::InvalidArgumentError("max_frame_size must be in (0, 2 GiB]");
     }
+    if (options.memory_budget != 0 &&
+        options.memory_budget < 4 * options.max_frame_size) {
+      return absl::InvalidArgumentError(
+          "memory_budget must be 0 (sized to the machine) or at least four "
+          "times max_frame_size");
+    }
     if (needs_worker_pool_ && options.worker_threads < 1) {
       return absl::InvalidArgumentError(
           "a method uses the worker pool; worker_threads < 1");
@@ -118,6 +124,8 @@ class Server::Impl {
     tcp.connection.high_water_mark = options.output_high_water_mark;
     tcp.connection.max_output_bytes = options.max_output_bytes;
     tcp.connection.idle_timeout = options.idle_timeout;
+    tcp.connection.output_stall_timeout = options.output_stall_timeout;
+    tcp.connection.memory_budget = &shared_->budget;
     tcp.connection.edge_triggered = options.edge_triggered;
     tcp_server_ = std::make_unique<TcpServer>(*acceptor_loop, *listen, tcp);
     tcp_server_->SetConnectionCallback(
@@ -186,6 +194,7 @@ class Server::Impl {
       s.connections_accepted = tcp_server_->accepted();
       s.idle_closes = tcp_server_->closes(Reason::kIdleTimeout);
       s.overflow_closes = tcp_server_->closes(Reason::kOutputOverflow);
+      s.stall_closes = tcp_server_->closes(Reason::kOutputStalled);
       s.error_closes = tcp_server_->closes(Reason::kError);
       s.rejected_over_cap = tcp_server_->rejected_over_cap();
       s.fd_exhaustion_drops = tcp_server_->fd_exhaustion_drops();

@@ -78,9 +78,19 @@ struct ServerOptions {
   // Calls waiting for a worker beyond which new ones fail at once with
   // RESOURCE_EXHAUSTED. Default: 10000.
   size_t worker_queue_limit = 10000;
-  // Largest frame body (meta + payload) accepted; a larger one is a
-  // protocol error that closes the connection. Default: 64 MiB.
+  // Largest frame body (meta + payload) accepted and sent. A larger
+  // request is answered RESOURCE_EXHAUSTED and skipped (the connection and
+  // its other calls go on); a larger response fails its call with
+  // RESOURCE_EXHAUSTED instead of going out. Default: 16 MiB.
   size_t max_frame_size = kDefaultMaxFrameBody;
+  // Bytes the whole server may hold for its peers: connections' input and
+  // output buffers and the requests of calls not yet finished. Past it,
+  // requests are answered RESOURCE_EXHAUSTED, frames that would need more
+  // are skipped, and responses over 64 KiB fail; one connection may hold
+  // an eighth of it (at least two largest frames) (docs/reliability.md).
+  // 0: an eighth of physical memory, clamped to [256 MiB, 4 GiB]; else at
+  // least 4 x max_frame_size.
+  size_t memory_budget = 0;
   // Request metadata past these (total key + value bytes, entries) is
   // answered RESOURCE_EXHAUSTED without running the call; response metadata
   // past them fails the call the same way. Default: 8 KiB, 64.
@@ -93,11 +103,15 @@ struct ServerOptions {
   // Open connections beyond which new ones are closed at once. Default: 100000.
   int max_connections = 100000;
   // Buffered response bytes per connection past which the server stops
-  // reading that connection's requests until they drain. Default: 64 MiB.
-  size_t output_high_water_mark = size_t{64} << 20;
+  // reading that connection's requests until they drain. Default: 16 MiB.
+  size_t output_high_water_mark = size_t{16} << 20;
   // Buffered response bytes past which the connection is closed (its
-  // client is not reading). Default: 256 MiB.
-  size_t max_output_bytes = size_t{256} << 20;
+  // client is not reading). Default: 64 MiB.
+  size_t max_output_bytes = size_t{64} << 20;
+  // A connection whose buffered responses have not drained by a single
+  // byte for this long is closed (its client stopped reading), busy or
+  // not. Zero: never. Default: 30 s.
+  absl::Duration output_stall_timeout = absl::Seconds(30);
   // A frame must arrive completely within this long of its first byte;
   // a peer trickling bytes (slowloris: each byte resets the idle timer) is
   // closed. Zero: no limit. Default: 30 s.
@@ -124,15 +138,24 @@ struct ServerStats {
   uint64_t pings = 0;              // PING frames answered.
   uint64_t frame_timeouts = 0;     // Connections closed: a frame too slow.
   uint64_t invalid_metadata = 0;   // Requests refused for their metadata.
+  uint64_t oversized_requests = 0;   // Requests over max_frame_size, skipped.
+  uint64_t oversized_responses = 0;  // Responses over max_frame_size, failed.
+  // Requests and responses refused because the memory budget was spent.
+  uint64_t memory_refusals = 0;
   // Connections: open now, accepted in all, and closed by reason.
   int connections = 0;
   uint64_t connections_accepted = 0;
   uint64_t idle_closes = 0;          // Silent past idle_timeout.
   uint64_t overflow_closes = 0;      // Responses past max_output_bytes.
+  uint64_t stall_closes = 0;         // Output stalled past its timeout.
   uint64_t error_closes = 0;         // Resets and other socket errors.
   uint64_t rejected_over_cap = 0;    // Refused: max_connections reached.
   uint64_t fd_exhaustion_drops = 0;  // Refused: the process was out of fds.
   int64_t calls_in_flight = 0;
+  // The memory budget: its limit, bytes charged now, and the most ever.
+  uint64_t memory_limit = 0;
+  int64_t memory_used = 0;
+  int64_t memory_peak = 0;
 };
 
 class Server {

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "rpc/codec.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
+#include "rpc/wire_cost.h"
 
 namespace mrpc {
 
@@ -45,7 +47,19 @@ ServerCall::~ServerCall() {
         << ctx_.peer().ToString() << " was dropped without calling done";
 }
 
+namespace {
+
+// A call's bookkeeping beyond its request bytes, for the memory budget.
+constexpr int64_t kCallOverheadBytes = 1024;
+// Requests larger than this have their parsed size estimated before they
+// are parsed (smaller ones cannot cost much: 4 KiB of 2-byte fields takes
+// about 64 KiB parsed).
+constexpr size_t kEstimateAbove = 4096;
+
+}  // namespace
+
 void ServerCall::Start(absl::string_view payload) {
+  pool_messages_ = payload.size() <= kBudgetExemptBytes;
   // Latency for the interceptors: from the loop iteration that read the
   // request (a clock read the loop made anyway) to the answer.
   if (!shared_->interceptors.empty()) {
@@ -62,6 +76,27 @@ void ServerCall::Start(absl::string_view payload) {
     }
   }
   const ScopedLogPeer log_peer(ctx_.peer());  // For protobuf's parse errors.
+  // What the request will hold parsed: its wire size, or for a large one
+  // an estimate that counts its fields (tiny fields cost far more parsed
+  // than on the wire); refused before parsing if over this connection's
+  // room in the memory budget.
+  size_t held = payload.size();
+  if (payload.size() > kEstimateAbove) {
+    const size_t room = connection_->HeldRoom(payload.size());
+    held = EstimateParsedBytes(request_->GetDescriptor(), payload, room);
+    if (held > room) {
+      handler_done_ = true;
+      pool_messages_ = false;
+      ReleaseMessages();
+      LoopCounters::Add(handle_->counters.memory_refusals);
+      LoopCounters::Add(handle_->counters.overloaded);
+      Answer(connection_->MemoryError(
+          absl::StrCat("the request of ", payload.size(),
+                       " bytes (about ", held, " or more parsed)"),
+          *conn_));
+      return;
+    }
+  }
   if (!request_->ParseFromArray(payload.data(),
                                 static_cast<int>(payload.size()))) {
     handler_done_ = true;
@@ -74,7 +109,12 @@ void ServerCall::Start(absl::string_view payload) {
   started_ = true;
   if (!method_->options.use_worker_pool) {
     Run();
-    if (!answered_) ArmDeadline();  // The handler finishes later.
+    if (!answered_) {  // The handler finishes later.
+      ArmDeadline();
+      if (!handler_done_.load(std::memory_order_acquire)) {
+        ChargeHeld(held);
+      }
+    }
     return;
   }
   run_state_.store(kQueued, std::memory_order_relaxed);
@@ -90,6 +130,7 @@ void ServerCall::Start(absl::string_view payload) {
     return;
   }
   ArmDeadline();
+  ChargeHeld(held);
 }
 
 void ServerCall::Run() {
@@ -222,9 +263,7 @@ void ServerCall::Answer(const absl::Status& status) {
     // OK comes only from the handler's `done`, so the handler is finished
     // and its response metadata ours to read.
     if (status.ok() && ctx_.response_metadata_.empty()) {
-      conn_->SendInPlace([&](Buffer* out) {
-        EncodeResponseFrame(id_, status, nullptr, response_.get(), out);
-      });
+      sent = SendResponse(status, nullptr);
     } else {
       sent = SendWithMetadata(status);
     }
@@ -269,13 +308,61 @@ absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {
         kServerTimeKey,
         absl::StrCat(absl::ToInt64Microseconds(absl::Now() - arrival_)));
   }
+  return SendResponse(sent, &metadata);
+}
+
+absl::Status ServerCall::SendResponse(const absl::Status& status,
+                                      const Metadata* metadata) {
+  absl::Status sent = status;
+  const size_t max = shared_->options.max_frame_size;
   conn_->SendInPlace([&](Buffer* out) {
-    EncodeResponseFrame(id_, sent, &metadata, response_.get(), out);
+    size_t limit = max;
+    const size_t room = connection_->ResponseRoom(*conn_);
+    if (room < limit) limit = std::max(room, kBudgetExemptBytes);
+    const size_t size =
+        EncodeResponseFrame(id_, status, metadata, response_.get(), out, limit);
+    if (size <= limit) {
+      if (size > kBudgetExemptBytes) pool_messages_ = false;
+      return;
+    }
+    pool_messages_ = false;
+    LoopCounters& counters = handle_->counters;
+    if (size > max) {
+      LoopCounters::Add(counters.oversized_responses);
+      sent = absl::ResourceExhaustedError(absl::StrCat(
+          "the response of ", size, " bytes is over the server's limit of ",
+          max, " bytes (max_frame_size); it was not sent"));
+    } else {
+      LoopCounters::Add(counters.memory_refusals);
+      sent = connection_->MemoryError(
+          absl::StrCat("the response of ", size, " bytes"), *conn_);
+      sent = absl::ResourceExhaustedError(
+          absl::StrCat(sent.message(), "; it was not sent"));
+    }
+    LoopCounters::Add(counters.overloaded);
+    EncodeResponseFrame(id_, sent, nullptr, nullptr, out);
   });
   return sent;
 }
 
+void ServerCall::ChargeHeld(size_t request_bytes) {
+  charge_ = static_cast<int64_t>(request_bytes) + kCallOverheadBytes;
+  connection_->Hold(charge_);
+}
+
 void ServerCall::ReleaseMessages() {
+  if (charge_ != 0) {
+    connection_->Hold(-charge_);
+    charge_ = 0;
+  }
+  if (!pool_messages_) {
+    if (request_ != nullptr || response_ != nullptr) {
+      TrimFreedMemorySoon(conn_->loop());
+    }
+    request_.reset();
+    response_.reset();
+    return;
+  }
   if (request_ != nullptr) pool_->Return(/*request=*/true, std::move(request_));
   if (response_ != nullptr) {
     pool_->Return(/*request=*/false, std::move(response_));

@@ -77,6 +77,15 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // status sent (RESOURCE_EXHAUSTED if the metadata is past the limits).
   absl::Status SendWithMetadata(const absl::Status& status);
   void ReleaseMessages();
+  // Charges the request held for the handler (its parsed size, estimated)
+  // to the connection's share of the memory budget (and so to the budget).
+  void ChargeHeld(size_t request_bytes);
+  // Encodes the RESPONSE for `status` (with `metadata`, may be null) into
+  // the connection's output. A response over max_frame_size, or over 64 KiB
+  // while the memory budget has no room for it, is replaced by
+  // RESOURCE_EXHAUSTED; returns the status sent.
+  absl::Status SendResponse(const absl::Status& status,
+                            const Metadata* metadata);
 
   ServerContext ctx_;
   const ServerMethod* const method_;
@@ -100,6 +109,12 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   size_t admitted_ = 0;       // Interceptors whose OnRequest ran.
   int64_t start_ns_ = 0;      // With interceptors: when they first saw it.
   TimerId deadline_timer_;
+  // Bytes charged to the memory budget while the call outlives the batch
+  // that read it (its request, held for the handler).
+  int64_t charge_ = 0;
+  // Large messages are freed, not pooled: an idle connection must not keep
+  // the memory of its largest call.
+  bool pool_messages_ = true;
 };
 
 }  // namespace mrpc

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -35,11 +36,17 @@ void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   absl::Status frame_error;
   int frames = 0;
   absl::Status status = DecodeFrames(
-      input, shared_->options.max_frame_size, &meta_,
+      input, shared_->options.max_frame_size, RequestRoom(), &meta_,
+      &skip_,
       [&](const RpcMeta& meta, absl::string_view payload) {
         ++frames;
         // `meta` is our scratch: HandleRequest may move its metadata out.
         frame_error = HandleFrame(conn, &meta_, payload, now);
+        return frame_error.ok() && conn->connected();
+      },
+      [&](const RpcMeta& meta, uint32_t body_size) {
+        ++frames;
+        frame_error = HandleRefused(conn, meta, body_size);
         return frame_error.ok() && conn->connected();
       });
   if (status.ok()) status = frame_error;
@@ -92,6 +99,20 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
     SendStatus(conn, id, absl::UnavailableError("the server is shutting down"));
     return absl::OkStatus();
   }
+  // The frame's bytes are in already; what is refused here is holding them
+  // for a call past the budget, or past this connection's share of it.
+  if (shared_->budget.Exhausted() ||
+      (payload.size() > kBudgetExemptBytes &&
+       held_ + static_cast<int64_t>(payload.size()) >
+           static_cast<int64_t>(shared_->ConnectionShare()))) {
+    LoopCounters::Add(counters_.memory_refusals);
+    LoopCounters::Add(counters_.overloaded);
+    SendStatus(conn, id,
+               MemoryError(absl::StrCat("the request of ", payload.size(),
+                                        " bytes"),
+                           *conn));
+    return absl::OkStatus();
+  }
   const ServerMethod* method = last_method_;
   if (method == nullptr || meta->method() != method->name ||
       meta->service() != method->service) {
@@ -127,6 +148,77 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   calls_.emplace(id, call);
   if (calls_.size() == 1) conn->SetBusy(true);
   call->Start(payload);
+  return absl::OkStatus();
+}
+
+void ServerConnection::Hold(int64_t bytes) {
+  held_ += bytes;
+  shared_->budget.Charge(bytes);
+}
+
+size_t ServerConnection::RequestRoom() const {
+  const size_t share = shared_->ConnectionShare();
+  const size_t own =
+      held_ >= static_cast<int64_t>(share) ? 0 : share - static_cast<size_t>(held_);
+  return std::min(own, shared_->LargeFrameRoom());
+}
+
+size_t ServerConnection::HeldRoom(size_t wire_bytes) const {
+  const size_t share = shared_->ConnectionShare();
+  const size_t own =
+      held_ >= static_cast<int64_t>(share) ? 0 : share - static_cast<size_t>(held_);
+  // The wire bytes are in the budget already (in the input buffer).
+  return std::min(own, shared_->budget.Room() + wire_bytes);
+}
+
+size_t ServerConnection::ResponseRoom(const TcpConnection& conn) const {
+  const size_t held = static_cast<size_t>(std::max<int64_t>(held_, 0)) +
+                      conn.output_bytes();
+  const size_t share = shared_->ConnectionShare();
+  const size_t own = held >= share ? 0 : share - held;
+  return std::min(own, shared_->LargeFrameRoom());
+}
+
+absl::Status ServerConnection::MemoryError(absl::string_view what,
+                                           const TcpConnection& conn) const {
+  const MemoryBudget& budget = shared_->budget;
+  return absl::ResourceExhaustedError(absl::StrCat(
+      what, " does not fit the server's memory budget (", budget.used(),
+      " of ", budget.limit(), " bytes held for its clients; this connection ",
+      std::max<int64_t>(held_, 0) + conn.output_bytes(),
+      " bytes, of a share of ", shared_->ConnectionShare(), "); retry later"));
+}
+
+absl::Status ServerConnection::HandleRefused(const TcpConnectionPtr& conn,
+                                             const RpcMeta& meta,
+                                             uint32_t body_size) {
+  const size_t max = shared_->options.max_frame_size;
+  if (meta.type() != REQUEST) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(FrameType_Name(meta.type()), " frame body of ",
+                     body_size, " bytes refused (limit ", max, ")"));
+  }
+  LoopCounters::Add(counters_.requests);
+  const uint64_t id = meta.correlation_id();
+  if (calls_.contains(id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("correlation id ", id, " is already in flight"));
+  }
+  LoopCounters::Add(counters_.overloaded);
+  if (body_size > max) {
+    LoopCounters::Add(counters_.oversized_requests);
+    SendStatus(conn, id,
+               absl::ResourceExhaustedError(absl::StrCat(
+                   "the request frame of ", body_size,
+                   " bytes is over the server's limit of ", max,
+                   " bytes (max_frame_size); it was skipped")));
+  } else {
+    LoopCounters::Add(counters_.memory_refusals);
+    SendStatus(conn, id,
+               MemoryError(absl::StrCat("the request of ", body_size,
+                                        " bytes"),
+                           *conn));
+  }
   return absl::OkStatus();
 }
 
@@ -200,7 +292,8 @@ void ServerConnection::FailConnection(const TcpConnectionPtr& conn,
 
 void ServerConnection::CheckFrameTimeout(const TcpConnectionPtr& conn,
                                          Buffer* input, bool frame_completed) {
-  if (input->ReadableBytes() == 0 || !conn->connected()) {
+  if ((input->ReadableBytes() == 0 && skip_.remaining == 0) ||
+      !conn->connected()) {
     partial_since_ms_ = 0;
     return;
   }
@@ -220,7 +313,8 @@ void ServerConnection::CheckFrameTimeout(const TcpConnectionPtr& conn,
         << "client " << conn->peer_address().ToString()
         << ": a frame still incomplete after " << now_ms - partial_since_ms_
         << " ms (frame timeout " << limit_ms << " ms; "
-        << input->ReadableBytes() << " bytes so far); closing the connection";
+        << input->ReadableBytes() << " bytes buffered, " << skip_.remaining
+        << " bytes of a refused frame to skip); closing the connection";
     input->RetrieveAll();
     conn->ForceCloseInLoop();
   }

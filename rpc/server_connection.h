@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "net/callbacks.h"
 #include "proto/rpc_meta.pb.h"
+#include "rpc/codec.h"
 #include "rpc/server_shared.h"
 
 namespace mrpc {
@@ -60,6 +61,25 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // A call was answered: its id is free again.
   void Retire(const ServerCall* call, const TcpConnectionPtr& conn);
 
+  // The memory budget, per connection. A connection's share is an eighth
+  // of the budget (at least two largest frames): what its unfinished calls hold, plus a large frame being
+  // read (requests) or its buffered output (responses), must fit its share
+  // as well as the budget's room, so the largest holders are refused first
+  // and one peer cannot take the budget from the others.
+  // Bytes held for calls on this connection (negative: released); also
+  // charged to the budget.
+  void Hold(int64_t bytes);
+  // Room for a large request frame being read.
+  size_t RequestRoom() const;
+  // Room for a request of `wire_bytes` (already read) to be held parsed.
+  size_t HeldRoom(size_t wire_bytes) const;
+  // Room for a large response on `conn`.
+  size_t ResponseRoom(const TcpConnection& conn) const;
+  // RESOURCE_EXHAUSTED for `what` ("the request of N bytes"), refused for
+  // the budget or this connection's share of it.
+  absl::Status MemoryError(absl::string_view what,
+                           const TcpConnection& conn) const;
+
   // Spare request and response messages of one method, cleared, so the
   // next call reuses their memory (strings keep their capacity): in steady
   // state a call allocates no message. Loop only.
@@ -86,12 +106,18 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   absl::Status HandleRequest(const TcpConnectionPtr& conn, RpcMeta* meta,
                              absl::string_view payload, absl::Time now);
   void HandleCancel(uint64_t id);
+  // A REQUEST too large for max_frame_size or for the memory budget: it is
+  // answered RESOURCE_EXHAUSTED and its body skipped. Other frame types
+  // that large are a protocol error.
+  absl::Status HandleRefused(const TcpConnectionPtr& conn, const RpcMeta& meta,
+                             uint32_t body_size);
   // The method `meta` names, or null after answering UNIMPLEMENTED.
   const ServerMethod* FindMethod(const TcpConnectionPtr& conn,
                                  const RpcMeta& meta);
   // Answers `id` with `status` and no call behind it.
   void SendStatus(const TcpConnectionPtr& conn, uint64_t id,
                   const absl::Status& status);
+
   // A protocol error: see the file comment.
   void FailConnection(const TcpConnectionPtr& conn, Buffer* input,
                       const absl::Status& error);
@@ -105,6 +131,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   EventLoop* const loop_;
   LoopCounters& counters_;
   RpcMeta meta_;  // Decoding scratch, reused frame after frame.
+  FrameSkip skip_;  // A refused frame's body still arriving.
   // When the frame now partly buffered began to arrive (0: none is).
   int64_t partial_since_ms_ = 0;
   // The method the previous request named: consecutive calls to the same
@@ -113,6 +140,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   absl::node_hash_map<const ServerMethod*, MessagePool> pools_;
   MessagePool* last_pool_ = nullptr;  // last_method_'s.
   absl::flat_hash_map<uint64_t, std::shared_ptr<ServerCall>> calls_;
+  int64_t held_ = 0;      // Bytes charged by this connection's calls.
   bool paused_ = false;   // Reading stopped: responses backed up.
   bool closing_ = false;  // After a protocol error: input is discarded.
 };

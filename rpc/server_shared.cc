@@ -81,8 +81,14 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->pings += c.pings.load();
     s->frame_timeouts += c.frame_timeouts.load();
     s->invalid_metadata += c.invalid_metadata.load();
+    s->oversized_requests += c.oversized_requests.load();
+    s->oversized_responses += c.oversized_responses.load();
+    s->memory_refusals += c.memory_refusals.load();
     s->calls_in_flight += c.in_flight.load();
   }
+  s->memory_limit = budget.limit();
+  s->memory_used = budget.used();
+  s->memory_peak = budget.peak();
 }
 
 }  // namespace mrpc

@@ -12,6 +12,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "net/callbacks.h"
+#include "net/memory_budget.h"
 #include "net/sync.h"
 #include "rpc/interceptor.h"
 #include "rpc/server.h"
@@ -57,6 +59,9 @@ struct alignas(64) LoopCounters {
   Counter pings{0};
   Counter frame_timeouts{0};
   Counter invalid_metadata{0};
+  Counter oversized_requests{0};
+  Counter oversized_responses{0};
+  Counter memory_refusals{0};
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
 };
@@ -80,10 +85,27 @@ class LoopHandle {
 };
 
 struct ServerShared {
-  explicit ServerShared(const ServerOptions& o) : options(o) {}
+  explicit ServerShared(const ServerOptions& o)
+      : options(o),
+        budget(o.memory_budget != 0 ? o.memory_budget
+                                    : MemoryBudget::DefaultLimit()) {}
 
   // The loop's handle, made on first use. Thread-safe.
   std::shared_ptr<LoopHandle> HandleFor(EventLoop* loop);
+  // The memory budget's room for large frames (requests being read,
+  // responses being sent): its free bytes less an eighth of the limit,
+  // kept for small requests, so that peers holding large frames cannot
+  // starve the others' small calls. Thread-safe.
+  size_t LargeFrameRoom() const {
+    const size_t room = budget.Room();
+    const size_t reserve = budget.limit() / 8;
+    return room > reserve ? room - reserve : 0;
+  }
+  // One connection's share of the budget: an eighth of it, but at least
+  // two largest frames. Thread-safe.
+  size_t ConnectionShare() const {
+    return std::max(budget.limit() / 8, 2 * options.max_frame_size);
+  }
   // Invalidates every handle: queued answers are dropped from now on.
   void InvalidateLoops();
   // A call on `handle`'s loop was answered (loop only).
@@ -99,6 +121,8 @@ struct ServerShared {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, ServerMethod>>
       methods;
   std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
+  // Charged by every connection (buffers) and call (requests held).
+  MemoryBudget budget;
   ThreadPool* workers = nullptr;  // Owned by the server; set at Start().
   std::atomic<bool> draining{false};
 

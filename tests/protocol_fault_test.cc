@@ -120,12 +120,42 @@ TEST_F(ProtocolFaultTest, BadMagic) {
   ExpectProtocolError("GET / HTTP/1.1\r\n\r\n");
 }
 
-TEST_F(ProtocolFaultTest, OversizedLengthRefusedFromTheHeaderAlone) {
-  ExpectProtocolError(Header(0xfffffff0u, 10));
+TEST_F(ProtocolFaultTest, OversizedFrameWithAnUnskippableMetaIsRefusedFromTheHeader) {
+  // A meta too large to read first (over kMaxSkippableMeta) leaves nothing
+  // to answer: a protocol error, decided from the 12 header bytes alone.
+  ExpectProtocolError(Header(0xfffffff0u, 0xfffffff0u));
+}
+
+TEST_F(ProtocolFaultTest, OversizedRequestIsAnsweredAtItsMetaAndSkipped) {
+  // A request announcing 4 GiB: answered RESOURCE_EXHAUSTED as soon as its
+  // meta is in, before a single payload byte is sent; its bytes are then
+  // discarded as they arrive, never buffered.
+  const std::string small = RequestFrame(7, kTestService, "Echo", "");
+  const size_t meta_size = small.size() - kFrameHeaderSize;
+  const uint32_t body = 0xfffffff0u;
+  RawClient raw = Connect();
+  ASSERT_TRUE(raw.Write(Header(body, static_cast<uint32_t>(meta_size)) +
+                        small.substr(kFrameHeaderSize))
+                  .ok());
+  auto [meta, payload] = ReadFrame(raw);
+  EXPECT_EQ(meta.type(), RESPONSE);
+  EXPECT_EQ(meta.correlation_id(), 7u);
+  EXPECT_EQ(meta.status_code(),
+            static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_NE(meta.status_message().find("over the server's limit of 4096"),
+            std::string::npos)
+      << meta.status_message();
+  EXPECT_EQ(server_->stats().oversized_requests, 1u);
+  // 8 MiB of the announced body: skipped, not held.
+  const std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(raw.Write(chunk).ok());
+  const ServerStats stats = server_->stats();
+  EXPECT_EQ(stats.protocol_errors, 0u);
+  EXPECT_LT(stats.memory_peak, 1 << 20);
 }
 
 TEST_F(ProtocolFaultTest,
-       FrameOneByteOverTheLimitIsRefusedAndAtTheLimitServed) {
+       FrameOneByteOverTheLimitIsAnsweredAndSkippedAndAtTheLimitServed) {
   // A request whose body is exactly the limit is served...
   const std::string probe = RequestFrame(1, kTestService, "Echo", "");
   const size_t overhead =
@@ -141,12 +171,27 @@ TEST_F(ProtocolFaultTest,
   auto [meta, payload] = ReadFrame(raw);
   EXPECT_EQ(meta.type(), RESPONSE);
   EXPECT_EQ(meta.status_code(), 0);
-  // ...and one byte more is a protocol error.
+  // ...and one byte more is answered RESOURCE_EXHAUSTED and skipped; the
+  // connection goes on: the next request on it is served.
   req.set_payload(std::string(kMaxFrame - overhead - 2, 'p'));
   std::string over =
       RequestFrame(2, kTestService, "Echo", req.SerializeAsString());
   ASSERT_EQ(over.size() - kFrameHeaderSize, kMaxFrame + 1);
-  ExpectProtocolError(over);
+  req.set_payload("next");
+  ASSERT_TRUE(raw.Write(over + RequestFrame(3, kTestService, "Echo",
+                                            req.SerializeAsString()))
+                  .ok());
+  auto [meta2, payload2] = ReadFrame(raw);
+  EXPECT_EQ(meta2.correlation_id(), 2u);
+  EXPECT_EQ(meta2.status_code(),
+            static_cast<int>(absl::StatusCode::kResourceExhausted));
+  auto [meta3, payload3] = ReadFrame(raw);
+  EXPECT_EQ(meta3.correlation_id(), 3u);
+  EXPECT_EQ(meta3.status_code(), 0);
+  EchoResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(payload3));
+  EXPECT_EQ(resp.payload(), "next");
+  EXPECT_EQ(server_->stats().protocol_errors, 0u);
 }
 
 TEST_F(ProtocolFaultTest, MetaLongerThanBody) {

@@ -181,31 +181,69 @@ TEST_F(RpcTest, ServerStatusesReachTheCaller) {
       << s;
 }
 
-TEST_F(RpcTest, SixteenMebibyteResponse) {
+TEST_F(RpcTest, ResponseJustUnderTheDefaultFrameLimit) {
   StartServer();
   auto channel = NewChannel();
+  const size_t size = (16 << 20) - 1024;
   absl::StatusOr<std::string> big =
-      Call(channel.get(), "Big", std::to_string(16 << 20));
+      Call(channel.get(), "Big", std::to_string(size));
   ASSERT_TRUE(big.ok()) << big.status();
-  EXPECT_EQ(big->size(), 16u << 20);
+  EXPECT_EQ(big->size(), size);
   EXPECT_EQ(big->find_first_not_of('b'), std::string::npos);
 }
 
-TEST_F(RpcTest, ResponseOverTheClientsFrameLimitFailsTheCallNotTheProcess) {
-  StartServer();
+TEST_F(RpcTest, ResponseOverTheServersFrameLimitFailsThatCallAlone) {
+  ServerOptions options = QuickShutdown();
+  options.max_frame_size = 1 << 20;
+  StartServer(options);
+  auto channel = NewChannel();
+  absl::StatusOr<std::string> big =
+      Call(channel.get(), "Big", std::to_string(2 << 20));
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted)
+      << big.status();
+  EXPECT_NE(big.status().message().find("over the server's limit of 1048576"),
+            std::string::npos)
+      << big.status();
+  EXPECT_EQ(server_->stats().oversized_responses, 1u);
+  // The same connection goes on.
+  EXPECT_TRUE(Call(channel.get(), "Echo", "again").ok());
+  EXPECT_EQ(channel->stats().connects, 1u);
+}
+
+TEST_F(RpcTest, ResponseOverTheClientsFrameLimitFailsThatCallAlone) {
+  ServerOptions server_options = QuickShutdown();
+  server_options.max_frame_size = 8 << 20;
+  StartServer(server_options);
   ChannelOptions options;
   options.max_frame_size = 1 << 20;
   auto channel = NewChannel(options);
+  // A call in flight on the same connection while the big response streams
+  // past: it must not fail with it.
+  EchoRequest sleep_req;
+  sleep_req.set_payload("200");
+  EchoResponse sleep_resp;
+  Notification slept;
+  absl::Status sleep_status;
+  channel->CallMethod(kTestService, "Sleep", sleep_req, &sleep_resp, nullptr,
+                      [&](absl::Status s) {
+                        sleep_status = s;
+                        slept.Notify();
+                      });
   absl::StatusOr<std::string> big =
       Call(channel.get(), "Big", std::to_string(2 << 20));
-  EXPECT_EQ(big.status().code(), absl::StatusCode::kUnavailable)
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted)
       << big.status();
-  EXPECT_NE(big.status().message().find("protocol error"), std::string::npos)
+  EXPECT_NE(big.status().message().find("over the channel's limit of 1048576"),
+            std::string::npos)
       << big.status();
-  EXPECT_EQ(channel->stats().protocol_errors, 1u);
-  // The channel reconnects and goes on.
-  ASSERT_TRUE(
-      Eventually([&] { return Call(channel.get(), "Echo", "again").ok(); }));
+  EXPECT_EQ(channel->stats().oversized_responses, 1u);
+  EXPECT_EQ(channel->stats().protocol_errors, 0u);
+  // The connection and the other call go on.
+  EXPECT_TRUE(Call(channel.get(), "Echo", "again").ok());
+  ASSERT_TRUE(slept.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(sleep_status.ok()) << sleep_status;
+  EXPECT_EQ(channel->stats().connects, 1u);
+  EXPECT_EQ(channel->stats().connection_losses, 0u);
 }
 
 TEST_F(RpcTest, WorkerPoolHandlerDoesNotBlockItsLoop) {

@@ -22,9 +22,8 @@
 #include "net/sync.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
+#include "tests/server_process.h"
 #include "tests/test_service.h"
-
-extern char** environ;
 
 namespace mrpc {
 namespace {
@@ -32,56 +31,7 @@ namespace {
 using echo::EchoRequest;
 using echo::EchoResponse;
 
-// A child process running tests/test_server, stopped by its own PID.
-class ServerProcess {
- public:
-  // Starts the server on `port` (0: any) and waits for it to listen.
-  explicit ServerProcess(int port) {
-    const char* srcdir = std::getenv("TEST_SRCDIR");
-    const std::string binary =
-        absl::StrCat(srcdir ? srcdir : ".", "/mrpc/tests/test_server");
-    int out[2];
-    CHECK_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    const std::string port_flag = absl::StrCat("--port=", port);
-    char* argv[] = {const_cast<char*>(binary.c_str()),
-                    const_cast<char*>(port_flag.c_str()), nullptr};
-    CHECK_EQ(
-        posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0)
-        << binary;
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    FILE* child_out = ::fdopen(out[0], "r");
-    char line[128] = "";
-    CHECK(std::fgets(line, sizeof line, child_out) != nullptr)
-        << "server died at start";
-    ::fclose(child_out);
-    // "test_server listening on <port>"
-    const absl::string_view text(line);
-    const size_t at = text.find("listening on ");
-    CHECK(at != absl::string_view::npos &&
-          absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                               text.substr(at + strlen("listening on "))),
-                           &port_))
-        << line;
-  }
-  ~ServerProcess() { Kill(SIGTERM); }
-
-  void Kill(int signal) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using ::mrpc::testing::ServerProcess;
 
 TEST(ServerRestartTest, KilledServerFailsPendingCallsThenChannelReconnects) {
   auto server = std::make_unique<ServerProcess>(0);

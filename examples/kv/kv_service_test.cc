@@ -98,5 +98,30 @@ TEST_F(KvServiceTest, ListByPrefixInKeyOrderWithLimit) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Issue 11: on this service, 5 connections that each sent one List plus a
+// PING and never read pinned 830 MB. A List whose answer is over the
+// server's 16 MiB frame limit now fails alone, with a status that says so;
+// the channel and the store go on.
+TEST_F(KvServiceTest, AListLargerThanTheFrameLimitFailsAlone) {
+  const std::string value(1 << 20, 'v');
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(Put("big/" + std::to_string(100 + i), value).ok());
+  }
+  ListRequest request;
+  request.set_prefix("big/");
+  absl::StatusOr<ListResponse> list = stub_->List(request);
+  EXPECT_EQ(list.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(list.status().message().find("over the server's limit"),
+            std::string::npos)
+      << list.status();
+  EXPECT_EQ(server_->stats().oversized_responses, 1u);
+  // A List that fits is served on the same connection.
+  request.set_limit(10);
+  list = stub_->List(request);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->entries_size(), 10);
+  EXPECT_EQ(channel_->stats().connects, 1u);
+}
+
 }  // namespace
 }  // namespace mrpc::examples::kv
