@@ -21,6 +21,7 @@ absl::StatusOr<EventLoop*> EventLoopThread::Start() {
   {
     MutexLock lock(&mutex_);
     start_done_ = false;
+    exited_ = false;
     start_status_ = absl::OkStatus();
   }
   try {
@@ -55,6 +56,29 @@ void EventLoopThread::Stop() {
   thread_.join();
 }
 
+bool EventLoopThread::StopUntil(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) {
+    Stop();
+    return true;
+  }
+  if (!thread_.joinable()) return true;
+  bool exited;
+  {
+    MutexLock lock(&mutex_);
+    if (loop_ != nullptr) loop_->Quit();
+    exited = exited_cv_.WaitUntil(&mutex_, deadline, [this]()
+                                      ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                        return exited_;
+                                      });
+  }
+  if (exited) {
+    thread_.join();
+    return true;
+  }
+  thread_.detach();
+  return false;
+}
+
 void EventLoopThread::ThreadMain() {
   // Linux limits thread names to 15 characters; "top -H" and perf show them.
   ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
@@ -78,6 +102,8 @@ void EventLoopThread::ThreadMain() {
   (*loop)->Loop();
   MutexLock lock(&mutex_);
   loop_ = nullptr;
+  exited_ = true;
+  exited_cv_.SignalAll();
 }
 
 EventLoopThreadPool::EventLoopThreadPool(EventLoop* base_loop, std::string name)
@@ -109,6 +135,23 @@ void EventLoopThreadPool::Stop() {
   for (auto& thread : threads_) thread->Stop();
   threads_.clear();
   loops_.clear();
+}
+
+bool EventLoopThreadPool::StopUntil(absl::Time deadline) {
+  bool all_stopped = true;
+  for (auto& thread : threads_) {
+    if (thread->StopUntil(deadline)) continue;
+    all_stopped = false;
+    // Blocked in a callback past the deadline: it cannot be joined, and it
+    // still uses its EventLoopThread whenever the callback returns.
+    LOG(ERROR) << "EventLoopThreadPool " << name_
+               << ": a loop thread is still busy (a callback blocks it); "
+                  "leaving it running, detached, and leaking its state";
+    thread.release();  // NOLINT: an intentional leak.
+  }
+  threads_.clear();
+  loops_.clear();
+  return all_stopped;
 }
 
 EventLoop* EventLoopThreadPool::GetNextLoop() {

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "net/event_loop.h"
 #include "net/sync.h"
 
@@ -43,6 +44,11 @@ class EventLoopThread {
   // Quits the loop and joins the thread; idempotent. The loop (and so the
   // pointer Start() returned) is gone afterwards.
   void Stop();
+  // As Stop(), but gives up at `deadline` if the loop is still busy (a
+  // callback blocks it): the thread is then detached and false returned.
+  // The caller must then never destroy this object (the thread still uses
+  // it once its callback returns): leak it.
+  bool StopUntil(absl::Time deadline);
 
  private:
   void ThreadMain();
@@ -54,6 +60,8 @@ class EventLoopThread {
   CondVar started_;
   // Set by the thread once it has a loop, or has failed to make one.
   bool start_done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool exited_ ABSL_GUARDED_BY(mutex_) = false;  // The loop has returned.
+  CondVar exited_cv_;
   absl::Status start_status_ ABSL_GUARDED_BY(mutex_);
   EventLoop* loop_ ABSL_GUARDED_BY(mutex_) = nullptr;
 };
@@ -73,6 +81,10 @@ class EventLoopThreadPool {
                      EventLoopThread::InitCallback init = nullptr);
   // Stops and joins every thread.
   void Stop();
+  // As Stop(), but a thread whose loop is still busy at `deadline` is
+  // detached and its EventLoopThread leaked on purpose (logged): it may
+  // still run. Returns false if any was.
+  bool StopUntil(absl::Time deadline);
 
   // The next loop, round-robin. Base loop thread only.
   EventLoop* GetNextLoop();

@@ -2,10 +2,14 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <memory>
 #include <thread>
+#include <vector>
 #include <utility>
 
 #include "net/event_loop.h"
+#include "net/sync.h"
 
 namespace mrpc {
 
@@ -105,25 +109,58 @@ void TcpServer::RemoveConnection(size_t index, const TcpConnectionPtr& conn) {
   conn->loop()->QueueInLoop([conn] { conn->ConnectDestroyed(); });
 }
 
-void TcpServer::Stop() {
-  if (!started_ || stopped_) return;
+void TcpServer::Stop() { Stop(absl::InfiniteFuture(), nullptr); }
+
+bool TcpServer::Stop(absl::Time deadline, ConnectionCallback before_close) {
+  if (!started_ || stopped_) return true;
   for (EventLoop* sub_loop : pool_->loops()) {
     CHECK(!sub_loop->IsInLoopThread() || sub_loop == loop_)
         << "TcpServer::Stop() called from one of its own sub-loops";
   }
   StopAccepting();
-  for (size_t i = 0; i < pool_->loops().size(); ++i) {
-    RunInLoopAndWait(pool_->loops()[i], [this, i] {
+  const size_t n = pool_->loops().size();
+  // Shared: a loop that misses the deadline runs its task later, after we
+  // have returned.
+  std::vector<std::shared_ptr<Notification>> closed;
+  for (size_t i = 0; i < n; ++i) {
+    auto done = std::make_shared<Notification>();
+    closed.push_back(done);
+    pool_->loops()[i]->RunInLoop([this, i, done, before_close] {
       std::vector<TcpConnectionPtr> open;
       for (auto& [id, conn] : loop_states_[i]->connections)
         open.push_back(conn);
-      for (const TcpConnectionPtr& conn : open) conn->ForceCloseInLoop();
+      for (const TcpConnectionPtr& conn : open) {
+        if (before_close) before_close(conn);
+        conn->ForceCloseInLoop();
+      }
+      done->Notify();
     });
   }
-  // Joining runs what the loops still have queued (ConnectDestroyed).
-  pool_->Stop();
+  bool all_closed = true;
+  for (size_t i = 0; i < n; ++i) {
+    if (deadline == absl::InfiniteFuture()) {
+      closed[i]->WaitForNotification();
+    } else if (!closed[i]->WaitForNotificationWithTimeout(
+                   std::max(deadline - absl::Now(), absl::ZeroDuration()))) {
+      all_closed = false;
+      LOG(ERROR) << "server " << options_.name << ": loop " << i
+                 << " did not close its connections in time (a callback "
+                    "blocks it)";
+    }
+  }
+  // Joining runs what the loops still have queued (ConnectDestroyed). The
+  // loops that closed their connections quit at once; give them a moment
+  // even if a stuck one used up the deadline.
+  bool all_joined = true;
+  if (deadline == absl::InfiniteFuture()) {
+    pool_->Stop();
+  } else {
+    all_joined = pool_->StopUntil(
+        std::max(deadline, absl::Now() + absl::Milliseconds(100)));
+  }
   stopped_ = true;
   LOG(INFO) << "server " << options_.name << " stopped";
+  return all_closed && all_joined;
 }
 
 void TcpServer::StopAccepting() {

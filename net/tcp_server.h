@@ -30,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "net/acceptor.h"
 #include "net/callbacks.h"
 #include "net/event_loop_thread.h"
@@ -93,6 +94,13 @@ class TcpServer {
   // Stops accepting, closes every connection (their "down" callbacks run on
   // their loops) and joins the sub-loop threads. Blocks; idempotent.
   void Stop();
+  // As Stop(), with a bound: runs `before_close` (may be null) on each
+  // connection, on its loop, just before closing it, and gives each loop
+  // until `deadline` to do so. A loop that has not by then (a callback
+  // blocks it) is left running, detached, and false is returned: the
+  // server must then never be destroyed, since that loop still uses it
+  // once its callback returns. Leak it.
+  bool Stop(absl::Time deadline, ConnectionCallback before_close);
 
   // The bound address, with the real port if port 0 was asked. Valid after
   // Start().

@@ -4,9 +4,11 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <any>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
@@ -103,16 +105,15 @@ class Server::Impl {
     InstallProtobufLogHandler();  // Before any request is parsed.
 
     if (needs_worker_pool_) {
-      workers_ = std::make_unique<ThreadPool>(
-          "mrpc-worker", options.worker_threads, options.worker_queue_limit);
-      shared_->workers = workers_.get();
+      shared_->workers = std::make_shared<ThreadPool>(
+          "mrpc-worker", options.worker_threads, options.worker_queue_limit,
+          options.worker_queue_bytes);
     }
     acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
     absl::StatusOr<EventLoop*> acceptor_loop = acceptor_thread_->Start();
     if (!acceptor_loop.ok()) {
       acceptor_thread_.reset();
       shared_->workers = nullptr;
-      workers_.reset();
       return acceptor_loop.status();
     }
     TcpServerOptions tcp;
@@ -128,8 +129,12 @@ class Server::Impl {
     tcp.connection.memory_budget = &shared_->budget;
     tcp.connection.edge_triggered = options.edge_triggered;
     tcp_server_ = std::make_unique<TcpServer>(*acceptor_loop, *listen, tcp);
+    // Not `this`: a loop that a handler blocks past shutdown may run it
+    // after the server is gone.
     tcp_server_->SetConnectionCallback(
-        [this](const TcpConnectionPtr& conn) { OnConnection(conn); });
+        [shared = shared_](const TcpConnectionPtr& conn) {
+          OnConnection(shared, conn);
+        });
     tcp_server_->SetMessageCallback(
         [](const TcpConnectionPtr& conn, Buffer* input) {
           ServerConnection* connection = ConnectionOf(conn);
@@ -152,7 +157,6 @@ class Server::Impl {
       tcp_server_.reset();
       acceptor_thread_.reset();
       shared_->workers = nullptr;
-      workers_.reset();
       return status;
     }
     listen_address_ = tcp_server_->listen_address();
@@ -211,26 +215,70 @@ class Server::Impl {
     return absl::OkStatus();
   }
 
-  void OnConnection(const TcpConnectionPtr& conn) {
+  static void OnConnection(const std::shared_ptr<ServerShared>& shared,
+                           const TcpConnectionPtr& conn) {
     if (conn->connected()) {
       conn->context() = std::make_shared<ServerConnection>(
-          shared_, shared_->HandleFor(conn->loop()), conn->loop());
+          shared, shared->HandleFor(conn->loop()), conn->loop());
       return;
     }
     if (ServerConnection* connection = ConnectionOf(conn)) connection->OnClose();
   }
 
+  // Waits up to shutdown_grace for the calls in flight; then abandons the
+  // rest (answered UNAVAILABLE on their loops), closes the connections,
+  // stops the loops and workers. Bounded: a handler that never returns
+  // holds a detached thread, never this.
   void Drain() {
     const absl::Duration grace = shared_->options.shutdown_grace;
-    if (!shared_->WaitIdle(grace)) {
-      LOG(WARNING) << shared_->InFlight() << " call(s) still running after "
+    const absl::Time grace_end = absl::Now() + grace;
+    const bool idle = shared_->WaitIdle(grace);
+    const int64_t abandoned = idle ? 0 : shared_->InFlight();
+    if (!idle) {
+      LOG(WARNING) << abandoned << " call(s) still running after "
                    << absl::FormatDuration(grace)
-                   << "; closing their connections";
+                   << " (shutdown_grace); answering them UNAVAILABLE and "
+                      "closing their connections";
     }
+    // With nothing in flight no handler should hold a loop: be patient
+    // with a merely busy one rather than leak it.
+    const absl::Time deadline =
+        absl::Now() + (idle ? kIdleStopTimeout : kStopTimeout);
+    const absl::Status status = absl::UnavailableError(absl::StrCat(
+        "the server shut down before the call finished (shutdown_grace ",
+        absl::FormatDuration(grace), ")"));
+    // On each loop: answer the calls, then close (the answers are written
+    // before the close; a queued call leaves the worker queue).
+    const bool loops_stopped = tcp_server_->Stop(
+        deadline, [status](const TcpConnectionPtr& conn) {
+          if (ServerConnection* c = ConnectionOf(conn)) c->Abandon(status);
+        });
+    // Only now: late answers from workers were wanted until the close.
     shared_->InvalidateLoops();
-    tcp_server_->Stop();  // Closes connections: their calls are cancelled.
-    shared_->workers = nullptr;
-    workers_.reset();  // Queued calls see the cancellation and end.
+    if (!loops_stopped) {
+      // A handler blocks a loop: that loop still uses the TcpServer (and
+      // its own thread object) whenever the handler returns, so neither
+      // may be destroyed. Its clients see their connections close when
+      // the process exits.
+      LOG(ERROR) << "server on " << listen_address_.ToString()
+                 << ": a handler blocks a loop thread past shutdown_grace; "
+                    "leaving that loop running and leaking the server's "
+                    "network state so that Wait() can return";
+      LeakForever(std::move(tcp_server_));
+    }
+    if (shared_->workers != nullptr) {
+      // Workers still busy after the grace run abandoned (or cancelled)
+      // calls; don't wait on them long. Their state and calls are
+      // shared-owned: detaching is safe.
+      const int detached =
+          shared_->workers->Stop(std::max(grace_end, absl::Now()) + kStopTimeout);
+      if (detached > 0) {
+        LOG(ERROR) << "server on " << listen_address_.ToString() << ": "
+                   << detached
+                   << " worker thread(s) still in a handler past "
+                      "shutdown_grace; detached";
+      }
+    }
     acceptor_thread_.reset();
     MutexLock lock(&mutex_);
     down_ = true;
@@ -238,11 +286,24 @@ class Server::Impl {
     LOG(INFO) << "server on " << listen_address_.ToString() << " is down";
   }
 
+  // Kept reachable (so leak checkers see no leak) and never destroyed.
+  template <typename T>
+  static void LeakForever(std::unique_ptr<T> object) {
+    static Mutex mu;
+    static auto* graveyard = new std::vector<std::shared_ptr<void>>;
+    MutexLock lock(&mu);
+    graveyard->push_back(std::shared_ptr<void>(object.release(), [](void*) {}));
+  }
+
+  // After shutdown_grace, how long loops and workers get to stop before
+  // they are detached.
+  static constexpr absl::Duration kStopTimeout = absl::Milliseconds(300);
+  static constexpr absl::Duration kIdleStopTimeout = absl::Seconds(2);
+
   const std::shared_ptr<ServerShared> shared_;
   bool needs_worker_pool_ = false;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
   std::unique_ptr<TcpServer> tcp_server_;
-  std::unique_ptr<ThreadPool> workers_;
   InetAddress listen_address_;
   std::thread drain_thread_;
 

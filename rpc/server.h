@@ -8,7 +8,9 @@
 //
 // Lifecycle: Start() -> Shutdown() (stop accepting; calls in flight get
 // ServerOptions::shutdown_grace to finish; new requests on open connections
-// get UNAVAILABLE; then connections close and loops stop) -> Wait().
+// get UNAVAILABLE; then calls still running are answered UNAVAILABLE,
+// connections close and loops stop) -> Wait(). A handler that never returns
+// does not hold Wait(): its thread is detached (docs/guide.md, "Shutdown").
 // Shutdown() returns at once so several servers can drain in parallel;
 // Wait() blocks until the server is down. Destroying a server that was
 // started and not waited for is a CHECK failure.
@@ -76,8 +78,24 @@ struct ServerOptions {
   // uses it. Default: 4.
   int worker_threads = 4;
   // Calls waiting for a worker beyond which new ones fail at once with
-  // RESOURCE_EXHAUSTED. Default: 10000.
+  // RESOURCE_EXHAUSTED. The queue is fair: each connection's calls wait in
+  // their own FIFO and the workers take one call from each connection in
+  // turn, so one connection's backlog cannot starve another's. Default: 10000.
   size_t worker_queue_limit = 10000;
+  // Request bytes (payloads) waiting for a worker beyond which new calls
+  // fail at once with RESOURCE_EXHAUSTED; a call's bytes are released when
+  // it starts, is cancelled or times out. An empty queue still takes one
+  // call of any size. 0: no limit. Default: 64 MiB, four largest frames
+  // (with 10000 calls of 256 KiB the old count-only bound let the queue
+  // hold 2.5 GiB). The memory budget bounds it as well.
+  size_t worker_queue_bytes = size_t{64} << 20;
+  // Calls in flight (received, not yet answered; inline, async and worker
+  // pool alike) per connection, beyond which the connection's new requests
+  // are answered RESOURCE_EXHAUSTED at once. 0: no limit. Default: 1000: a
+  // tenth of worker_queue_limit, so no single connection fills the worker
+  // queue; and plenty for one client (by Little's law 1000 calls of 10 ms
+  // each is 100k calls/s, more than one connection's loop serves).
+  size_t max_calls_per_connection = 1000;
   // Largest frame body (meta + payload) accepted and sent. A larger
   // request is answered RESOURCE_EXHAUSTED and skipped (the connection and
   // its other calls go on); a larger response fails its call with
@@ -116,7 +134,10 @@ struct ServerOptions {
   // a peer trickling bytes (slowloris: each byte resets the idle timer) is
   // closed. Zero: no limit. Default: 30 s.
   absl::Duration frame_timeout = absl::Seconds(30);
-  // How long Shutdown() lets calls in flight finish. Default: 5 s.
+  // How long Shutdown() lets calls in flight finish. Past it, the calls
+  // still running are abandoned (answered UNAVAILABLE), connections close,
+  // and Wait() returns within about 0.5 s more even if a handler never
+  // returns (its thread is detached; docs/reliability.md). Default: 5 s.
   absl::Duration shutdown_grace = absl::Seconds(5);
   // Let several servers bind the same port (SO_REUSEPORT). Default: false.
   bool reuse_port = false;
@@ -156,6 +177,11 @@ struct ServerStats {
   uint64_t memory_limit = 0;
   int64_t memory_used = 0;
   int64_t memory_peak = 0;
+  // Fair worker pool: requests refused for max_calls_per_connection (also
+  // counted in `overloaded`), and the queue now (calls, request bytes).
+  uint64_t connection_cap_refusals = 0;
+  uint64_t worker_queue_calls = 0;
+  uint64_t worker_queue_bytes = 0;
 };
 
 class Server {

@@ -118,17 +118,21 @@ void ServerCall::Start(absl::string_view payload) {
     return;
   }
   run_state_.store(kQueued, std::memory_order_relaxed);
-  if (!shared_->workers->TrySchedule(
-          [self = shared_from_this()] { self->Run(); })) {
+  // Queued under its connection (served round-robin with the others),
+  // charged the request's size against worker_queue_bytes.
+  absl::StatusOr<ThreadPool::TaskId> task =
+      shared_->workers->TrySchedule(connection_.get(), payload.size(),
+                                    [self = shared_from_this()] { self->Run(); });
+  if (!task.ok()) {
     run_state_.store(kNotQueued, std::memory_order_relaxed);
     handler_done_ = true;
     ReleaseMessages();
     LoopCounters::Add(handle_->counters.overloaded);
     Answer(absl::ResourceExhaustedError(
-        absl::StrCat("the worker pool is full (",
-                     shared_->workers->queue_size(), " calls waiting)")));
+        absl::StrCat("the worker pool is full: ", task.status().message())));
     return;
   }
+  task_id_ = *task;
   ArmDeadline();
   ChargeHeld(held);
 }
@@ -221,6 +225,7 @@ void ServerCall::Abort(const absl::Status& status) {
   const bool skipped = run_state_.compare_exchange_strong(
       expected, kSkipped, std::memory_order_acq_rel);
   answered_ = true;  // Before the cancel callback: a `done` it calls is late.
+  if (skipped) Unqueue();
   ctx_.MarkCancelled();
   Answer(status);
   if (skipped) {  // Taken off the worker queue: the handler never runs.
@@ -235,6 +240,7 @@ void ServerCall::Disconnected() {
   int expected = kQueued;
   if (run_state_.compare_exchange_strong(expected, kSkipped,
                                          std::memory_order_acq_rel)) {
+    Unqueue();
     handler_done_ = true;
     ReleaseMessages();
   }
@@ -249,6 +255,13 @@ void ServerCall::Disconnected() {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
   shared_->CallAnswered(handle_);
+}
+
+void ServerCall::Unqueue() {
+  // Releases the queued bytes now. A worker may have popped the task just
+  // before we won the skip; it then finds kSkipped and returns.
+  if (task_id_ != 0) shared_->workers->Remove(connection_.get(), task_id_);
+  task_id_ = 0;
 }
 
 void ServerCall::Answer(const absl::Status& status) {

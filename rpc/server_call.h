@@ -68,6 +68,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   enum RunState : int { kNotQueued, kQueued, kStarted, kSkipped };
 
   void Run();
+  // Takes the skipped call off the worker queue (loop only).
+  void Unqueue();
   void OnHandlerDone();
   void ArmDeadline();
   void OnDeadline();
@@ -115,6 +117,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // Large messages are freed, not pooled: an idle connection must not keep
   // the memory of its largest call.
   bool pool_messages_ = true;
+  uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
 };
 
 }  // namespace mrpc

@@ -99,6 +99,19 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
     SendStatus(conn, id, absl::UnavailableError("the server is shutting down"));
     return absl::OkStatus();
   }
+  // One connection cannot hold more than its share of the server (the
+  // worker queue above all): past the cap it is refused, not queued.
+  const size_t max_calls = shared_->options.max_calls_per_connection;
+  if (max_calls > 0 && calls_.size() >= max_calls) {
+    LoopCounters::Add(counters_.overloaded);
+    LoopCounters::Add(counters_.connection_cap_refusals);
+    SendStatus(conn, id,
+               absl::ResourceExhaustedError(absl::StrCat(
+                   "this connection has ", calls_.size(),
+                   " calls in flight, the server's limit per connection "
+                   "(max_calls_per_connection)")));
+    return absl::OkStatus();
+  }
   // The frame's bytes are in already; what is refused here is holding them
   // for a call past the budget, or past this connection's share of it.
   if (shared_->budget.Exhausted() ||
@@ -327,6 +340,15 @@ void ServerConnection::OnClose() {
   auto calls = std::move(calls_);
   calls_.clear();
   for (auto& [id, call] : calls) call->Disconnected();
+}
+
+void ServerConnection::Abandon(const absl::Status& status) {
+  loop_->AssertInLoopThread();
+  std::shared_ptr<ServerConnection> self = shared_from_this();
+  std::vector<std::shared_ptr<ServerCall>> calls;
+  calls.reserve(calls_.size());
+  for (auto& [id, call] : calls_) calls.push_back(call);
+  for (auto& call : calls) call->Abort(status);
 }
 
 void ServerConnection::OnHighWaterMark(const TcpConnectionPtr& conn,

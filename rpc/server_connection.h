@@ -54,6 +54,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void OnClose();
   void OnHighWaterMark(const TcpConnectionPtr& conn, size_t bytes);
   void OnWriteComplete(const TcpConnectionPtr& conn);
+  // Shutdown past its grace: answers every call in flight with `status`
+  // now (their handlers' later results are dropped).
+  void Abandon(const absl::Status& status);
 
   // For calls.
   LoopHandle* handle() const { return handle_.get(); }

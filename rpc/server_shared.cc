@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "net/event_loop.h"
+#include "rpc/thread_pool.h"
 
 namespace mrpc {
 
@@ -85,6 +86,11 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->oversized_responses += c.oversized_responses.load();
     s->memory_refusals += c.memory_refusals.load();
     s->calls_in_flight += c.in_flight.load();
+    s->connection_cap_refusals += c.connection_cap_refusals.load();
+  }
+  if (workers != nullptr) {
+    s->worker_queue_calls = workers->queue_size();
+    s->worker_queue_bytes = workers->queued_bytes();
   }
   s->memory_limit = budget.limit();
   s->memory_used = budget.used();

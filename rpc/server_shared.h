@@ -62,6 +62,7 @@ struct alignas(64) LoopCounters {
   Counter oversized_requests{0};
   Counter oversized_responses{0};
   Counter memory_refusals{0};
+  Counter connection_cap_refusals{0};
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
 };
@@ -123,7 +124,9 @@ struct ServerShared {
   std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
   // Charged by every connection (buffers) and call (requests held).
   MemoryBudget budget;
-  ThreadPool* workers = nullptr;  // Owned by the server; set at Start().
+  // Set at Start() if a method uses it. Shared: a loop that a handler
+  // blocks past shutdown may still reach it afterwards.
+  std::shared_ptr<ThreadPool> workers;
   std::atomic<bool> draining{false};
 
  private:
