@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/sync.h"
 
 namespace mrpc {
@@ -67,9 +68,9 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
     }
     loop_->QueueInLoop([conn] { conn->ConnectDestroyed(); });
     if (options_.reconnect && connecting_) {
-      LOG(INFO) << options_.name << ": connection to "
-                << connector_->server_address().ToString()
-                << " closed; reconnecting";
+      MRPC_PEER_LOG(INFO, "tcp client reconnect", connector_->server_address())
+          << options_.name << ": connection to "
+          << connector_->server_address().ToString() << " closed; reconnecting";
       connector_->Restart();
     }
   }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/memory_budget.h"
 
 namespace mrpc {
@@ -68,7 +69,9 @@ TcpConnection::TcpConnection(EventLoop* loop, uint64_t id, Socket socket,
   channel_.SetEdgeTriggered(options_.edge_triggered);
   if (options_.tcp_nodelay) {
     absl::Status status = socket_.SetTcpNoDelay(true);
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
 }
 
@@ -197,8 +200,9 @@ void TcpConnection::Flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
-      LOG(WARNING) << "connection " << name_ << ": write: "
-                   << std::strerror(errno) << "; closing";
+      MRPC_PEER_LOG(WARNING, "tcp write error", peer_address_)
+          << "connection " << name_ << ": write: " << std::strerror(errno)
+          << "; closing";
       CloseSoon(CloseReason::kError);
       return;
     }
@@ -228,7 +232,9 @@ void TcpConnection::OnOutputDrained() {
   }
   if (state_.load() == State::kDisconnecting) {
     absl::Status status = socket_.ShutdownWrite();
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
   if (peer_closed_) MaybeFinishHalfClose();
 }
@@ -263,7 +269,7 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
   const State state = state_.load();
   if (close_queued_) return;
   if (state == State::kDisconnected || state == State::kDisconnecting) {
-    LOG_EVERY_N(WARNING, 1000)
+    MRPC_PEER_LOG(WARNING, "tcp send after close", peer_address_)
         << "connection " << name_ << ": dropping a send after close/shutdown";
     return;
   }
@@ -280,8 +286,9 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
         return;
       }
     } else if (errno != EAGAIN && errno != EINTR) {
-      LOG(WARNING) << "connection " << name_ << ": write: "
-                   << std::strerror(errno) << "; closing";
+      MRPC_PEER_LOG(WARNING, "tcp write error", peer_address_)
+          << "connection " << name_ << ": write: " << std::strerror(errno)
+          << "; closing";
       CloseSoon(CloseReason::kError);
       return;
     }
@@ -317,9 +324,10 @@ void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
 bool TcpConnection::AcceptOutput(size_t old_size) {
   const size_t size = output_.ReadableBytes();
   if (options_.max_output_bytes > 0 && size > options_.max_output_bytes) {
-    LOG(ERROR) << "connection " << name_ << ": output buffer at " << size
-               << " bytes, past the cap of " << options_.max_output_bytes
-               << " (the peer is not reading); closing";
+    MRPC_PEER_LOG(ERROR, "tcp output overflow", peer_address_)
+        << "connection " << name_ << ": output buffer at " << size
+        << " bytes, past the cap of " << options_.max_output_bytes
+        << " (the peer is not reading); closing";
     CloseSoon(CloseReason::kOutputOverflow);
     return false;
   }
@@ -344,7 +352,9 @@ void TcpConnection::ShutdownInLoop() {
   state_ = State::kDisconnecting;
   if (output_.ReadableBytes() == 0) {
     absl::Status status = socket_.ShutdownWrite();
-    LOG_IF(WARNING, !status.ok()) << "connection " << name_ << ": " << status;
+    if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
+      MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
+          << "connection " << name_ << ": " << status;
   }
 }
 
@@ -430,8 +440,9 @@ void TcpConnection::CloseSoon(CloseReason reason) {
 
 void TcpConnection::HandleSocketError(int err, const char* operation) {
   // A peer's fault (reset, broken pipe, timeout): this connection pays.
-  LOG(WARNING) << "connection " << name_ << ": " << operation << ": "
-               << std::strerror(err) << "; closing";
+  MRPC_PEER_LOG(WARNING, "tcp socket error", peer_address_)
+      << "connection " << name_ << ": " << operation << ": "
+      << std::strerror(err) << "; closing";
   HandleClose(CloseReason::kError);
 }
 
@@ -462,8 +473,9 @@ void TcpConnection::HandleIdleTimer() {
     ArmIdleTimer(timeout_ms - idle_ms);
     return;
   }
-  LOG(INFO) << "connection " << name_ << ": no inbound bytes for " << idle_ms
-            << " ms (idle timeout " << timeout_ms << " ms); closing";
+  MRPC_PEER_LOG(INFO, "tcp idle timeout", peer_address_)
+      << "connection " << name_ << ": no inbound bytes for " << idle_ms
+      << " ms (idle timeout " << timeout_ms << " ms); closing";
   HandleClose(CloseReason::kIdleTimeout);
 }
 
@@ -506,10 +518,11 @@ void TcpConnection::HandleStallTimer() {
         });
     return;
   }
-  LOG(WARNING) << "connection " << name_ << ": " << output_.ReadableBytes()
-               << " output bytes pending and none drained for " << stalled_ms
-               << " ms (output stall timeout " << limit_ms
-               << " ms; the peer is not reading); closing";
+  MRPC_PEER_LOG(WARNING, "tcp output stalled", peer_address_)
+      << "connection " << name_ << ": " << output_.ReadableBytes()
+      << " output bytes pending and none drained for " << stalled_ms
+      << " ms (output stall timeout " << limit_ms
+      << " ms; the peer is not reading); closing";
   HandleClose(CloseReason::kOutputStalled);
 }
 

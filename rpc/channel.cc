@@ -10,9 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
+#include "net/log_limiter.h"
 #include "net/sync.h"
 #include "net/tcp_client.h"
 #include "rpc/codec.h"
+#include "rpc/protobuf_log.h"
 
 namespace mrpc {
 namespace {
@@ -502,8 +504,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (status.ok()) status = frame_error;
     if (!status.ok()) {
       protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-      LOG(WARNING) << "protocol error from server " << target_ << ": "
-                   << status.message() << "; closing the connection";
+      MRPC_PEER_LOG(WARNING, "channel protocol error", target_)
+          << "protocol error from server " << target_ << ": "
+          << status.message() << "; closing the connection";
       close_reason_ = absl::StrCat("protocol error: ", status.message());
       input->RetrieveAll();
       conn->ForceCloseInLoop();
@@ -550,6 +553,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       metadata = TakeMetadata(&meta);
       status = WithServerTime(status, metadata);
     }
+    const ScopedLogPeer log_peer(target_);  // For protobuf's parse errors.
     if (status.ok() &&
         !call.response->ParseFromArray(payload.data(),
                                        static_cast<int>(payload.size()))) {
@@ -600,10 +604,11 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     const int64_t silent_ms = now - last_inbound_ms_;
     if (silent_ms >= absl::ToInt64Milliseconds(options_.heartbeat_timeout)) {
       heartbeat_timeouts_.fetch_add(1, std::memory_order_relaxed);
-      LOG(WARNING) << "server " << target_ << " silent for " << silent_ms
-                   << " ms (heartbeat timeout "
-                   << absl::FormatDuration(options_.heartbeat_timeout)
-                   << "); closing and reconnecting";
+      MRPC_PEER_LOG(WARNING, "channel heartbeat timeout", target_)
+          << "server " << target_ << " silent for " << silent_ms
+          << " ms (heartbeat timeout "
+          << absl::FormatDuration(options_.heartbeat_timeout)
+          << "); closing and reconnecting";
       close_reason_ =
           absl::StrCat("no bytes for ", silent_ms, " ms: heartbeat timeout");
       conn_->ForceCloseInLoop();
@@ -663,6 +668,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
     absl::string_view target, ChannelOptions options) {
   absl::StatusOr<InetAddress> server = InetAddress::Resolve(target);
   if (!server.ok()) return server.status();
+  InstallProtobufLogHandler();  // Before any response is parsed.
   if (options.heartbeat_interval > absl::ZeroDuration() &&
       options.heartbeat_timeout <= options.heartbeat_interval) {
     return absl::InvalidArgumentError(

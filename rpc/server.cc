@@ -15,6 +15,7 @@
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "rpc/protobuf_log.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
 #include "rpc/service.h"
@@ -101,6 +102,7 @@ class Server::Impl {
     }
     absl::StatusOr<InetAddress> listen = InetAddress::Parse(address);
     if (!listen.ok()) return listen.status();
+    InstallProtobufLogHandler();  // Before any request is parsed.
 
     if (needs_worker_pool_) {
       shared_->workers = std::make_shared<ThreadPool>(

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
 #include "rpc/server_connection.h"
@@ -39,9 +40,11 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
 }
 
 ServerCall::~ServerCall() {
-  LOG_IF(ERROR, started_ && !handler_done_.load())
-      << "call " << ctx_.service() << "." << ctx_.method() << " from "
-      << ctx_.peer().ToString() << " was dropped without calling done";
+  // Handler bugs, but possibly input-dependent: a peer could repeat them.
+  if (started_ && !handler_done_.load())
+    MRPC_PEER_LOG(ERROR, "rpc handler dropped done", ctx_.peer())
+        << "call " << ctx_.service() << "." << ctx_.method() << " from "
+        << ctx_.peer().ToString() << " was dropped without calling done";
 }
 
 namespace {
@@ -72,6 +75,7 @@ void ServerCall::Start(absl::string_view payload) {
       return;
     }
   }
+  const ScopedLogPeer log_peer(ctx_.peer());  // For protobuf's parse errors.
   // What the request will hold parsed: its wire size, or for a large one
   // an estimate that counts its fields (tiny fields cost far more parsed
   // than on the wire); refused before parsing if over this connection's
@@ -162,13 +166,14 @@ void ServerCall::Run() {
                        self->Finish(std::move(status));
                      });
   } catch (const std::exception& e) {
-    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
-               << " threw: " << e.what();
+    MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
+        << "handler " << ctx_.service() << "." << ctx_.method()
+        << " threw: " << e.what();
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   } catch (...) {
-    LOG(ERROR) << "handler " << ctx_.service() << "." << ctx_.method()
-               << " threw";
+    MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
+        << "handler " << ctx_.service() << "." << ctx_.method() << " threw";
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   }
@@ -176,8 +181,9 @@ void ServerCall::Run() {
 
 void ServerCall::Finish(absl::Status status) {
   if (handler_done_.exchange(true)) {
-    LOG(ERROR) << "done called twice for " << ctx_.service() << "."
-               << ctx_.method() << "; ignoring the second status: " << status;
+    MRPC_PEER_LOG(ERROR, "rpc done called twice", ctx_.peer())
+        << "done called twice for " << ctx_.service() << "." << ctx_.method()
+        << "; ignoring the second status: " << status;
     return;
   }
   ctx_.DropCancelCallback();

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
 #include "rpc/server_call.h"
@@ -279,9 +280,10 @@ void ServerConnection::FailConnection(const TcpConnectionPtr& conn,
                                       Buffer* input,
                                       const absl::Status& error) {
   LoopCounters::Add(counters_.protocol_errors);
-  LOG(WARNING) << "protocol error from " << conn->peer_address().ToString()
-               << ": " << error.message()
-               << "; answering its calls in flight and closing the connection";
+  MRPC_PEER_LOG(WARNING, "rpc protocol error", conn->peer_address())
+      << "protocol error from " << conn->peer_address().ToString() << ": "
+      << error.message()
+      << "; answering its calls in flight and closing the connection";
   closing_ = true;
   input->RetrieveAll();
   // Every request received before the error gets its one answer: those
@@ -320,13 +322,12 @@ void ServerConnection::CheckFrameTimeout(const TcpConnectionPtr& conn,
       absl::ToInt64Milliseconds(shared_->options.frame_timeout);
   if (limit_ms > 0 && now_ms - partial_since_ms_ > limit_ms) {
     LoopCounters::Add(counters_.frame_timeouts);
-    LOG(WARNING) << "client " << conn->peer_address().ToString()
-                 << ": a frame still incomplete after "
-                 << now_ms - partial_since_ms_ << " ms (frame timeout "
-                 << limit_ms << " ms; " << input->ReadableBytes()
-                 << " bytes buffered, " << skip_.remaining
-                 << " bytes of a refused frame to skip); closing the "
-                    "connection";
+    MRPC_PEER_LOG(WARNING, "rpc frame timeout", conn->peer_address())
+        << "client " << conn->peer_address().ToString()
+        << ": a frame still incomplete after " << now_ms - partial_since_ms_
+        << " ms (frame timeout " << limit_ms << " ms; "
+        << input->ReadableBytes() << " bytes buffered, " << skip_.remaining
+        << " bytes of a refused frame to skip); closing the connection";
     input->RetrieveAll();
     conn->ForceCloseInLoop();
   }
@@ -353,9 +354,10 @@ void ServerConnection::Abandon(const absl::Status& status) {
 void ServerConnection::OnHighWaterMark(const TcpConnectionPtr& conn,
                                        size_t bytes) {
   if (paused_) return;
-  LOG(WARNING) << "client " << conn->peer_address().ToString()
-               << " is not reading its responses (" << bytes
-               << " bytes buffered); pausing its requests";
+  MRPC_PEER_LOG(WARNING, "rpc client not reading", conn->peer_address())
+      << "client " << conn->peer_address().ToString()
+      << " is not reading its responses (" << bytes
+      << " bytes buffered); pausing its requests";
   paused_ = true;
   conn->StopRead();
 }
