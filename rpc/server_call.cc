@@ -9,6 +9,7 @@
 #include "net/event_loop.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
+#include "rpc/overload.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
 
@@ -201,6 +202,7 @@ void ServerCall::Disconnected() {
   for (size_t i = admitted_; i-- > 0;) {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
+  ReleaseAdmission(status);
   shared_->CallAnswered(handle_);
 }
 
@@ -236,6 +238,7 @@ void ServerCall::Answer(const absl::Status& status) {
       shared_->interceptors[i]->OnResponse(&ctx_, sent, latency);
     }
   }
+  ReleaseAdmission(sent);
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
 }
@@ -267,6 +270,12 @@ absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {
     EncodeResponseFrame(id_, sent, &metadata, response_.get(), out);
   });
   return sent;
+}
+
+void ServerCall::ReleaseAdmission(const absl::Status& sent) {
+  if (limiter_ == nullptr) return;
+  ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
+  limiter_ = nullptr;
 }
 
 void ServerCall::ReleaseMessages() {

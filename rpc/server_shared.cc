@@ -81,6 +81,8 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->pings += c.pings.load();
     s->frame_timeouts += c.frame_timeouts.load();
     s->invalid_metadata += c.invalid_metadata.load();
+    s->limited += c.limited.load();
+    s->shed += c.shed.load();
     s->calls_in_flight += c.in_flight.load();
   }
 }
