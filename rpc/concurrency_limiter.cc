@@ -13,8 +13,11 @@ constexpr double kLatencyEma = 0.1;
 constexpr double kQpsEma = 0.02;
 // The limit during a re-measure, as a fraction of the current one.
 constexpr double kRemeasureRatio = 0.5;
-// Samples enough to close a window early at overload's onset.
+// Samples enough for a cut at overload's onset.
 constexpr int kQuickSamples = 10;
+// A re-measure whose mean is this much below the window before it says
+// the old limit let calls queue.
+constexpr double kQueuedRatio = 1.5;
 
 }  // namespace
 
@@ -63,23 +66,29 @@ void ConcurrencyLimiter::Release(int64_t latency_ns, Outcome outcome,
   const int64_t elapsed = now_ns - window_start_ns_;
   // Overload's onset: the limit refuses and latency is already twice the
   // noload. Strong evidence needs fewer samples; every sample waited for
-  // is a call queued behind too high a limit.
-  // A few samples say nothing reliable about throughput (answers come in
-  // batches per loop iteration), so this cut uses latency alone, as a
-  // gradient limiter does: the concurrency that would have kept latency at
-  // noload is the limit scaled by noload / mean.
-  const int64_t total_ns = ok_total_ns_ + failed_total_ns_;
-  // Once between normal windows: after the cut, a full window judges.
-  if (quick_cut_armed_ && refused_ > 0 && !remeasuring_ &&
-      noload_latency_ns_ > 0 &&
-      samples >= kQuickSamples &&
-      total_ns > 2 * noload_latency_ns_ * static_cast<int64_t>(samples)) {
-    const double mean = static_cast<double>(total_ns) / samples;
-    limit_ = Clamp(std::min<double>(limit_, in_flight_ + 1) *
-                   noload_latency_ns_ / mean * (1 + explore_));
-    quick_cut_armed_ = false;
-    ResetWindow(now_ns);
-    return;
+  // is a call queued behind too high a limit. A few samples say nothing
+  // reliable about throughput (answers come in batches per loop
+  // iteration), so this cut uses latency alone, as a gradient limiter
+  // does: the concurrency that would have kept latency at noload is the
+  // limit scaled by noload / mean. It repeats (on calls admitted after the
+  // previous cut) until latency is under 2x noload or the limit at its
+  // floor; the window is not reset, so a full window still judges.
+  if (now_ns >= quick_ignore_until_ns_) {
+    ++quick_count_;
+    quick_total_ns_ += latency_ns;
+  }
+  if (refused_ > 0 && !remeasuring_ && noload_latency_ns_ > 0 &&
+      quick_count_ >= kQuickSamples) {
+    const double quick_mean =
+        static_cast<double>(quick_total_ns_) / quick_count_;
+    quick_count_ = 0;
+    quick_total_ns_ = 0;
+    if (quick_mean > 2.0 * noload_latency_ns_ && limit_ > Clamp(0)) {
+      limit_ = Clamp(std::min(limit_, in_flight_ + 1) * noload_latency_ns_ /
+                     quick_mean * (1 + explore_));
+      // Calls admitted before the cut are still queued behind it.
+      quick_ignore_until_ns_ = now_ns + static_cast<int64_t>(quick_mean);
+    }
   }
   if (samples < options_.min_samples) {
     if (elapsed >= 4 * options_.window_ns) ResetWindow(now_ns);
@@ -114,14 +123,13 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
       (ok_total_ns_ + failed_total_ns_ * options_.fail_punish) / ok_count_);
   const bool binding = refused_ > 0;
   ResetWindow(now_ns);
-  quick_cut_armed_ = true;
 
   if (remeasuring_) {
     // The queue drained at the halved limit: this is the latency with no
     // queueing (or less of it). It replaces the estimate, up or down.
     remeasuring_ = false;
     // Calls queued at the old limit if their latency was well above this.
-    const bool queued = last_mean_ns_ > mean * (1 + options_.max_explore);
+    const bool queued = last_mean_ns_ > mean * kQueuedRatio;
     // Slower now: the throughput seen at the old latency is no longer
     // reachable. Assume the concurrency held, not the rate: scale max_qps
     // down so the limit does not grow with the latency.

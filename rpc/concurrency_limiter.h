@@ -23,15 +23,15 @@
 //     window) and latency shows queueing (mean > noload * (1 + max_explore)):
 //     below capacity the formula sees only the offered load, and bursts
 //     that fit the limit must keep passing.
-//   - Overload's onset: once the limit refuses and 10 answers
+//   - Overload's onset: while the limit refuses and each 10 answers
 //     average over 2x noload, it is cut at once to
 //     limit * noload / mean * (1 + explore) (a gradient step, latency only),
 //     instead of queueing calls for a whole window.
 //   - Re-measure: noload_latency only falls, so under overload (binding
 //     windows) it is re-measured from time to time: the limit is halved for
 //     one window (the queue drains) whose mean replaces noload, up or down.
-//     If the old limit had queued calls (its mean was well above the new
-//     noload) the formula applies and the next re-measure comes soon (how a
+//     If the old limit had queued calls (its mean was 1.5x the new
+//     noload or more) the formula applies and the next re-measure comes soon (how a
 //     limit far too high converges); else the old limit is restored and the
 //     interval doubles up to remeasure_max_ns. A higher noload scales
 //     max_qps down so the limit does not grow with latency.
@@ -147,7 +147,10 @@ class ConcurrencyLimiter {
   int64_t next_remeasure_ns_ = 0;  // 0: schedule once measured.
   int64_t last_mean_ns_ = 0;       // The last normal window's mean latency.
   int limit_before_remeasure_ = 0;
-  bool quick_cut_armed_ = true;  // See Release(): overload's onset.
+  // Overload's onset (see Release()): answers since the last cut.
+  int quick_count_ = 0;
+  int64_t quick_total_ns_ = 0;
+  int64_t quick_ignore_until_ns_ = 0;
   int64_t remeasure_interval_ns_;
 };
 

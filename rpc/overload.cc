@@ -3,11 +3,12 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace mrpc {
-namespace {
+namespace overload_internal {
 
-ConcurrencyLimiter* LimiterFor(LoopHandle* handle, const ServerMethod& method) {
+ConcurrencyLimiter* MakeLimiter(LoopHandle* handle, const ServerMethod& method) {
   auto& limiters = handle->limiters;
   if (static_cast<size_t>(method.index) >= limiters.size()) {
     limiters.resize(method.index + 1);
@@ -21,60 +22,43 @@ ConcurrencyLimiter* LimiterFor(LoopHandle* handle, const ServerMethod& method) {
   return limiter.get();
 }
 
-}  // namespace
-
-ConcurrencyLimiter* AdmitCall(LoopHandle* handle, const ServerMethod& method,
-                              const ServerOptions& options,
-                              absl::Duration remaining, absl::Status* refusal) {
-  if (!options.overload_protection) return nullptr;
-  ConcurrencyLimiter* limiter = LimiterFor(handle, method);
-  if (method.options.shed_by_deadline &&
-      remaining != absl::InfiniteDuration()) {
-    // 0 until a few calls were served: never shed on no evidence.
-    const int64_t recent_ns = limiter->recent_latency_ns();
-    if (recent_ns > 0 && remaining < absl::Nanoseconds(recent_ns)) {
-      LoopCounters::Add(handle->counters.shed);
-      *refusal = absl::ResourceExhaustedError(absl::StrCat(
-          "method ", method.service, ".", method.name, ": the deadline of ",
-          absl::FormatDuration(absl::Trunc(remaining, absl::Microseconds(1))),
-          " cannot cover the method's recent latency of ",
-          absl::FormatDuration(absl::Trunc(absl::Nanoseconds(recent_ns),
-                                           absl::Microseconds(1))),
-          "; refused at once (deadline-aware shedding)"));
-      return nullptr;
-    }
-  }
-  if (!limiter->TryAcquire()) {
-    LoopCounters::Add(handle->counters.limited);
-    *refusal = absl::ResourceExhaustedError(absl::StrCat(
-        "method ", method.service, ".", method.name,
-        " is at its concurrency limit of ", limiter->limit(),
-        method.options.max_concurrency > 0 ? " (fixed" : " (adaptive",
-        ", per I/O loop); retry later"));
-    return nullptr;
-  }
-  return limiter;
+absl::Status Shed(LoopHandle* handle, const ServerMethod& method,
+                  uint64_t timeout_us, int64_t recent_ns) {
+  LoopCounters::Add(handle->counters.shed);
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "method ", method.service, ".", method.name, ": the deadline of ",
+      absl::FormatDuration(absl::Microseconds(static_cast<int64_t>(timeout_us))),
+      " cannot cover the method's recent latency of ",
+      absl::FormatDuration(
+          absl::Trunc(absl::Nanoseconds(recent_ns), absl::Microseconds(1))),
+      "; refused at once (deadline-aware shedding)"));
 }
 
-void ReleaseCall(ConcurrencyLimiter* limiter, int64_t admitted_ns,
-                 const absl::Status& sent, int64_t now_ns) {
-  if (limiter == nullptr) return;
+absl::Status Limited(LoopHandle* handle, const ServerMethod& method,
+                     const ConcurrencyLimiter& limiter) {
+  LoopCounters::Add(handle->counters.limited);
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "method ", method.service, ".", method.name,
+      " is at its concurrency limit of ", limiter.limit(),
+      method.options.max_concurrency > 0 ? " (fixed" : " (adaptive",
+      ", per I/O loop); retry later"));
+}
+
+ConcurrencyLimiter::Outcome OutcomeOf(const absl::Status& sent) {
   // The server gave up on these (or the client did, usually on a timeout):
   // they count against the limit. Any other status was the handler's
   // answer, a served call.
-  ConcurrencyLimiter::Outcome outcome = ConcurrencyLimiter::kOk;
   switch (sent.code()) {
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kCancelled:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kInternal:
-      outcome = ConcurrencyLimiter::kFailed;
-      break;
+      return ConcurrencyLimiter::kFailed;
     default:
-      break;
+      return ConcurrencyLimiter::kOk;
   }
-  limiter->Release(now_ns - admitted_ns, outcome, now_ns);
 }
 
+}  // namespace overload_internal
 }  // namespace mrpc

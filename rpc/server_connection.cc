@@ -123,7 +123,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   // Overload protection (rpc/overload.h): refused at once, or admitted.
   absl::Status refused;
   ConcurrencyLimiter* limiter = AdmitCall(
-      handle_.get(), *method, shared_->options, deadline - now, &refused);
+      handle_.get(), *method, shared_->options, timeout_us, &refused);
   if (!refused.ok()) {
     SendStatus(conn, id, refused);
     return absl::OkStatus();

@@ -67,6 +67,7 @@ struct Phase {
   uint64_t other = 0;
   Histogram ok_ns, refused_ns;
   Histogram steady_ns;  // OK calls sent after the phase's first 0.5 s.
+  Histogram in_flight;  // The server's calls in flight, sampled.
   ServerStats stats;
   double goodput() const { return ok / seconds; }
 };
@@ -130,6 +131,11 @@ class Bench {
       const absl::Time now = absl::Now();
       if (due > now) absl::SleepFor(due - now);
       Send(i, nullptr);
+      if (i % 64 == 0) {
+        const int64_t n = server_->stats().calls_in_flight;
+        MutexLock lock(&recorder_.mutex);
+        recorder_.phase.in_flight.Record(n);
+      }
     }
     return Finish(absl::Now() - start);
   }
@@ -230,13 +236,15 @@ void Print(const Phase& p) {
       "(after 0.5 s %6.2f) ms | "
       "refused %6" PRIu64 " p50 %5.3f p99 %5.3f ms | late %" PRIu64
       " deadline %" PRIu64 " other %" PRIu64 " | limited %" PRIu64
-      " shed %" PRIu64 " pool-full %" PRIu64 "\n",
+      " shed %" PRIu64 " pool-full %" PRIu64 " | in flight p50 %" PRId64
+      " p99 %" PRId64 "\n",
       p.name.c_str(), p.sent / p.seconds, p.goodput(),
       Ms(p.ok_ns.Percentile(50)), Ms(p.ok_ns.Percentile(99)),
       Ms(p.steady_ns.Percentile(99)), p.refused,
       Ms(p.refused_ns.Percentile(50)), Ms(p.refused_ns.Percentile(99)),
       p.late, p.deadline, p.other, p.stats.limited, p.stats.shed,
-      p.stats.overloaded);
+      p.stats.overloaded, p.in_flight.Percentile(50),
+      p.in_flight.Percentile(99));
   std::fflush(stdout);
 }
 
