@@ -77,7 +77,7 @@ void ConcurrencyLimiter::Release(int64_t latency_ns, Outcome outcome,
     ++quick_count_;
     quick_total_ns_ += latency_ns;
   }
-  if (refused_ > 0 && !remeasuring_ && noload_latency_ns_ > 0 &&
+  if (UnderPressure() && !remeasuring_ && noload_latency_ns_ > 0 &&
       quick_count_ >= kQuickSamples) {
     const double quick_mean =
         static_cast<double>(quick_total_ns_) / quick_count_;
@@ -88,6 +88,10 @@ void ConcurrencyLimiter::Release(int64_t latency_ns, Outcome outcome,
                      quick_mean * (1 + explore_));
       // Calls admitted before the cut are still queued behind it.
       quick_ignore_until_ns_ = now_ns + static_cast<int64_t>(quick_mean);
+      // noload may be stale (learnt from bursts): check it soon.
+      remeasure_interval_ns_ = options_.remeasure_min_ns;
+      next_remeasure_ns_ =
+          std::min(next_remeasure_ns_, now_ns + options_.remeasure_min_ns);
     }
   }
   if (samples < options_.min_samples) {
@@ -121,7 +125,7 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
   const double qps = 1e9 * ok_count_ / static_cast<double>(elapsed);
   const int64_t mean = static_cast<int64_t>(
       (ok_total_ns_ + failed_total_ns_ * options_.fail_punish) / ok_count_);
-  const bool binding = refused_ > 0;
+  const bool binding = UnderPressure();
   ResetWindow(now_ns);
 
   if (remeasuring_) {
@@ -146,6 +150,7 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
         Clamp(max_qps_ * noload_latency_ns_ * 1e-9 * (1 + explore_));
     // No sign the old limit let calls queue: restore it (the load may just
     // be below capacity, where the formula only sees the load).
+    needed_ = next;
     limit_ = queued ? next : std::max(next, limit_before_remeasure_);
     return;
   }
@@ -168,6 +173,7 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
   }
   int next = Clamp(max_qps_ * static_cast<double>(noload_latency_ns_) * 1e-9 *
                    (1 + explore_));
+  needed_ = next;
   // Shrink only when the limit was binding (it refused calls) and calls
   // queue (or fail) behind it: below capacity the formula sees only the
   // offered load, and a burst that queues briefly must still pass.

@@ -19,11 +19,12 @@
 // near noload and shrinks when calls queue. Above capacity, calls queue and
 // the limit settles just above the concurrency the server really has.
 // Three guards make it fit to be on by default:
-//   - The limit shrinks only when it was binding (it refused calls in the
-//     window) and latency shows queueing (mean > noload * (1 + max_explore)):
-//     below capacity the formula sees only the offered load, and bursts
-//     that fit the limit must keep passing.
-//   - Overload's onset: while the limit refuses and each 10 answers
+//   - The limit shrinks only under pressure (it refused calls in the
+//     window, or more than twice the formula's concurrency is in flight)
+//     and when latency shows queueing (mean > noload * (1 + max_explore)):
+//     below capacity the formula sees only the offered load, and traffic
+//     that does not queue must keep passing.
+//   - Overload's onset: while under pressure and each 10 answers
 //     average over 2x noload, it is cut at once to
 //     limit * noload / mean * (1 + explore) (a gradient step, latency only),
 //     instead of queueing calls for a whole window.
@@ -52,8 +53,12 @@ struct ConcurrencyLimiterOptions {
   // > 0: a fixed limit (no adaptation); < 0: no limit (latency is still
   // tracked); 0: adaptive. Default: 0.
   int fixed_limit = 0;
-  // The adaptive limit before the first window closes. Default: 40.
-  int initial_limit = 40;
+  // The adaptive limit until overload brings it down (it shrinks only when
+  // it refused calls and they queue): high, so that healthy traffic with
+  // many calls open at once (timers, chained calls) is never refused; a
+  // server overloaded from a cold start queues up to this many calls for
+  // the first few windows. Default: 1000.
+  int initial_limit = 1000;
   // The adaptive limit never goes below this (nor above max_limit).
   // Default: 2, 100000.
   int min_limit = 2;
@@ -123,6 +128,12 @@ class ConcurrencyLimiter {
   void CloseWindow(int64_t now_ns);
   void ResetWindow(int64_t now_ns);
   int Clamp(double limit) const;
+  // The limit binds (it refused calls), or far more calls are in flight
+  // than the last window's throughput and noload latency need: overload
+  // under a limit still too high to refuse.
+  bool UnderPressure() const {
+    return refused_ > 0 || (needed_ > 0 && in_flight_ > 2 * needed_);
+  }
 
   const ConcurrencyLimiterOptions options_;
   int limit_;
@@ -147,6 +158,7 @@ class ConcurrencyLimiter {
   int64_t next_remeasure_ns_ = 0;  // 0: schedule once measured.
   int64_t last_mean_ns_ = 0;       // The last normal window's mean latency.
   int limit_before_remeasure_ = 0;
+  int needed_ = 0;  // The formula's limit at the last window (0: none yet).
   // Overload's onset (see Release()): answers since the last cut.
   int quick_count_ = 0;
   int64_t quick_total_ns_ = 0;
