@@ -67,7 +67,8 @@ class Server::Impl {
                                          std::string(method),
                                          &request_prototype,
                                          &response_prototype,
-                                         std::move(handler), options});
+                                         std::move(handler), options,
+                                         num_methods_++});
     needs_worker_pool_ |= options.use_worker_pool;
     return absl::OkStatus();
   }
@@ -302,6 +303,7 @@ class Server::Impl {
 
   const std::shared_ptr<ServerShared> shared_;
   bool needs_worker_pool_ = false;
+  int num_methods_ = 0;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
   std::unique_ptr<TcpServer> tcp_server_;
   InetAddress listen_address_;

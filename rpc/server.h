@@ -69,6 +69,15 @@ struct MethodOptions {
   // loop: for handlers that block. The response returns to the loop.
   // Default: false (run inline on the loop; never block there).
   bool use_worker_pool = false;
+  // Overload protection (docs/reliability.md), per connection loop: calls
+  // of this method in flight on one loop beyond which a new one is answered
+  // RESOURCE_EXHAUSTED at once. 0: adaptive (follows measured latency and
+  // throughput; inline handlers answered at once are never refused);
+  // > 0: this fixed limit per loop; -1: no limit. Default: 0 (adaptive).
+  int max_concurrency = 0;
+  // Refuse at once (RESOURCE_EXHAUSTED) a call whose deadline is shorter
+  // than the method's recent latency on its loop. Default: true.
+  bool shed_by_deadline = true;
 };
 
 struct ServerOptions {
@@ -145,6 +154,10 @@ struct ServerOptions {
   int backlog = SOMAXCONN;
   // Edge-triggered epoll (docs/design.md). Default: false.
   bool edge_triggered = false;
+  // Overload protection: each method's concurrency limit and deadline
+  // shedding (MethodOptions). False turns both off for every method.
+  // Default: true.
+  bool overload_protection = true;
 };
 
 // Counters, readable at any time (each a relaxed snapshot).
@@ -154,7 +167,10 @@ struct ServerStats {
   uint64_t protocol_errors = 0;    // Connections closed for bad frames.
   uint64_t unimplemented = 0;      // Unknown service or method.
   uint64_t deadline_exceeded = 0;  // Answered DEADLINE_EXCEEDED.
-  uint64_t overloaded = 0;         // Answered RESOURCE_EXHAUSTED.
+  // RESOURCE_EXHAUSTED for the server's own limits: worker queue full,
+  // max_calls_per_connection, the memory budget, max_frame_size (the
+  // counters below say which); not `limited` or `shed`.
+  uint64_t overloaded = 0;
   uint64_t cancels = 0;            // CANCEL frames received.
   uint64_t pings = 0;              // PING frames answered.
   uint64_t frame_timeouts = 0;     // Connections closed: a frame too slow.
@@ -163,6 +179,11 @@ struct ServerStats {
   uint64_t oversized_responses = 0;  // Responses over max_frame_size, failed.
   // Requests and responses refused because the memory budget was spent.
   uint64_t memory_refusals = 0;
+  // Overload protection, answered RESOURCE_EXHAUSTED at arrival (not in
+  // `overloaded`): at the method's concurrency limit; or the deadline was
+  // shorter than the method's recent latency.
+  uint64_t limited = 0;
+  uint64_t shed = 0;
   // Connections: open now, accepted in all, and closed by reason.
   int connections = 0;
   uint64_t connections_accepted = 0;

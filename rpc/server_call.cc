@@ -11,6 +11,7 @@
 #include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
+#include "rpc/overload.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
 #include "rpc/wire_cost.h"
@@ -254,6 +255,7 @@ void ServerCall::Disconnected() {
   for (size_t i = admitted_; i-- > 0;) {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
+  ReleaseAdmission(status);
   shared_->CallAnswered(handle_);
 }
 
@@ -294,6 +296,7 @@ void ServerCall::Answer(const absl::Status& status) {
       shared_->interceptors[i]->OnResponse(&ctx_, sent, latency);
     }
   }
+  ReleaseAdmission(sent);
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
 }
@@ -361,6 +364,12 @@ absl::Status ServerCall::SendResponse(const absl::Status& status,
 void ServerCall::ChargeHeld(size_t request_bytes) {
   charge_ = static_cast<int64_t>(request_bytes) + kCallOverheadBytes;
   connection_->Hold(charge_);
+}
+
+void ServerCall::ReleaseAdmission(const absl::Status& sent) {
+  if (limiter_ == nullptr) return;
+  ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
+  limiter_ = nullptr;
 }
 
 void ServerCall::ReleaseMessages() {

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/callbacks.h"
+#include "rpc/concurrency_limiter.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_context.h"
 #include "rpc/server_shared.h"
@@ -48,6 +49,12 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   uint64_t id() const { return id_; }
   bool answered() const { return answered_; }
 
+  // Overload protection: `limiter` admitted the call at `admitted_ns` (the
+  // loop's cached clock); it is released when the call is answered.
+  void SetLimiter(ConcurrencyLimiter* limiter, int64_t admitted_ns) {
+    limiter_ = limiter;
+    admitted_ns_ = admitted_ns;
+  }
   // Takes the request's metadata (RpcMeta's entries, moved).
   void SetMetadata(Metadata metadata) { ctx_.metadata_ = std::move(metadata); }
   // Runs the interceptors' OnRequest, parses the request, and runs the
@@ -88,6 +95,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // RESOURCE_EXHAUSTED; returns the status sent.
   absl::Status SendResponse(const absl::Status& status,
                             const Metadata* metadata);
+  // Tells the limiter that admitted the call it was answered with `sent`.
+  void ReleaseAdmission(const absl::Status& sent);
 
   ServerContext ctx_;
   const ServerMethod* const method_;
@@ -118,6 +127,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // the memory of its largest call.
   bool pool_messages_ = true;
   uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
+  ConcurrencyLimiter* limiter_ = nullptr;  // The loop's; outlives the call.
+  int64_t admitted_ns_ = 0;
 };
 
 }  // namespace mrpc

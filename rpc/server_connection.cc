@@ -12,6 +12,7 @@
 #include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
+#include "rpc/overload.h"
 #include "rpc/server_call.h"
 
 namespace mrpc {
@@ -154,9 +155,18 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
       timeout_us == 0 || timeout_us > kMaxTimeoutUs
           ? absl::InfiniteFuture()
           : now + absl::Microseconds(static_cast<int64_t>(timeout_us));
+  // Overload protection (rpc/overload.h): refused at once, or admitted.
+  absl::Status refused;
+  ConcurrencyLimiter* limiter = AdmitCall(
+      handle_.get(), *method, shared_->options, timeout_us, &refused);
+  if (!refused.ok()) {
+    SendStatus(conn, id, refused);
+    return absl::OkStatus();
+  }
   auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
                                            shared_from_this(), shared_,
                                            handle_.get());
+  if (limiter != nullptr) call->SetLimiter(limiter, loop_->CachedNowNs());
   if (has_metadata) call->SetMetadata(TakeMetadata(meta));
   calls_.emplace(id, call);
   if (calls_.size() == 1) conn->SetBusy(true);

@@ -85,6 +85,8 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->oversized_requests += c.oversized_requests.load();
     s->oversized_responses += c.oversized_responses.load();
     s->memory_refusals += c.memory_refusals.load();
+    s->limited += c.limited.load();
+    s->shed += c.shed.load();
     s->calls_in_flight += c.in_flight.load();
     s->connection_cap_refusals += c.connection_cap_refusals.load();
   }

@@ -24,6 +24,7 @@
 #include "net/callbacks.h"
 #include "net/memory_budget.h"
 #include "net/sync.h"
+#include "rpc/concurrency_limiter.h"
 #include "rpc/interceptor.h"
 #include "rpc/server.h"
 
@@ -39,6 +40,7 @@ struct ServerMethod {
   const google::protobuf::Message* response_prototype;
   MethodHandler handler;
   MethodOptions options;
+  int index = 0;  // Registration order: indexes LoopHandle::limiters.
 };
 
 // One loop's counters. Written by that loop only (a relaxed load + store,
@@ -63,6 +65,8 @@ struct alignas(64) LoopCounters {
   Counter oversized_responses{0};
   Counter memory_refusals{0};
   Counter connection_cap_refusals{0};
+  Counter limited{0};  // Refused: at the method's concurrency limit.
+  Counter shed{0};     // Refused: the deadline was shorter than the latency.
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
 };
@@ -79,6 +83,9 @@ class LoopHandle {
   void Invalidate();
 
   LoopCounters counters;
+  // Loop only: each method's limiter on this loop (rpc/overload.h), by
+  // ServerMethod::index, made on first use.
+  std::vector<std::unique_ptr<ConcurrencyLimiter>> limiters;
 
  private:
   Mutex mutex_;

@@ -19,6 +19,8 @@ ABSL_FLAG(int, workers, 4, "worker threads for SlowEcho");
 ABSL_FLAG(int, noop_interceptors, 0,
           "server interceptors that do nothing (to measure what the "
           "interceptor chain costs)");
+ABSL_FLAG(bool, overload_protection, true,
+          "ServerOptions::overload_protection (to measure what it costs)");
 ABSL_FLAG(
     bool, slow_inline, false,
     "run SlowEcho inline on the event loop instead of the worker pool "
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   mrpc::ServerOptions options;
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
+  options.overload_protection = absl::GetFlag(FLAGS_overload_protection);
   mrpc::Server server(options);
   mrpc::echo::EchoServiceImpl service;
   mrpc::MethodOptions slow;
