@@ -45,6 +45,7 @@
 #ifndef MRPC_RPC_CONCURRENCY_LIMITER_H_
 #define MRPC_RPC_CONCURRENCY_LIMITER_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mrpc {
@@ -98,10 +99,21 @@ class ConcurrencyLimiter {
   // Admits one call if fewer than limit() are in flight. A call that is
   // answered before the next is admitted (an inline handler) leaves
   // in_flight() at 0, so it is never refused: the limit is at least 1.
-  bool TryAcquire() {
+  // `caller_in_flight` is what the caller (a connection) already has in
+  // flight: at an adaptive limit, a light caller (an eighth of the limit or
+  // less) is still admitted, up to a quarter over it, so that one
+  // connection holding the whole limit cannot lock the others out; the
+  // heavy callers are refused first. A fixed limit is exact.
+  bool TryAcquire(size_t caller_in_flight = SIZE_MAX) {
     if (limit_ >= 0 && in_flight_ >= limit_) {
-      ++refused_;
-      return false;
+      const bool light =
+          options_.fixed_limit == 0 &&
+          caller_in_flight <= static_cast<size_t>(limit_ / 8) &&
+          in_flight_ < limit_ + limit_ / 4 + 1;
+      if (!light) {
+        ++refused_;
+        return false;
+      }
     }
     ++in_flight_;
     return true;

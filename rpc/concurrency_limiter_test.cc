@@ -241,6 +241,21 @@ TEST(ConcurrencyLimiterTest, InlineCallsAreNeverRefused) {
   EXPECT_EQ(limiter.recent_latency_ns(), 0);
 }
 
+TEST(ConcurrencyLimiterTest, AtTheLimitLightCallersGetAQuarterMore) {
+  ConcurrencyLimiterOptions options;
+  options.initial_limit = 16;
+  ConcurrencyLimiter limiter(options);
+  ASSERT_EQ(limiter.limit(), 16);
+  // One heavy caller takes the whole limit and is refused past it.
+  for (size_t i = 0; i < 16; ++i) ASSERT_TRUE(limiter.TryAcquire(i));
+  EXPECT_FALSE(limiter.TryAcquire(16));
+  // Callers holding an eighth of the limit or less get in, up to 16 + 4.
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.TryAcquire(1)) << i;
+  EXPECT_FALSE(limiter.TryAcquire(0));
+  EXPECT_FALSE(limiter.TryAcquire(3));  // Over an eighth: heavy.
+  EXPECT_EQ(limiter.in_flight(), 21);
+}
+
 TEST(ConcurrencyLimiterTest, FixedAndUnlimited) {
   ConcurrencyLimiterOptions fixed;
   fixed.fixed_limit = 3;

@@ -29,7 +29,8 @@ ConcurrencyLimiter::Outcome OutcomeOf(const absl::Status& sent);
 }  // namespace overload_internal
 
 // Decides whether a call of `method` arriving on `handle`'s loop with a
-// timeout of `timeout_us` (the wire's: 0 is none) may run. On refusal
+// timeout of `timeout_us` (the wire's: 0 is none), on a connection with
+// `caller_in_flight` calls in flight, may run. On refusal
 // returns null and sets `*refusal` (RESOURCE_EXHAUSTED; counted as `shed`
 // or `limited`). Else returns the limiter that admitted it (null if
 // protection is off), to be passed to ReleaseCall when it is answered.
@@ -38,6 +39,7 @@ inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
                                      const ServerMethod& method,
                                      const ServerOptions& options,
                                      uint64_t timeout_us,
+                                     size_t caller_in_flight,
                                      absl::Status* refusal) {
   if (!options.overload_protection) return nullptr;
   const auto& limiters = handle->limiters;
@@ -57,7 +59,7 @@ inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
       return nullptr;
     }
   }
-  if (!limiter->TryAcquire()) {
+  if (!limiter->TryAcquire(caller_in_flight)) {
     *refusal = overload_internal::Limited(handle, method, *limiter);
     return nullptr;
   }

@@ -158,7 +158,8 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   // Overload protection (rpc/overload.h): refused at once, or admitted.
   absl::Status refused;
   ConcurrencyLimiter* limiter = AdmitCall(
-      handle_.get(), *method, shared_->options, timeout_us, &refused);
+      handle_.get(), *method, shared_->options, timeout_us, calls_.size(),
+      &refused);
   if (!refused.ok()) {
     SendStatus(conn, id, refused);
     return absl::OkStatus();
