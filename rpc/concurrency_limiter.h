@@ -121,6 +121,19 @@ class ConcurrencyLimiter {
   // An admitted call was answered after `latency_ns`, at `now_ns`.
   void Release(int64_t latency_ns, Outcome outcome, int64_t now_ns);
 
+  // A method is inline-only until one of its calls outlives its handler's
+  // first run (answered later, or queued for a worker): until then no call
+  // of it is ever in flight when the next arrives, so there is nothing to
+  // limit, and its calls skip the limiter entirely (no count, no sample):
+  // the binary path pays one test. Calls admitted while inline_only() are
+  // not acquired; the first that goes asynchronous calls EndInlineOnly(),
+  // which counts it in flight, and every call after it is limited.
+  bool inline_only() const { return inline_only_; }
+  void EndInlineOnly() {
+    inline_only_ = false;
+    ++in_flight_;
+  }
+
   // The current limit; -1: unlimited.
   int limit() const { return limit_; }
   int in_flight() const { return in_flight_; }
@@ -148,6 +161,7 @@ class ConcurrencyLimiter {
   }
 
   const ConcurrencyLimiterOptions options_;
+  bool inline_only_ = true;
   int limit_;
   int in_flight_ = 0;
   // Deadline shedding's estimate.

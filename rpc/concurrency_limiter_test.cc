@@ -256,6 +256,17 @@ TEST(ConcurrencyLimiterTest, AtTheLimitLightCallersGetAQuarterMore) {
   EXPECT_EQ(limiter.in_flight(), 21);
 }
 
+TEST(ConcurrencyLimiterTest, InlineOnlyUntilACallGoesAsynchronous) {
+  ConcurrencyLimiter limiter;
+  EXPECT_TRUE(limiter.inline_only());
+  EXPECT_EQ(limiter.in_flight(), 0);
+  limiter.EndInlineOnly();  // That call is in flight now.
+  EXPECT_FALSE(limiter.inline_only());
+  EXPECT_EQ(limiter.in_flight(), 1);
+  limiter.Release(kMs, ConcurrencyLimiter::kOk, kSec);
+  EXPECT_EQ(limiter.in_flight(), 0);
+}
+
 TEST(ConcurrencyLimiterTest, FixedAndUnlimited) {
   ConcurrencyLimiterOptions fixed;
   fixed.fixed_limit = 3;

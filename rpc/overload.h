@@ -33,7 +33,9 @@ ConcurrencyLimiter::Outcome OutcomeOf(const absl::Status& sent);
 // `caller_in_flight` calls in flight, may run. On refusal
 // returns null and sets `*refusal` (RESOURCE_EXHAUSTED; counted as `shed`
 // or `limited`). Else returns the limiter that admitted it (null if
-// protection is off), to be passed to ReleaseCall when it is answered.
+// protection is off), to be passed to ReleaseCall when it is answered; if
+// the limiter is inline_only() the call was not counted: if it is not
+// answered by the end of its start, call EndInlineOnly() and pass it then.
 // Inline: every call passes here.
 inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
                                      const ServerMethod& method,
@@ -50,6 +52,9 @@ inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
   if (limiter == nullptr) {
     limiter = overload_internal::MakeLimiter(handle, method);
   }
+  // A method whose calls have all been answered inline has nothing in
+  // flight to limit (see ConcurrencyLimiter::inline_only()).
+  if (limiter->inline_only()) return limiter;
   // At arrival the time left is the timeout. recent_latency_ns() is 0 until
   // a few calls were served: never shed on no evidence.
   if (timeout_us != 0 && method.options.shed_by_deadline) {

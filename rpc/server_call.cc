@@ -6,6 +6,7 @@
 #include <exception>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
@@ -278,7 +279,15 @@ void ServerCall::Answer(const absl::Status& status) {
     // OK comes only from the handler's `done`, so the handler is finished
     // and its response metadata ours to read.
     if (status.ok() && ctx_.response_metadata_.empty()) {
-      sent = SendResponse(status, nullptr);
+      // The common answer, inline: a small OK response.
+      const size_t small =
+          std::min(shared_->options.max_frame_size, kBudgetExemptBytes);
+      bool written = false;
+      conn_->SendInPlace([&](Buffer* out) {
+        written = EncodeResponseFrame(id_, status, nullptr, response_.get(),
+                                      out, small) <= small;
+      });
+      if (!written && conn_->connected()) sent = SendResponse(status, nullptr);
     } else {
       sent = SendWithMetadata(status);
     }
@@ -332,16 +341,20 @@ absl::Status ServerCall::SendResponse(const absl::Status& status,
   absl::Status sent = status;
   const size_t max = shared_->options.max_frame_size;
   conn_->SendInPlace([&](Buffer* out) {
+    // Small responses (the common case) pass without asking the budget:
+    // the first try is limited to what is always let through.
+    const size_t small = std::min(max, kBudgetExemptBytes);
+    size_t size =
+        EncodeResponseFrame(id_, status, metadata, response_.get(), out, small);
+    if (ABSL_PREDICT_TRUE(size <= small)) return;
+    pool_messages_ = false;  // A large response is not kept for reuse.
     size_t limit = max;
     const size_t room = connection_->ResponseRoom(*conn_);
     if (room < limit) limit = std::max(room, kBudgetExemptBytes);
-    const size_t size =
-        EncodeResponseFrame(id_, status, metadata, response_.get(), out, limit);
     if (size <= limit) {
-      if (size > kBudgetExemptBytes) pool_messages_ = false;
+      EncodeResponseFrame(id_, status, metadata, response_.get(), out);
       return;
     }
-    pool_messages_ = false;
     LoopCounters& counters = handle_->counters;
     if (size > max) {
       LoopCounters::Add(counters.oversized_responses);

@@ -167,11 +167,19 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
                                            shared_from_this(), shared_,
                                            handle_.get());
-  if (limiter != nullptr) call->SetLimiter(limiter, loop_->CachedNowNs());
+  const bool inline_only = limiter != nullptr && limiter->inline_only();
+  if (limiter != nullptr && !inline_only) {
+    call->SetLimiter(limiter, loop_->CachedNowNs());
+  }
   if (has_metadata) call->SetMetadata(TakeMetadata(meta));
   calls_.emplace(id, call);
   if (calls_.size() == 1) conn->SetBusy(true);
   call->Start(payload);
+  if (inline_only && !call->answered()) {
+    // The method's first call to outlive its start: limited from now on.
+    limiter->EndInlineOnly();
+    call->SetLimiter(limiter, loop_->CachedNowNs());
+  }
   return absl::OkStatus();
 }
 
