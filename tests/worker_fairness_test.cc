@@ -124,8 +124,12 @@ TEST(WorkerFairnessTest, FloodingConnectionCannotStarveOthers) {
       }
     } else if (code == kExhausted) {
       ++exhausted;
+      // Past its cap; or, at the edge of it, at the method's concurrency
+      // limit (the flood is the heaviest caller, refused first there).
       EXPECT_TRUE(absl::StrContains(frame->meta.status_message(),
-                                    "max_calls_per_connection"))
+                                    "max_calls_per_connection") ||
+                  absl::StrContains(frame->meta.status_message(),
+                                    "concurrency limit"))
           << frame->meta.status_message();
     } else {
       ++other;
@@ -151,10 +155,12 @@ TEST(WorkerFairnessTest, FloodingConnectionCannotStarveOthers) {
   for (int i = 0; i < kLong; ++i) EXPECT_TRUE(long_ok[i]) << "long call " << i;
   EXPECT_GT(exhausted, 0);
   EXPECT_EQ(ok + exhausted, kLong + kShort);
-  // Admitted: at most the cap at a time (more overall, as calls finish).
-  EXPECT_GE(ok, 1000);
+  // Admitted: at most the cap at a time (more overall, as calls finish;
+  // the bystanders' few calls on the flood's loop share its limit).
+  EXPECT_GE(ok, 1000 - kBystanders);
   const ServerStats stats = server.stats();
-  EXPECT_EQ(stats.connection_cap_refusals, static_cast<uint64_t>(exhausted));
+  EXPECT_EQ(stats.connection_cap_refusals + stats.limited,
+            static_cast<uint64_t>(exhausted));
   LOG(INFO) << "flooder: " << ok << " OK, " << exhausted
             << " RESOURCE_EXHAUSTED in " << flood_time << "; bystanders: "
             << bystander_calls << " calls, slowest " << worst;
@@ -249,7 +255,9 @@ TEST(WorkerFairnessTest, QueueIsBoundedInBytes) {
         << frame->meta.status_message();
     refused.push_back(frame->meta.correlation_id());
   }
-  EXPECT_EQ(stats.overloaded, kRequests - queued);
+  // Read after the refusals arrived: the snapshot above may precede the
+  // last refusal's count (`requests` counts a request as it arrives).
+  EXPECT_EQ(server.stats().overloaded, kRequests - queued);
 
   // A CANCEL of a queued call releases its bytes now (not when the worker
   // would have reached it) ...
