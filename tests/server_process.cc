@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -36,8 +37,20 @@ ServerProcess::ServerProcess(int port, const std::vector<std::string>& flags) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // Under TSan a process sleeps 1 s at exit (atexit_sleep_ms) to catch late
+  // races: tests time the server's exit, not the sanitizer's.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!absl::StartsWith(*e, "TSAN_OPTIONS=")) env_strings.push_back(*e);
+  }
+  const char* tsan = std::getenv("TSAN_OPTIONS");
+  env_strings.push_back(absl::StrCat("TSAN_OPTIONS=", tsan ? tsan : "",
+                                     tsan ? ":" : "", "atexit_sleep_ms=0"));
+  std::vector<char*> env;
+  for (std::string& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
   CHECK_EQ(posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(),
-                       environ),
+                       env.data()),
            0)
       << binary;
   posix_spawn_file_actions_destroy(&actions);
@@ -57,7 +70,11 @@ ServerProcess::ServerProcess(int port, const std::vector<std::string>& flags) {
       << line;
 }
 
-ServerProcess::~ServerProcess() { Kill(SIGTERM); }
+ServerProcess::~ServerProcess() {
+  if (pid_ <= 0) return;
+  Signal(SIGTERM);
+  if (WaitForExit(absl::Seconds(10)) == -1) Kill(SIGKILL);
+}
 
 int ServerProcess::Kill(int signal) {
   if (pid_ <= 0) return 0;
@@ -66,6 +83,24 @@ int ServerProcess::Kill(int signal) {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return status;
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+int ServerProcess::WaitForExit(absl::Duration limit) {
+  if (pid_ <= 0) return -1;
+  const absl::Time deadline = absl::Now() + limit;
+  do {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    absl::SleepFor(absl::Milliseconds(5));  // Polling a child: no fd to wait on.
+  } while (absl::Now() < deadline);
+  return -1;
 }
 
 long long ProcStatusBytes(pid_t pid, const std::string& field) {

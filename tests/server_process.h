@@ -11,20 +11,29 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace mrpc::testing {
 
 class ServerProcess {
  public:
   // Starts test_server on `port` (0: any) with `flags` ("--name=value")
-  // and waits until it listens. Failures are fatal.
+  // and waits until it listens. Failures are fatal. Under TSan the child
+  // runs with atexit_sleep_ms=0, so its exit is timed, not the sanitizer's
+  // 1 s wait at exit.
   explicit ServerProcess(int port, const std::vector<std::string>& flags = {});
-  // SIGTERM, then waits for the child.
+  // SIGTERM; a child not gone within 10 s gets SIGKILL (a server that
+  // failed its test must not hang the next).
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Sends `signal` and waits for the child to exit; returns its wait status.
   int Kill(int signal);
+  // Sends `signal` without waiting.
+  void Signal(int signal);
+  // Waits up to `limit` for the child to exit; its wait status, or -1.
+  int WaitForExit(absl::Duration limit);
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
 

@@ -5,31 +5,22 @@
 //
 // The server is tests/test_server in a child process (its Hang and
 // HangInline methods block forever), started with a 500 ms grace.
-#include <fcntl.h>
 #include <glog/logging.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "net/sync.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
+#include "tests/server_process.h"
 #include "tests/test_service.h"
-
-extern char** environ;
 
 namespace mrpc {
 namespace {
@@ -39,79 +30,14 @@ using echo::EchoResponse;
 
 constexpr absl::Duration kGrace = absl::Milliseconds(500);
 
-// tests/test_server in a child process.
-class ServerProcess {
+// tests/test_server in a child process, with a 500 ms grace.
+class ServerProcess : public testing::ServerProcess {
  public:
-  ServerProcess() {
-    const char* srcdir = std::getenv("TEST_SRCDIR");
-    const std::string binary =
-        absl::StrCat(srcdir ? srcdir : ".", "/mrpc/tests/test_server");
-    int out[2];
-    CHECK_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    const std::string grace_flag = absl::StrCat(
-        "--shutdown_grace_ms=", absl::ToInt64Milliseconds(kGrace));
-    char* argv[] = {const_cast<char*>(binary.c_str()),
-                    const_cast<char*>(grace_flag.c_str()), nullptr};
-    // Under TSan a process sleeps 1 s at exit (atexit_sleep_ms) to catch
-    // late races: time the server's exit, not the sanitizer's.
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (absl::StartsWith(*e, "TSAN_OPTIONS=")) continue;
-      env_strings.push_back(*e);
-    }
-    const char* tsan = std::getenv("TSAN_OPTIONS");
-    env_strings.push_back(absl::StrCat("TSAN_OPTIONS=", tsan ? tsan : "",
-                                       tsan ? ":" : "", "atexit_sleep_ms=0"));
-    std::vector<char*> env;
-    for (std::string& e : env_strings) env.push_back(e.data());
-    env.push_back(nullptr);
-    CHECK_EQ(posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv,
-                         env.data()),
-             0)
-        << binary;
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    FILE* child_out = ::fdopen(out[0], "r");
-    char line[128] = "";
-    CHECK(std::fgets(line, sizeof line, child_out) != nullptr)
-        << "server died at start";
-    ::fclose(child_out);
-    const absl::string_view text(line);
-    const size_t at = text.find("listening on ");
-    CHECK(at != absl::string_view::npos &&
-          absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                               text.substr(at + strlen("listening on "))),
-                           &port_))
-        << line;
-  }
-  ~ServerProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);  // A server that failed the test: no hang here.
-    ::waitpid(pid_, nullptr, 0);
-  }
-
-  void Terminate() { ::kill(pid_, SIGTERM); }
-  // Waits up to `limit` for the process to exit; its wait status, or -1.
-  int WaitForExit(absl::Duration limit) {
-    const absl::Time deadline = absl::Now() + limit;
-    do {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      absl::SleepFor(absl::Milliseconds(5));  // Polling a child: no fd to wait on.
-    } while (absl::Now() < deadline);
-    return -1;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  ServerProcess()
+      : testing::ServerProcess(
+            0, {absl::StrCat("--shutdown_grace_ms=",
+                             absl::ToInt64Milliseconds(kGrace))}) {}
+  void Terminate() { Signal(SIGTERM); }
 };
 
 struct Outcome {
