@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "net/inet_address.h"
 #include "net/sync.h"
+#include "net/test_util.h"
 
 namespace mrpc {
 namespace {
@@ -179,27 +180,7 @@ TEST(ScopedLogPeerTest, Nests) {
   EXPECT_EQ(ScopedLogPeer::Current(), nullptr);
 }
 
-// Collects the lines glog emits while it is installed.
-class CapturingSink : public google::LogSink {
- public:
-  CapturingSink() { google::AddLogSink(this); }
-  ~CapturingSink() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity severity, const char* full_filename,
-            const char* base_filename, int line,
-            const google::LogMessageTime& time, const char* message,
-            size_t message_len) override {
-    MutexLock lock(&mutex_);
-    lines_.emplace_back(message, message_len);
-  }
-  std::vector<std::string> Lines() {
-    MutexLock lock(&mutex_);
-    return lines_;
-  }
-
- private:
-  Mutex mutex_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mutex_);
-};
+using CapturingSink = ::mrpc::testing::LogCapture;
 
 TEST(PeerLogMacroTest, LimitsAndSkipsOperands) {
   SetDefaultLogLimits(Limits(3, 100, absl::Hours(1)));
@@ -216,7 +197,7 @@ TEST(PeerLogMacroTest, LimitsAndSkipsOperands) {
       ADD_FAILURE();
   }
   EXPECT_EQ(evaluated, 3);
-  std::vector<std::string> lines = sink.Lines();
+  std::vector<std::string> lines = sink.Texts();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "line 1");
   LogLimiter* limiter = LogLimiter::Get("log_limiter_test macro");
@@ -234,7 +215,7 @@ TEST(PeerLogMacroTest, SuffixEndsTheLine) {
   log_internal::PeerLogLine(__FILE__, __LINE__, google::GLOG_WARNING, admission)
           .stream()
       << "bad frame";
-  std::vector<std::string> lines = sink.Lines();
+  std::vector<std::string> lines = sink.Texts();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0],
             "bad frame (7 similar lines suppressed in the last 1500 ms)");

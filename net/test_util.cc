@@ -182,4 +182,33 @@ absl::Duration ProcessCpuTime() {
          absl::DurationFromTimeval(usage.ru_stime);
 }
 
+LogCapture::LogCapture(Filter keep) : keep_(std::move(keep)) {
+  google::AddLogSink(this);
+}
+
+LogCapture::~LogCapture() { google::RemoveLogSink(this); }
+
+void LogCapture::send(google::LogSeverity severity, const char* full_filename,
+                      const char* base_filename, int line,
+                      const google::LogMessageTime& time, const char* message,
+                      size_t message_len) {
+  const absl::string_view text(message, message_len);
+  if (keep_ && !keep_(severity, text)) return;
+  MutexLock lock(&mutex_);
+  lines_.push_back({severity, std::string(text)});
+}
+
+std::vector<LogCapture::Line> LogCapture::Lines() {
+  MutexLock lock(&mutex_);
+  return lines_;
+}
+
+std::vector<std::string> LogCapture::Texts() {
+  MutexLock lock(&mutex_);
+  std::vector<std::string> texts;
+  texts.reserve(lines_.size());
+  for (const Line& line : lines_) texts.push_back(line.text);
+  return texts;
+}
+
 }  // namespace mrpc::testing

@@ -7,9 +7,11 @@
 #ifndef MRPC_NET_TEST_UTIL_H_
 #define MRPC_NET_TEST_UTIL_H_
 
+#include <glog/logging.h>
 #include <sys/resource.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "net/event_loop_thread.h"
 #include "net/inet_address.h"
 #include "net/socket.h"
+#include "net/sync.h"
 
 namespace mrpc::testing {
 
@@ -105,6 +108,36 @@ bool Eventually(Predicate done, absl::Duration limit = absl::Seconds(30)) {
   }
   return true;
 }
+
+// Collects the lines glog emits while it lives (those `keep` accepts, if
+// given). Thread-safe: loops log from their own threads.
+class LogCapture : public google::LogSink {
+ public:
+  struct Line {
+    google::LogSeverity severity;
+    std::string text;
+  };
+  using Filter =
+      std::function<bool(google::LogSeverity severity, absl::string_view text)>;
+
+  explicit LogCapture(Filter keep = nullptr);
+  ~LogCapture() override;
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  void send(google::LogSeverity severity, const char* full_filename,
+            const char* base_filename, int line,
+            const google::LogMessageTime& time, const char* message,
+            size_t message_len) override;
+  std::vector<Line> Lines();
+  // The lines' texts.
+  std::vector<std::string> Texts();
+
+ private:
+  const Filter keep_;
+  Mutex mutex_;
+  std::vector<Line> lines_ ABSL_GUARDED_BY(mutex_);
+};
 
 }  // namespace mrpc::testing
 

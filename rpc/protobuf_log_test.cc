@@ -11,35 +11,13 @@
 #include "absl/time/time.h"
 #include "net/log_limiter.h"
 #include "net/sync.h"
+#include "net/test_util.h"
 
 namespace mrpc {
 namespace {
 
-struct Line {
-  google::LogSeverity severity;
-  std::string text;
-};
-
-class CapturingSink : public google::LogSink {
- public:
-  CapturingSink() { google::AddLogSink(this); }
-  ~CapturingSink() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity severity, const char* full_filename,
-            const char* base_filename, int line,
-            const google::LogMessageTime& time, const char* message,
-            size_t message_len) override {
-    MutexLock lock(&mutex_);
-    lines_.push_back({severity, std::string(message, message_len)});
-  }
-  std::vector<Line> Lines() {
-    MutexLock lock(&mutex_);
-    return lines_;
-  }
-
- private:
-  Mutex mutex_;
-  std::vector<Line> lines_ ABSL_GUARDED_BY(mutex_);
-};
+using Line = ::mrpc::testing::LogCapture::Line;
+using CapturingSink = ::mrpc::testing::LogCapture;
 
 class ProtobufLogTest : public ::testing::Test {
  protected:

@@ -46,33 +46,14 @@ constexpr char kTextService[] = "mrpc.test.TextService";
 
 // Collects the lines glog emits that contain `needle` (all WARNING and
 // above if empty).
-class CountingSink : public google::LogSink {
+class CountingSink : public ::mrpc::testing::LogCapture {
  public:
-  explicit CountingSink(std::string needle) : needle_(std::move(needle)) {
-    google::AddLogSink(this);
-  }
-  ~CountingSink() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity severity, const char* full_filename,
-            const char* base_filename, int line,
-            const google::LogMessageTime& time, const char* message,
-            size_t message_len) override {
-    std::string text(message, message_len);
-    if (needle_.empty() ? severity < google::GLOG_WARNING
-                        : !absl::StrContains(text, needle_)) {
-      return;
-    }
-    MutexLock lock(&mutex_);
-    lines_.push_back(std::move(text));
-  }
-  std::vector<std::string> Lines() {
-    MutexLock lock(&mutex_);
-    return lines_;
-  }
-
- private:
-  const std::string needle_;
-  Mutex mutex_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mutex_);
+  explicit CountingSink(std::string needle)
+      : LogCapture([needle = std::move(needle)](google::LogSeverity severity,
+                                                absl::string_view text) {
+          return needle.empty() ? severity >= google::GLOG_WARNING
+                                : absl::StrContains(text, needle);
+        }) {}
 };
 
 // The N of "(N similar lines suppressed ...)", or 0.
@@ -166,7 +147,7 @@ TEST_F(LogFloodTest, InvalidUtf8RequestsLogBoundedLines) {
   const absl::Time start = absl::Now();
   SendBadRequests(*raw, kRequests, 1);
   const absl::Duration elapsed = absl::Now() - start;
-  const std::vector<std::string> flood_lines = sink.Lines();
+  const std::vector<std::string> flood_lines = sink.Texts();
   const int64_t bound = kPerPeer * WindowsSpanned(elapsed);
   LOG(INFO) << kRequests << " bad requests in " << elapsed << ": "
             << flood_lines.size() << " log lines (bound " << bound << ")";
@@ -174,7 +155,7 @@ TEST_F(LogFloodTest, InvalidUtf8RequestsLogBoundedLines) {
   EXPECT_LE(static_cast<int64_t>(flood_lines.size()), bound);
   // And nothing else is logged for them (no per-request or per-connection
   // line besides the limited one).
-  EXPECT_EQ(all.Lines().size(), flood_lines.size());
+  EXPECT_EQ(all.Texts().size(), flood_lines.size());
   // The line is protobuf's, via our handler: it names the peer.
   EXPECT_TRUE(absl::StrContains(flood_lines[0], "protobuf: String field"))
       << flood_lines[0];
@@ -185,7 +166,7 @@ TEST_F(LogFloodTest, InvalidUtf8RequestsLogBoundedLines) {
   // unreported, so every bad request is accounted for.
   absl::SleepFor(kWindow + absl::Milliseconds(100));
   SendBadRequests(*raw, 1, kRequests + 1);
-  const std::vector<std::string> lines = sink.Lines();
+  const std::vector<std::string> lines = sink.Texts();
   ASSERT_EQ(lines.size(), flood_lines.size() + 1);
   EXPECT_GT(SuppressedCount(lines.back()), 0) << lines.back();
   int64_t reported = 0;
@@ -215,7 +196,7 @@ TEST_F(LogFloodTest, BadMagicConnectionsLogBoundedLines) {
     if (HasFatalFailure()) return;
   }
   const absl::Duration elapsed = absl::Now() - start;
-  const std::vector<std::string> flood_lines = sink.Lines();
+  const std::vector<std::string> flood_lines = sink.Texts();
   const int64_t bound = kPerPeer * WindowsSpanned(elapsed);
   LOG(INFO) << kConnections << " bad connections in " << elapsed << ": "
             << flood_lines.size() << " log lines (bound " << bound << ")";
@@ -223,11 +204,11 @@ TEST_F(LogFloodTest, BadMagicConnectionsLogBoundedLines) {
   EXPECT_LE(static_cast<int64_t>(flood_lines.size()), bound);
   // And nothing else is logged for them (no per-request or per-connection
   // line besides the limited one).
-  EXPECT_EQ(all.Lines().size(), flood_lines.size());
+  EXPECT_EQ(all.Texts().size(), flood_lines.size());
 
   absl::SleepFor(kWindow + absl::Milliseconds(100));
   commit_error();
-  const std::vector<std::string> lines = sink.Lines();
+  const std::vector<std::string> lines = sink.Texts();
   ASSERT_EQ(lines.size(), flood_lines.size() + 1);
   int64_t reported = 0;
   for (const std::string& line : lines) reported += SuppressedCount(line);
