@@ -116,9 +116,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   // The frame's bytes are in already; what is refused here is holding them
   // for a call past the budget, or past this connection's share of it.
   if (shared_->budget.Exhausted() ||
-      (payload.size() > kBudgetExemptBytes &&
-       held_ + static_cast<int64_t>(payload.size()) >
-           static_cast<int64_t>(shared_->ConnectionShare()))) {
+      (payload.size() > kBudgetExemptBytes && payload.size() > ShareLeft(0))) {
     LoopCounters::Add(counters_.memory_refusals);
     LoopCounters::Add(counters_.overloaded);
     SendStatus(conn, id,
@@ -188,27 +186,24 @@ void ServerConnection::Hold(int64_t bytes) {
   shared_->budget.Charge(bytes);
 }
 
-size_t ServerConnection::RequestRoom() const {
+size_t ServerConnection::ShareLeft(size_t also_held) const {
+  const size_t held =
+      static_cast<size_t>(std::max<int64_t>(held_, 0)) + also_held;
   const size_t share = shared_->ConnectionShare();
-  const size_t own =
-      held_ >= static_cast<int64_t>(share) ? 0 : share - static_cast<size_t>(held_);
-  return std::min(own, shared_->LargeFrameRoom());
+  return held >= share ? 0 : share - held;
+}
+
+size_t ServerConnection::RequestRoom() const {
+  return std::min(ShareLeft(0), shared_->LargeFrameRoom());
 }
 
 size_t ServerConnection::HeldRoom(size_t wire_bytes) const {
-  const size_t share = shared_->ConnectionShare();
-  const size_t own =
-      held_ >= static_cast<int64_t>(share) ? 0 : share - static_cast<size_t>(held_);
   // The wire bytes are in the budget already (in the input buffer).
-  return std::min(own, shared_->budget.Room() + wire_bytes);
+  return std::min(ShareLeft(0), shared_->budget.Room() + wire_bytes);
 }
 
 size_t ServerConnection::ResponseRoom(const TcpConnection& conn) const {
-  const size_t held = static_cast<size_t>(std::max<int64_t>(held_, 0)) +
-                      conn.output_bytes();
-  const size_t share = shared_->ConnectionShare();
-  const size_t own = held >= share ? 0 : share - held;
-  return std::min(own, shared_->LargeFrameRoom());
+  return std::min(ShareLeft(conn.output_bytes()), shared_->LargeFrameRoom());
 }
 
 absl::Status ServerConnection::MemoryError(absl::string_view what,

@@ -72,6 +72,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Bytes held for calls on this connection (negative: released); also
   // charged to the budget.
   void Hold(int64_t bytes);
+  // Bytes of this connection's share still free once `also_held` more
+  // are counted.
+  size_t ShareLeft(size_t also_held) const;
   // Room for a large request frame being read.
   size_t RequestRoom() const;
   // Room for a request of `wire_bytes` (already read) to be held parsed.
