@@ -10,6 +10,8 @@ set -euo pipefail
 # Build: Bazel and the rule packages it needs offline; the C++ libraries.
 # Tools: clang (sanitizers, libFuzzer), perf and valgrind (profiling),
 # procps/util-linux for ps/taskset used by the benchmark scripts.
+# Cluster tests: etcd (server and etcdctl) and dnsmasq, started by the tests
+# on free loopback ports.
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -18,6 +20,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev protobuf-compiler-grpc
   pkg-config linux-perf valgrind procps util-linux python3 git
+  etcd-server etcd-client dnsmasq-base
 )
 
 missing=()
