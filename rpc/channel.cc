@@ -2,19 +2,26 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
 #include "net/log_limiter.h"
 #include "net/sync.h"
-#include "net/tcp_client.h"
+#include "rpc/cluster/load_balancer.h"
+#include "rpc/cluster/outlier_detector.h"
+#include "rpc/cluster/resolver.h"
+#include "rpc/cluster/retry_budget.h"
+#include "rpc/cluster/target.h"
 #include "rpc/codec.h"
 #include "rpc/protobuf_log.h"
+#include "rpc/subchannel.h"
 
 namespace mrpc {
 namespace {
@@ -33,42 +40,53 @@ absl::Status OwnCopy(const absl::Status& status) {
 
 // Everything the channel does happens here, on its loop. Shared-owned so
 // timers and context hooks can hold it weakly.
-class Channel::Core : public std::enable_shared_from_this<Core> {
+//
+// A call ("Pending", keyed by its id) has at most two attempts in flight,
+// each on one server (Subchannel): the first or a retry, and a backup
+// request. An attempt's id is the call's id for the first one and a new id
+// (in attempt_ids_) for each after it: ids are never reused, so a late
+// answer to an abandoned attempt finds nothing. A call with no attempt in
+// flight is queued until a server is ready.
+class Channel::Core : public std::enable_shared_from_this<Core>,
+                      public Subchannel::Owner {
  public:
-  Core(EventLoop* loop, const InetAddress& server, std::string target,
-       ChannelOptions options)
+  Core(EventLoop* loop, std::string target, ChannelOptions options,
+       LbPolicy policy, ParsedTarget parsed)
       : loop_(loop),
-        server_(server),
         target_(std::move(target)),
-        options_(std::move(options)) {}
-
-  void Start() {
-    TcpClient::Options client_options;
-    client_options.name = "channel " + target_;
-    client_options.reconnect = true;
-    client_options.connector = options_.connect;
-    client_ = std::make_unique<TcpClient>(loop_, server_, client_options);
-    std::weak_ptr<Core> weak = shared_from_this();
-    client_->SetConnectionCallback([weak](const TcpConnectionPtr& conn) {
-      if (auto self = weak.lock()) self->OnConnection(conn);
-    });
-    client_->SetMessageCallback(
-        [weak](const TcpConnectionPtr& conn, Buffer* in) {
-          if (auto self = weak.lock()) self->OnMessage(conn, in);
-        });
-    client_->SetConnectErrorCallback([weak](const absl::Status& status) {
-      if (auto self = weak.lock()) self->OnConnectError(status);
-    });
-    client_->Connect();
-    if (options_.heartbeat_interval > absl::ZeroDuration()) {
-      const absl::Duration period = std::max(
-          absl::Milliseconds(1),
-          std::min(options_.heartbeat_interval, options_.heartbeat_timeout) /
-              4);
-      heartbeat_timer_ = loop_->RunEvery(period, [weak] {
-        if (auto self = weak.lock()) self->CheckHeartbeat();
-      });
+        options_(std::move(options)),
+        policy_(policy),
+        parsed_(std::move(parsed)),
+        detector_(options_.cluster.outlier),
+        budget_(options_.cluster.retry.budget_ratio,
+                options_.cluster.retry.budget_burst) {
+    sub_options_.heartbeat_interval = options_.heartbeat_interval;
+    sub_options_.heartbeat_timeout = options_.heartbeat_timeout;
+    sub_options_.max_frame_size = options_.max_frame_size;
+    sub_options_.connect = options_.connect;
+    for (const std::string& name : options_.cluster.idempotent_methods) {
+      idempotent_.insert(name);
     }
+    rng_ = static_cast<uint64_t>(MonotonicNanos()) ^
+           reinterpret_cast<uintptr_t>(this);
+  }
+
+  absl::Status Start() {
+    loop_->AssertInLoopThread();
+    if (parsed_.kind == ParsedTarget::Kind::kHostPort ||
+        parsed_.kind == ParsedTarget::Kind::kList) {
+      SetBackends(parsed_.addresses);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<std::unique_ptr<Resolver>> resolver =
+        NewResolver(loop_, parsed_, target_);
+    if (!resolver.ok()) return resolver.status();
+    resolver_ = std::move(*resolver);
+    std::weak_ptr<Core> weak = shared_from_this();
+    resolver_->Start([weak](absl::StatusOr<std::vector<InetAddress>> backends) {
+      if (auto self = weak.lock()) self->OnResolved(std::move(backends));
+    });
+    return absl::OkStatus();
   }
 
   // Any thread: runs `task` on the loop unless the channel is gone.
@@ -89,14 +107,15 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   };
 
   // Loop only.
-  // `lasting`: the names outlive the channel; interceptors may keep the
-  // views, else the names are interned.
+  // `lasting`: the names outlive the channel; interceptors and retries may
+  // keep the views, else the names are interned.
   void StartCall(absl::string_view service, absl::string_view method,
-                 bool lasting, Request request,
+                 bool lasting, bool idempotent, Request request,
                  google::protobuf::Message* response, ClientContext* context,
                  RpcCallback done) {
     loop_->AssertInLoopThread();
     calls_.fetch_add(1, std::memory_order_relaxed);
+    budget_.OnCall();
     // The time left: from the context's deadline (one clock read), or the
     // channel's default timeout (none), or unlimited.
     absl::Duration timeout = absl::InfiniteDuration();
@@ -105,15 +124,15 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     } else if (options_.default_timeout > absl::ZeroDuration()) {
       timeout = options_.default_timeout;
     }
-    if (state_ == State::kShutdown) {
+    if (shutdown_) {
       FailSoon(context, std::move(done),
                absl::CancelledError("the channel is closing"));
       return;
     }
-    if (state_ == State::kTransientFailure) {
-      FailSoon(context, std::move(done),
-               absl::UnavailableError(absl::StrCat(
-                   "cannot reach ", target_, ": ", last_error_.message())));
+    // A server to send to now, or else whether to wait for one.
+    Subchannel* backend = Pick(context, nullptr);
+    if (backend == nullptr && !WorthWaiting()) {
+      FailSoon(context, std::move(done), Unreachable());
       return;
     }
     if (timeout <= absl::ZeroDuration()) {
@@ -132,12 +151,21 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     Pending& call = pending_[id];
     call.start_ms = loop_->CachedNowMs();
     call.context = context;  // Before OnCall: interceptors see it.
+    // Kept to send again: a call that must wait, or one that another
+    // server could take if this one refuses it or fails.
+    const bool keep =
+        backend == nullptr ||
+        (backends_.size() > 1 && options_.cluster.retry.max_attempts > 1);
+    if (!options_.interceptors.empty() || keep) {
+      service = lasting ? service : Intern(service, &last_service_);
+      method = lasting ? method : Intern(method, &last_method_);
+    }
     if (!options_.interceptors.empty()) {
       call.start_ns = loop_->CachedNowNs();
-      call.info.service = lasting ? service : Intern(service, &last_service_);
-      call.info.method = lasting ? method : Intern(method, &last_method_);
-      call.info.deadline = context != nullptr ? context->deadline()
-                                              : absl::InfiniteFuture();
+      call.info.service = service;
+      call.info.method = method;
+      call.info.deadline =
+          context != nullptr ? context->deadline() : absl::InfiniteFuture();
       call.info.context = context;
     }
     RequestFields fields;
@@ -150,15 +178,6 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         return;
       }
     }
-    fields.id = id;
-    fields.service = service;
-    fields.method = method;
-    // Saturates: a deadline centuries away is sent as INT64_MAX us, never
-    // as a wrapped (negative, "expired") number.
-    fields.timeout_us =
-        timeout == absl::InfiniteDuration()
-            ? 0
-            : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout));
     call.response = response;
     call.done = std::move(done);
     call.timeout = timeout;
@@ -168,6 +187,7 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       // and Teardown() completes every call before the core can go away.
       call.deadline_timer =
           loop_->RunAfter(timeout, [this, id] { OnDeadline(id); });
+      call.deadline_ms = call.start_ms + absl::ToInt64Milliseconds(timeout);
     }
     if (context != nullptr) {
       std::weak_ptr<Core> weak = shared_from_this();
@@ -179,32 +199,65 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         }
       });
     }
-    if (state_ == State::kReady) {
-      call.sent_ms = call.start_ms;
-      conn_->SendInPlace([&](Buffer* out) { Encode(fields, request, out); });
-    } else {  // Connecting: encode now, send when the connection is up.
-      Buffer frame;
-      Encode(fields, request, &frame);
-      call.unsent_frame = frame.RetrieveAllAsString();
+    call.idempotent = idempotent || IsIdempotent(service, method) ||
+                      (context != nullptr && context->idempotent());
+    if (keep) {
+      call.kept = true;
+      call.service = service;
+      call.method = method;
+      if (request.message != nullptr) {
+        request.message->SerializeToString(&call.request);
+      } else {
+        call.request = std::move(request.bytes);
+      }
+      if (fields.metadata != nullptr) {
+        call.metadata = std::move(metadata_scratch_);
+        metadata_scratch_.clear();
+      }
+      if (backend == nullptr) {
+        queued_.push_back(id);
+      } else {
+        SendKept(id, backend, /*backup=*/false);
+      }
+      return;
     }
+    // The common case: encoded straight into the connection.
+    fields.id = id;
+    fields.service = service;
+    fields.method = method;
+    fields.timeout_us = WireTimeout(timeout);
+    call.primary = Attempt{id, backend, loop_->CachedNowNs()};
+    call.sent_ms = call.start_ms;
+    OnAttemptSent(backend, /*retry=*/false);
+    backend->Send([&](Buffer* out) { Encode(fields, request, out); });
     if (fields.metadata != nullptr) metadata_scratch_.clear();
   }
 
   // Loop only: completes every call with CANCELLED and lets go of the
-  // connection. No callback runs after this returns.
+  // connections. No callback runs after this returns.
   void Teardown() {
     loop_->AssertInLoopThread();
-    state_ = State::kShutdown;
-    loop_->Cancel(heartbeat_timer_);
-    // Tell the server, so its handlers stop: our FIN alone reads as a
+    shutdown_ = true;
+    resolver_.reset();
+    // Tell the servers, so their handlers stop: our FIN alone reads as a
     // half-close, after which a server keeps serving what it owes.
-    for (const auto& [id, call] : pending_) {
-      if (call.sent()) SendControl(CANCEL, id);
+    for (auto& [id, call] : pending_) {
+      CancelAttempt(&call.primary);
+      CancelAttempt(&call.backup);
     }
     FlushSoonFailures();
-    FailAll(absl::StatusCode::kCancelled, "the channel was destroyed");
-    client_.reset();  // Closes the connection; its "down" finds nothing.
-    conn_.reset();
+    absl::flat_hash_map<uint64_t, Pending> calls;
+    calls.swap(pending_);
+    for (auto& [id, call] : calls) {
+      Complete(call,
+               absl::CancelledError(
+                   absl::StrCat("the channel was destroyed; the call spent ",
+                                WhereTimeWent(call))),
+               {}, nullptr);
+    }
+    ready_.clear();
+    backends_.clear();  // Closes the connections; no callback comes back.
+    retired_.clear();
   }
 
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
@@ -216,36 +269,526 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     s.failed = failed_.load();
     s.deadline_exceeded = deadline_exceeded_.load();
     s.late_responses = late_responses_.load();
-    s.connects = connects_.load();
-    s.reconnects = s.connects > 0 ? s.connects - 1 : 0;
-    s.connection_losses = connection_losses_.load();
-    s.heartbeat_timeouts = heartbeat_timeouts_.load();
-    s.pings = pings_.load();
-    s.protocol_errors = protocol_errors_.load();
+    s.connects = counters_.connects.load();
+    s.reconnects = counters_.reconnects.load();
+    s.connection_losses = counters_.connection_losses.load();
+    s.heartbeat_timeouts = counters_.heartbeat_timeouts.load();
+    s.pings = counters_.pings.load();
+    s.protocol_errors = counters_.protocol_errors.load();
     s.oversized_responses = oversized_responses_.load();
+    s.attempts = attempts_.load();
+    s.retries = retries_.load();
+    s.backup_requests = backup_requests_.load();
+    s.retries_throttled = retries_throttled_.load();
+    s.ejections = ejections_.load();
+    s.resolver_updates = resolver_updates_.load();
+    s.resolver_errors = resolver_errors_.load();
     return s;
   }
 
+  // Loop only.
+  std::vector<BackendStats> backends() const {
+    loop_->AssertInLoopThread();
+    const int64_t now = loop_->CachedNowMs();
+    std::vector<BackendStats> out;
+    for (const auto& sub : backends_) {
+      BackendStats b;
+      b.address = sub->name();
+      b.state = Subchannel::StateName(sub->state());
+      b.ejected = sub->health.ejected(now);
+      b.calls = sub->calls;
+      b.failures = sub->failures;
+      b.inflight = sub->inflight;
+      b.latency_us = sub->latency.Get(now);
+      out.push_back(std::move(b));
+    }
+    return out;
+  }
+
  private:
-  enum class State { kConnecting, kReady, kTransientFailure, kShutdown };
+  struct Attempt {
+    uint64_t id = 0;  // 0: none.
+    Subchannel* backend = nullptr;
+    int64_t sent_ns = 0;  // The loop's clock, for the latency sample.
+    bool live() const { return id != 0; }
+  };
 
   struct Pending {
     google::protobuf::Message* response = nullptr;
     RpcCallback done;
     ClientContext* context = nullptr;
     TimerId deadline_timer;
+    TimerId backup_timer;
     absl::Duration timeout = absl::InfiniteDuration();
-    // Where the time goes: the loop's clock (ms) when the call started and
-    // when its request was written (-1: not yet).
+    // Where the time goes: the loop's clock (ms) when the call started,
+    // when its first request was written (-1: not yet), and its deadline
+    // (-1: none).
     int64_t start_ms = 0;
     int64_t sent_ms = -1;
+    int64_t deadline_ms = -1;
     bool sent() const { return sent_ms >= 0; }
-    std::string unsent_frame;  // While connecting.
+    Attempt primary;  // The first attempt or the retry in flight.
+    Attempt backup;   // A backup request in flight.
+    int attempts = 0;
+    bool idempotent = false;
+    // Kept to send again (kept == true): the names (lasting or interned),
+    // the serialized request and its metadata.
+    bool kept = false;
+    absl::string_view service;
+    absl::string_view method;
+    std::string request;
+    Metadata metadata;
+    std::string last_peer;  // The server of the last attempt that failed.
     // With interceptors only: what they see, and the precise start.
     ClientCall info;  // Names point into names_.
     int64_t start_ns = 0;
     size_t admitted = 0;  // Interceptors whose OnCall ran.
   };
+
+  // ---- Servers: the target's set, their states, picking one.
+
+  void OnResolved(absl::StatusOr<std::vector<InetAddress>> backends) {
+    loop_->AssertInLoopThread();
+    if (shutdown_) return;
+    if (!backends.ok()) {
+      resolver_errors_.fetch_add(1, std::memory_order_relaxed);
+      resolver_error_ = backends.status();
+      if (!resolved_) {
+        // Nothing known yet: calls waiting for servers cannot be helped.
+        resolved_ = true;
+        FailQueuedIfHopeless();
+      }
+      return;
+    }
+    resolver_updates_.fetch_add(1, std::memory_order_relaxed);
+    resolver_error_ = absl::OkStatus();
+    resolved_ = true;
+    SetBackends(*backends);
+  }
+
+  // Makes `addresses` the set: new servers are connected, servers no
+  // longer named get no new calls and go once their calls are answered.
+  void SetBackends(const std::vector<InetAddress>& addresses) {
+    std::vector<std::unique_ptr<Subchannel>> next;
+    for (const InetAddress& address : addresses) {
+      bool dup = false;
+      for (const auto& sub : next) dup = dup || sub->address() == address;
+      if (dup) continue;
+      std::unique_ptr<Subchannel> sub;
+      for (auto& old : backends_) {
+        if (old != nullptr && old->address() == address) sub = std::move(old);
+      }
+      if (sub == nullptr) {
+        sub = std::make_unique<Subchannel>(loop_, address, address.ToString(),
+                                           sub_options_, this, &counters_);
+        pending_start_.push_back(sub.get());
+      }
+      next.push_back(std::move(sub));
+    }
+    for (auto& old : backends_) {
+      if (old == nullptr) continue;
+      old->removed = true;
+      if (old->inflight > 0) retired_.push_back(std::move(old));
+      // Else destroyed below, its connection closed.
+    }
+    backends_ = std::move(next);
+    std::vector<std::string> names;
+    for (const auto& sub : backends_) names.push_back(sub->name());
+    ring_.Build(names);
+    RebuildReady();
+    // Started after the set is in place: a connection attempt may fail at
+    // once and report back.
+    std::vector<Subchannel*> start;
+    start.swap(pending_start_);
+    for (Subchannel* sub : start) sub->Start();
+    if (!ready_.empty()) DispatchQueued();
+    FailQueuedIfHopeless();
+  }
+
+  void RebuildReady() {
+    ready_.clear();
+    for (const auto& sub : backends_) {
+      if (sub->ready()) ready_.push_back(sub.get());
+    }
+    connected_.store(!ready_.empty(), std::memory_order_relaxed);
+  }
+
+  // A ready server for a call, by the policy: one in rotation if any is
+  // (ejected ones only when none is), and not `avoid` if another will do.
+  // Null if no server is ready.
+  Subchannel* Pick(const ClientContext* context, const Subchannel* avoid) {
+    const size_t n = ready_.size();
+    if (n == 1 && avoid == nullptr) {
+      Subchannel* only = ready_[0];
+      return only;
+    }
+    if (n == 0) return nullptr;
+    const int64_t now = loop_->CachedNowMs();
+    auto usable = [&](const Subchannel* sub) {
+      return sub != avoid && !sub->health.ejected(now);
+    };
+    if (policy_ == LbPolicy::kConsistentHash && context != nullptr &&
+        !context->hash_key().empty()) {
+      const int index = ring_.Find(StableHash(context->hash_key()), [&](int i) {
+        const Subchannel* sub = backends_[i].get();
+        return sub->ready() && usable(sub);
+      });
+      if (index >= 0) return backends_[index].get();
+    } else if (policy_ == LbPolicy::kPowerOfTwoChoices && n > 1) {
+      Subchannel* a = ready_[NextRandom() % n];
+      Subchannel* b = ready_[NextRandom() % (n - 1)];
+      if (b == a) b = ready_[n - 1];  // Two distinct of n.
+      const bool ua = usable(a);
+      const bool ub = usable(b);
+      if (ua && ub) {
+        return P2cLoad(a->inflight, a->latency.Get(now)) <=
+                       P2cLoad(b->inflight, b->latency.Get(now))
+                   ? a
+                   : b;
+      }
+      if (ua) return a;
+      if (ub) return b;
+    }
+    // Round robin over those in rotation; else any but `avoid`; else any.
+    for (size_t i = 0; i < n; ++i) {
+      Subchannel* sub = ready_[rr_next_++ % n];
+      if (usable(sub)) return sub;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      Subchannel* sub = ready_[rr_next_++ % n];
+      if (sub != avoid) return sub;
+    }
+    return ready_[0];
+  }
+
+  // No server is ready: whether one may be soon (the target not resolved
+  // yet, or a server's connection being made), so calls should wait.
+  bool WorthWaiting() const {
+    if (!resolved_ && resolver_ != nullptr) return true;
+    for (const auto& sub : backends_) {
+      if (sub->state() == Subchannel::State::kConnecting ||
+          sub->state() == Subchannel::State::kIdle) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The error for a call no server can take.
+  absl::Status Unreachable() const {
+    if (backends_.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "no servers for ", target_, ": ",
+          resolver_error_.ok() ? std::string("the target names none")
+                               : std::string(resolver_error_.message())));
+    }
+    const Subchannel* last = backends_[0].get();
+    std::string error(last->last_error().message());
+    if (backends_.size() > 1) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot reach any of the ", backends_.size(), " servers of ", target_,
+          " (", last->name(), ": ", error, ")"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", target_, ": ", error));
+  }
+
+  uint64_t NextRandom() {  // xorshift64*
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return (rng_ * 0x2545F4914F6CDD1Dull) >> 16;
+  }
+
+  uint64_t NextId() override { return next_id_++; }
+
+  void OnSubchannelState(Subchannel* sub, Subchannel::State old) override {
+    if (shutdown_) return;
+    using State = Subchannel::State;
+    RebuildReady();
+    switch (sub->state()) {
+      case State::kReady:
+        DispatchQueued();
+        return;
+      case State::kTransientFailure:
+        // A failed attempt counts against the server's health.
+        RecordFailure(sub);
+        if (resolver_ != nullptr) resolver_->Reresolve();
+        FailQueuedIfHopeless();
+        return;
+      case State::kConnecting:
+        if (old == State::kReady) OnConnectionLost(sub);
+        return;
+      case State::kIdle:
+        return;
+    }
+  }
+
+  // `sub`'s connection is gone: its attempts fail (and may be retried).
+  void OnConnectionLost(Subchannel* sub) {
+    if (resolver_ != nullptr) resolver_->Reresolve();
+    std::vector<std::pair<uint64_t, uint64_t>> lost;  // call id, attempt id
+    for (auto& [id, call] : pending_) {
+      if (call.primary.backend == sub) lost.emplace_back(id, call.primary.id);
+      if (call.backup.backend == sub) lost.emplace_back(id, call.backup.id);
+    }
+    const std::string what = absl::StrCat("connection to ", sub->name(),
+                                          " lost (", sub->lost_reason(), ")");
+    for (const auto& [call_id, attempt_id] : lost) {
+      OnAttemptFailed(call_id, attempt_id, absl::UnavailableError(what),
+                      /*refused=*/false, {}, /*transport=*/true);
+    }
+    if (lost.empty()) RecordFailure(sub);
+    SweepRetired();
+  }
+
+  // ---- Attempts.
+
+  static uint64_t WireTimeout(absl::Duration timeout) {
+    // Saturates: a deadline centuries away is sent as INT64_MAX us, never
+    // as a wrapped (negative, "expired") number.
+    return timeout == absl::InfiniteDuration()
+               ? 0
+               : std::max<int64_t>(1, absl::ToInt64Microseconds(timeout));
+  }
+
+  void OnAttemptSent(Subchannel* backend, bool retry) {
+    ++backend->inflight;
+    ++backend->calls;
+    attempts_.fetch_add(1, std::memory_order_relaxed);
+    if (retry) retries_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Sends kept call `call_id` to `backend`: its first attempt (its own id)
+  // or a retry or backup request (a new id). By id, not by reference: a
+  // send that fails may complete calls before it returns.
+  void SendKept(uint64_t call_id, Subchannel* backend, bool backup) {
+    Pending& call = pending_.at(call_id);
+    const bool first = call.attempts == 0;
+    const uint64_t id = first ? call_id : next_id_++;
+    if (!first) attempt_ids_[id] = call_id;
+    Attempt& slot = backup ? call.backup : call.primary;
+    slot = Attempt{id, backend, loop_->CachedNowNs()};
+    ++call.attempts;
+    if (!call.sent()) call.sent_ms = loop_->CachedNowMs();
+    RequestFields fields;
+    fields.id = id;
+    fields.service = call.service;
+    fields.method = call.method;
+    absl::Duration left = absl::InfiniteDuration();
+    if (call.deadline_ms >= 0) {
+      left = absl::Milliseconds(
+          std::max<int64_t>(1, call.deadline_ms - loop_->CachedNowMs()));
+    }
+    fields.timeout_us = WireTimeout(left);
+    fields.metadata = call.metadata.empty() ? nullptr : &call.metadata;
+    OnAttemptSent(backend, /*retry=*/!first && !backup);
+    const bool schedule_backup = !backup;
+    backend->Send(
+        [&](Buffer* out) { EncodeRequestFrame(fields, call.request, out); });
+    if (schedule_backup) MaybeScheduleBackup(call_id);
+  }
+
+  void MaybeScheduleBackup(uint64_t call_id) {
+    const absl::Duration delay = options_.cluster.retry.backup_request_delay;
+    if (delay <= absl::ZeroDuration() || ready_.size() < 2) return;
+    auto it = pending_.find(call_id);
+    if (it == pending_.end()) return;
+    Pending& call = it->second;
+    if (!call.idempotent || !call.kept || call.backup.live()) return;
+    loop_->Cancel(call.backup_timer);
+    call.backup_timer =
+        loop_->RunAfter(delay, [this, call_id] { OnBackupTimer(call_id); });
+  }
+
+  void OnBackupTimer(uint64_t call_id) {
+    auto it = pending_.find(call_id);
+    if (it == pending_.end()) return;
+    Pending& call = it->second;
+    call.backup_timer = TimerId();
+    if (call.backup.live() || !call.primary.live() ||
+        call.attempts >= options_.cluster.retry.max_attempts) {
+      return;
+    }
+    Subchannel* backend = Pick(call.context, call.primary.backend);
+    if (backend == nullptr || backend == call.primary.backend) return;
+    if (!budget_.TrySpend()) {
+      retries_throttled_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    backup_requests_.fetch_add(1, std::memory_order_relaxed);
+    SendKept(call_id, backend, /*backup=*/true);
+  }
+
+  // Clears `attempt`, settling its server's books. `sample`: it was
+  // answered, so its latency counts.
+  void EndAttempt(Attempt* attempt, bool sample) {
+    if (!attempt->live()) return;
+    Subchannel* backend = attempt->backend;
+    --backend->inflight;
+    if (sample) {
+      backend->latency.Add(
+          static_cast<double>(loop_->CachedNowNs() - attempt->sent_ns) / 1000,
+          loop_->CachedNowMs());
+    }
+    *attempt = Attempt();
+    if (backend->removed && backend->inflight == 0) SweepRetiredSoon();
+  }
+
+  // Abandons `attempt`: tells its server, forgets its id.
+  void CancelAttempt(Attempt* attempt) {
+    if (!attempt->live()) return;
+    attempt->backend->SendControl(CANCEL, attempt->id);
+    attempt_ids_.erase(attempt->id);
+    EndAttempt(attempt, /*sample=*/false);
+  }
+
+  void RecordFailure(Subchannel* sub) {
+    ++sub->failures;
+    int ejected = 0;
+    const int64_t now = loop_->CachedNowMs();
+    for (const auto& b : backends_) ejected += b->health.ejected(now) ? 1 : 0;
+    if (detector_.OnFailure(&sub->health, now, ejected,
+                            static_cast<int>(backends_.size()))) {
+      ejections_.fetch_add(1, std::memory_order_relaxed);
+      MRPC_PEER_LOG(WARNING, "channel ejected a server", sub->name())
+          << "channel " << target_ << ": server " << sub->name()
+          << " out of rotation for " << (sub->health.ejected_until_ms - now)
+          << " ms after " << options_.cluster.outlier.consecutive_failures
+          << " failures in a row";
+    }
+  }
+
+  // Attempt `attempt_id` of call `call_id` failed with `status`: the
+  // server's answer (`refused`: it did not start the call), or UNAVAILABLE
+  // for a lost connection (`transport`). Retried if it may be, else the
+  // call fails.
+  void OnAttemptFailed(uint64_t call_id, uint64_t attempt_id,
+                       absl::Status status, bool refused, Metadata metadata,
+                       bool transport) {
+    auto it = pending_.find(call_id);
+    if (it == pending_.end()) return;
+    Pending& call = it->second;
+    Attempt* attempt =
+        call.primary.id == attempt_id ? &call.primary : &call.backup;
+    Attempt* other = attempt == &call.primary ? &call.backup : &call.primary;
+    Subchannel* backend = attempt->backend;
+    if (attempt_id != call_id) attempt_ids_.erase(attempt_id);
+    EndAttempt(attempt, /*sample=*/false);
+    call.last_peer = backend->name();
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      RecordFailure(backend);
+    }
+    const bool retriable =
+        refused ||
+        (call.idempotent && status.code() == absl::StatusCode::kUnavailable);
+    if (retriable && other->live()) {
+      // The other attempt may still succeed: it decides.
+      if (attempt == &call.primary) std::swap(call.primary, call.backup);
+      return;
+    }
+    if (retriable && Retry(call_id, backend)) return;
+    auto node = pending_.extract(call_id);
+    Pending& done = node.mapped();
+    if (transport) {
+      status = absl::Status(status.code(),
+                            absl::StrCat(status.message(), "; the call spent ",
+                                         WhereTimeWent(done)));
+    }
+    Complete(done, status, std::move(metadata), &done.last_peer);
+  }
+
+  // Sends call `call_id` again, to another server than `failed` if one is
+  // ready (or queues it while one may be soon). False if it may not go
+  // again: not kept, out of attempts or of budget, or nowhere to go.
+  bool Retry(uint64_t call_id, const Subchannel* failed) {
+    Pending& call = pending_.at(call_id);
+    if (!call.kept || call.attempts >= options_.cluster.retry.max_attempts) {
+      return false;
+    }
+    if (call.deadline_ms >= 0 && loop_->CachedNowMs() >= call.deadline_ms) {
+      return false;
+    }
+    Subchannel* backend = Pick(call.context, failed);
+    if (backend == nullptr && !WorthWaiting()) return false;
+    if (!budget_.TrySpend()) {
+      retries_throttled_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (backend == nullptr) {
+      retries_.fetch_add(1, std::memory_order_relaxed);
+      queued_.push_back(call_id);
+      return true;
+    }
+    SendKept(call_id, backend, /*backup=*/false);
+    return true;
+  }
+
+  // Sends the calls waiting for a server.
+  void DispatchQueued() {
+    std::vector<uint64_t> queued;
+    queued.swap(queued_);
+    for (uint64_t id : queued) {
+      auto it = pending_.find(id);
+      if (it == pending_.end() || it->second.primary.live()) continue;
+      Subchannel* backend = Pick(it->second.context, nullptr);
+      if (backend == nullptr) {
+        queued_.push_back(id);
+        continue;
+      }
+      SendKept(id, backend, /*backup=*/false);
+    }
+  }
+
+  // Fails the waiting calls if no server is ready or about to be.
+  void FailQueuedIfHopeless() {
+    if (queued_.empty() || !ready_.empty() || WorthWaiting()) return;
+    const absl::Status why = Unreachable();
+    std::vector<uint64_t> queued;
+    queued.swap(queued_);
+    for (uint64_t id : queued) {
+      auto node = pending_.extract(id);
+      if (node.empty()) continue;
+      Pending& call = node.mapped();
+      if (call.primary.live()) {  // Sent since: not waiting after all.
+        pending_.insert(std::move(node));
+        continue;
+      }
+      Complete(call,
+               absl::Status(
+                   why.code(),
+                   absl::StrCat(why.message(), " (the call waited ",
+                                MsSince(call.start_ms), " for a connection)")),
+               {}, call.last_peer.empty() ? nullptr : &call.last_peer);
+    }
+  }
+
+  void SweepRetiredSoon() {
+    if (sweep_queued_) return;
+    sweep_queued_ = true;
+    std::weak_ptr<Core> weak = shared_from_this();
+    loop_->QueueInLoop([weak] {
+      if (auto self = weak.lock()) self->SweepRetired();
+    });
+  }
+
+  // Destroys removed servers with nothing in flight. Not from inside a
+  // subchannel's own callback (hence SweepRetiredSoon).
+  void SweepRetired() {
+    sweep_queued_ = false;
+    for (auto& sub : retired_) {
+      if (sub->inflight == 0) sub.reset();
+    }
+    retired_.erase(std::remove(retired_.begin(), retired_.end(), nullptr),
+                   retired_.end());
+  }
+
+  bool IsIdempotent(absl::string_view service, absl::string_view method) {
+    if (idempotent_.empty()) return false;
+    std::string name = absl::StrCat(service, "/", method);
+    if (idempotent_.contains(name)) return true;
+    return idempotent_.contains(absl::StrCat(service, "/*"));
+  }
 
   // A stable copy of `name`; `last` caches the previous answer, so a run
   // of calls to one method compares bytes and hashes nothing. (Not the
@@ -286,8 +829,9 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         absl::Status status = ValidateUserMetadataKey(metadata[i].first);
         if (!status.ok()) {
           metadata.clear();
-          return absl::Status(status.code(), absl::StrCat("a client interceptor added ",
-                                                          status.message()));
+          return absl::Status(
+              status.code(),
+              absl::StrCat("a client interceptor added ", status.message()));
         }
       }
     }
@@ -326,18 +870,22 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (!call.sent()) {
       return absl::StrCat(MsSince(call.start_ms),
                           " waiting for a connection to ", target_, " (",
-                          state_ == State::kConnecting
-                              ? "connecting"
-                              : absl::StrCat("last error: ",
-                                             last_error_.message()),
+                          WorthWaiting() ? std::string("connecting")
+                                         : std::string(Unreachable().message()),
                           ")");
     }
     const int64_t waited = call.sent_ms - call.start_ms;
+    const Attempt& attempt = call.primary.live() ? call.primary : call.backup;
+    const std::string& server = attempt.live() ? attempt.backend->name()
+                                : call.last_peer.empty() ? target_
+                                                         : call.last_peer;
     return absl::StrCat(
         waited > 0 ? absl::StrCat(waited, " ms waiting for a connection, then ")
                    : "",
-        MsSince(call.sent_ms), " waiting for the response from ", target_,
-        " after the request was written");
+        MsSince(call.sent_ms), " waiting for the response from ", server,
+        " after the request was written",
+        call.attempts > 1 ? absl::StrCat(" (", call.attempts, " attempts)")
+                          : std::string());
   }
 
   struct SoonFailure {
@@ -355,20 +903,20 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
   }
 
-  void SendControl(FrameType type, uint64_t id) {
-    if (conn_ == nullptr || !conn_->connected()) return;
-    conn_->SendInPlace([&](Buffer* out) { EncodeControlFrame(type, id, out); });
-  }
-
+  // Completes `call` (already out of pending_): `peer` is the server that
+  // answered, or null for none.
   void Complete(Pending& call, const absl::Status& status,
-                Metadata response_metadata = {}) {
+                Metadata response_metadata, const std::string* peer) {
     loop_->Cancel(call.deadline_timer);
+    loop_->Cancel(call.backup_timer);
+    CancelAttempt(&call.primary);
+    CancelAttempt(&call.backup);
     (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
     RunOnComplete(call, status);
     if (call.context != nullptr) {
       // A call that never left the client has no peer.
       call.context->SetOutcome(OwnCopy(status),
-                               call.sent() ? target_ : std::string(),
+                               peer != nullptr ? *peer : std::string(),
                                std::move(response_metadata));
     }
     call.done(OwnCopy(status));
@@ -397,122 +945,6 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     }
   }
 
-  // Fails every call with `code`: "<what>; <where its time went>".
-  void FailAll(absl::StatusCode code, absl::string_view what) {
-    absl::flat_hash_map<uint64_t, Pending> calls;
-    calls.swap(pending_);
-    for (auto& [id, call] : calls) {
-      absl::Status status(code, absl::StrCat(what, "; the call spent ",
-                                             WhereTimeWent(call)));
-      Complete(call, status);
-    }
-  }
-
-  // A connection attempt failed with `error`: calls waiting for it fail.
-  void FailUnsent(absl::string_view error) {
-    std::vector<uint64_t> unsent;
-    for (auto& [id, call] : pending_) {
-      if (!call.sent()) unsent.push_back(id);
-    }
-    for (uint64_t id : unsent) {
-      auto node = pending_.extract(id);
-      absl::Status status = absl::UnavailableError(absl::StrCat(
-          "cannot reach ", target_, " (the call waited ",
-          MsSince(node.mapped().start_ms), " for a connection): ", error));
-      Complete(node.mapped(), status);
-    }
-  }
-
-  void OnConnection(const TcpConnectionPtr& conn) {
-    if (state_ == State::kShutdown) return;
-    if (conn->connected()) {
-      conn_ = conn;
-      skip_ = FrameSkip();
-      connected_ = true;
-      connects_.fetch_add(1, std::memory_order_relaxed);
-      state_ = State::kReady;
-      last_inbound_ms_ = loop_->CachedNowMs();
-      last_ping_ms_ = last_inbound_ms_;
-      // By id, not by reference: a send that fails may fail every call
-      // (and empty pending_) before the next one is sent.
-      std::vector<uint64_t> unsent;
-      for (auto& [id, call] : pending_) {
-        if (!call.sent()) unsent.push_back(id);
-      }
-      for (uint64_t id : unsent) {
-        auto it = pending_.find(id);
-        if (it == pending_.end()) continue;
-        if (conn_ == nullptr) break;  // Lost while sending.
-        it->second.sent_ms = last_inbound_ms_;
-        const std::string frame = std::move(it->second.unsent_frame);
-        conn_->Send(frame);
-      }
-      return;
-    }
-    conn_.reset();
-    connected_ = false;
-    connection_losses_.fetch_add(1, std::memory_order_relaxed);
-    std::string why = close_reason_.empty()
-                          ? TcpConnection::CloseReasonName(conn->close_reason())
-                          : std::exchange(close_reason_, std::string());
-    // The client reconnects at once; calls wait for that attempt.
-    state_ = State::kConnecting;
-    FailAll(absl::StatusCode::kUnavailable,
-            absl::StrCat("connection to ", target_, " lost (", why, ")"));
-  }
-
-  void OnConnectError(const absl::Status& status) {
-    if (state_ == State::kShutdown || state_ == State::kReady) return;
-    last_error_ = status;
-    state_ = State::kTransientFailure;
-    FailUnsent(status.message());
-  }
-
-  void OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
-    last_inbound_ms_ = loop_->CachedNowMs();
-    absl::Status frame_error;
-    absl::Status status = DecodeFrames(
-        input, options_.max_frame_size, SIZE_MAX, &response_meta_, &skip_,
-        [&](const RpcMeta& meta, absl::string_view payload) {
-          switch (meta.type()) {
-            case RESPONSE:
-              OnResponse(response_meta_, payload);  // `meta` is this scratch.
-              break;
-            case PING:
-              SendControl(PONG, meta.correlation_id());
-              break;
-            case PONG:
-              break;
-            default:
-              frame_error = absl::InvalidArgumentError(
-                  absl::StrCat("unexpected ", FrameType_Name(meta.type()),
-                               " frame from the server"));
-              return false;
-          }
-          return conn->connected();
-        },
-        [&](const RpcMeta& meta, uint32_t body_size) {
-          if (meta.type() != RESPONSE) {
-            frame_error = absl::ResourceExhaustedError(absl::StrCat(
-                FrameType_Name(meta.type()), " frame body of ", body_size,
-                " bytes over the limit of ", options_.max_frame_size));
-            return false;
-          }
-          OnOversizedResponse(meta.correlation_id(), body_size);
-          return conn->connected();
-        });
-    if (status.ok()) status = frame_error;
-    if (!status.ok()) {
-      protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-      MRPC_PEER_LOG(WARNING, "channel protocol error", target_)
-          << "protocol error from server " << target_ << ": "
-          << status.message() << "; closing the connection";
-      close_reason_ = absl::StrCat("protocol error: ", status.message());
-      input->RetrieveAll();
-      conn->ForceCloseInLoop();
-    }
-  }
-
   // A server's DEADLINE_EXCEEDED or UNAVAILABLE says how long the server
   // held the call, when the response carries it.
   static absl::Status WithServerTime(const absl::Status& status,
@@ -521,23 +953,53 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
         status.code() != absl::StatusCode::kUnavailable) {
       return status;
     }
-    absl::optional<absl::string_view> us = FindMetadata(metadata, kServerTimeKey);
+    absl::optional<absl::string_view> us =
+        FindMetadata(metadata, kServerTimeKey);
     if (!us.has_value()) return status;
-    return absl::Status(status.code(),
-                        absl::StrCat(status.message(), " (the server held the call ",
-                                     *us, " us)"));
+    return absl::Status(
+        status.code(),
+        absl::StrCat(status.message(), " (the server held the call ", *us,
+                     " us)"));
   }
 
-  void OnResponse(RpcMeta& meta, absl::string_view payload) {
-    auto node = pending_.extract(meta.correlation_id());
-    if (node.empty()) {
+  // The call and attempt a response's id belongs to, or null (late).
+  Pending* FindAttempt(uint64_t id, const Subchannel* sub, uint64_t* call_id,
+                       Attempt** attempt) {
+    *call_id = id;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) {
+      if (attempt_ids_.empty()) return nullptr;
+      auto a = attempt_ids_.find(id);
+      if (a == attempt_ids_.end()) return nullptr;
+      *call_id = a->second;
+      it = pending_.find(*call_id);
+      if (it == pending_.end()) return nullptr;
+    }
+    Pending& call = it->second;
+    if (call.primary.id == id) {
+      *attempt = &call.primary;
+    } else if (call.backup.id == id) {
+      *attempt = &call.backup;
+    } else {
+      return nullptr;
+    }
+    if ((*attempt)->backend != sub) return nullptr;
+    return &call;
+  }
+
+  void OnResponse(Subchannel* sub, RpcMeta& meta,
+                  absl::string_view payload) override {
+    uint64_t call_id;
+    Attempt* attempt = nullptr;
+    Pending* found =
+        FindAttempt(meta.correlation_id(), sub, &call_id, &attempt);
+    if (found == nullptr) {
       // Its deadline fired or it was cancelled: drop it quietly.
       late_responses_.fetch_add(1, std::memory_order_relaxed);
       VLOG(1) << "late response " << meta.correlation_id() << " from "
-              << target_;
+              << sub->name();
       return;
     }
-    Pending& call = node.mapped();
     absl::Status status;
     if (meta.status_code() != 0) status = StatusFromMeta(meta);
     Metadata metadata;
@@ -545,35 +1007,67 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
       absl::Status fits = CheckMetadata(meta, options_.max_metadata_bytes,
                                         options_.max_metadata_entries);
       if (!fits.ok()) {
-        Complete(call,
-                 absl::Status(fits.code(), absl::StrCat("response metadata: ",
-                                                        fits.message())));
+        FinishCall(call_id, attempt, sub,
+                   absl::Status(fits.code(), absl::StrCat("response metadata: ",
+                                                          fits.message())),
+                   {});
         return;
       }
       metadata = TakeMetadata(&meta);
+      if (!status.ok() && FindMetadata(metadata, kRefusedKey).has_value()) {
+        // The server did not start it: any call may go elsewhere.
+        OnAttemptFailed(call_id, attempt->id, std::move(status),
+                        /*refused=*/true, std::move(metadata),
+                        /*transport=*/false);
+        return;
+      }
       status = WithServerTime(status, metadata);
     }
-    const ScopedLogPeer log_peer(target_);  // For protobuf's parse errors.
-    if (status.ok() &&
-        !call.response->ParseFromArray(payload.data(),
-                                       static_cast<int>(payload.size()))) {
-      status = absl::InternalError(absl::StrCat("cannot parse the response as ",
-                                                call.response->GetTypeName()));
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      OnAttemptFailed(call_id, attempt->id, std::move(status),
+                      /*refused=*/false, std::move(metadata),
+                      /*transport=*/false);
+      return;
     }
-    Complete(call, status, std::move(metadata));
+    const ScopedLogPeer log_peer(sub->name());  // For protobuf's parse errors.
+    if (status.ok() && !found->response->ParseFromArray(
+                           payload.data(), static_cast<int>(payload.size()))) {
+      status = absl::InternalError(absl::StrCat(
+          "cannot parse the response as ", found->response->GetTypeName()));
+    }
+    FinishCall(call_id, attempt, sub, status, std::move(metadata));
+  }
+
+  // `attempt` of call `call_id` answered with `status`: the call is done.
+  void FinishCall(uint64_t call_id, Attempt* attempt, Subchannel* sub,
+                  const absl::Status& status, Metadata metadata) {
+    if (attempt->id != call_id) attempt_ids_.erase(attempt->id);
+    EndAttempt(attempt, /*sample=*/true);
+    detector_.OnSuccess(&sub->health);  // It answered.
+    auto node = pending_.extract(call_id);
+    Complete(node.mapped(), status, std::move(metadata), &sub->name());
   }
 
   // A response over max_frame_size: its call fails, its bytes are skipped
   // as they arrive, and the connection and the other calls go on.
-  void OnOversizedResponse(uint64_t id, uint32_t body_size) {
+  void OnOversizedResponse(Subchannel* sub, uint64_t id,
+                           uint32_t body_size) override {
     oversized_responses_.fetch_add(1, std::memory_order_relaxed);
-    auto node = pending_.extract(id);
-    if (node.empty()) return;  // Late: nobody waits for it.
-    Complete(node.mapped(),
-             absl::ResourceExhaustedError(absl::StrCat(
-                 "the response of ", body_size,
-                 " bytes is over the channel's limit of ",
-                 options_.max_frame_size, " bytes (max_frame_size)")));
+    uint64_t call_id;
+    Attempt* attempt = nullptr;
+    if (FindAttempt(id, sub, &call_id, &attempt) == nullptr) return;  // Late.
+    FinishCall(call_id, attempt, sub,
+               absl::ResourceExhaustedError(absl::StrCat(
+                   "the response of ", body_size,
+                   " bytes is over the channel's limit of ",
+                   options_.max_frame_size, " bytes (max_frame_size)")),
+               {});
+  }
+
+  const std::string* LastPeer(const Pending& call) const {
+    if (call.primary.live()) return &call.primary.backend->name();
+    if (call.backup.live()) return &call.backup.backend->name();
+    return call.last_peer.empty() ? nullptr : &call.last_peer;
   }
 
   void OnDeadline(uint64_t id) {
@@ -581,71 +1075,60 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
     if (node.empty()) return;
     Pending& call = node.mapped();
     call.deadline_timer = TimerId();
-    if (call.sent()) SendControl(CANCEL, id);  // Let the server stop working.
     deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
     absl::Status status = absl::DeadlineExceededError(absl::StrCat(
         "deadline of ",
         absl::FormatDuration(absl::Trunc(call.timeout, absl::Milliseconds(1))),
         " exceeded: ", WhereTimeWent(call)));
-    Complete(call, status);
+    std::string peer;
+    if (const std::string* p = LastPeer(call)) peer = *p;
+    // Complete() cancels the attempts: the servers stop working on it.
+    Complete(call, status, {}, peer.empty() ? nullptr : &peer);
   }
 
   void Cancel(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
     Pending& call = node.mapped();
-    if (call.sent()) SendControl(CANCEL, id);
-    Complete(call, absl::CancelledError("cancelled by the caller"));
-  }
-
-  void CheckHeartbeat() {
-    if (conn_ == nullptr || !conn_->connected()) return;
-    const int64_t now = MonotonicMillis();
-    const int64_t silent_ms = now - last_inbound_ms_;
-    if (silent_ms >= absl::ToInt64Milliseconds(options_.heartbeat_timeout)) {
-      heartbeat_timeouts_.fetch_add(1, std::memory_order_relaxed);
-      MRPC_PEER_LOG(WARNING, "channel heartbeat timeout", target_)
-          << "server " << target_ << " silent for " << silent_ms
-          << " ms (heartbeat timeout "
-          << absl::FormatDuration(options_.heartbeat_timeout)
-          << "); closing and reconnecting";
-      close_reason_ =
-          absl::StrCat("no bytes for ", silent_ms, " ms: heartbeat timeout");
-      conn_->ForceCloseInLoop();
-      return;
-    }
-    const int64_t interval_ms =
-        absl::ToInt64Milliseconds(options_.heartbeat_interval);
-    if (silent_ms >= interval_ms && now - last_ping_ms_ >= interval_ms) {
-      last_ping_ms_ = now;
-      pings_.fetch_add(1, std::memory_order_relaxed);
-      SendControl(PING, next_id_++);
-    }
+    std::string peer;
+    if (const std::string* p = LastPeer(call)) peer = *p;
+    Complete(call, absl::CancelledError("cancelled by the caller"), {},
+             peer.empty() ? nullptr : &peer);
   }
 
   EventLoop* const loop_;
-  const InetAddress server_;
   const std::string target_;
   const ChannelOptions options_;
+  const LbPolicy policy_;
+  const ParsedTarget parsed_;
+  Subchannel::Options sub_options_;
+  Subchannel::Counters counters_;
+  const OutlierDetector detector_;
 
   // Loop-owned.
-  std::unique_ptr<TcpClient> client_;
-  TcpConnectionPtr conn_;
-  State state_ = State::kConnecting;
-  absl::Status last_error_;
-  std::string close_reason_;  // Why we closed the connection ourselves.
+  std::unique_ptr<Resolver> resolver_;
+  bool resolved_ = false;  // The resolver has answered (or there is none).
+  absl::Status resolver_error_;
+  std::vector<std::unique_ptr<Subchannel>> backends_;  // The target's set.
+  std::vector<std::unique_ptr<Subchannel>> retired_;   // Removed, busy.
+  std::vector<Subchannel*> pending_start_;
+  std::vector<Subchannel*> ready_;  // Of backends_, those connected.
+  HashRing ring_;                   // Over backends_.
+  size_t rr_next_ = 0;
+  uint64_t rng_;
+  RetryBudget budget_;
+  absl::flat_hash_set<std::string> idempotent_;
+  bool shutdown_ = false;
+  bool sweep_queued_ = false;
   uint64_t next_id_ = 1;
-  RpcMeta response_meta_;  // Decoding scratch for OnMessage.
-  FrameSkip skip_;         // An oversized response's bytes still to skip.
-  Metadata metadata_scratch_;  // Building a request's metadata.
+  Metadata metadata_scratch_;               // Building a request's metadata.
   absl::node_hash_set<std::string> names_;  // Interned service/method names.
-  absl::string_view last_service_;  // Intern()'s cache: into names_.
+  absl::string_view last_service_;          // Intern()'s cache: into names_.
   absl::string_view last_method_;
-  absl::flat_hash_map<uint64_t, Pending> pending_;
+  absl::flat_hash_map<uint64_t, Pending> pending_;       // By call id.
+  absl::flat_hash_map<uint64_t, uint64_t> attempt_ids_;  // Attempt -> call.
+  std::vector<uint64_t> queued_;  // Calls waiting for a server.
   std::vector<SoonFailure> soon_;
-  TimerId heartbeat_timer_;
-  int64_t last_inbound_ms_ = 0;
-  int64_t last_ping_ms_ = 0;
 
   Mutex post_mutex_;
   bool loop_alive_ ABSL_GUARDED_BY(post_mutex_) = true;
@@ -656,23 +1139,33 @@ class Channel::Core : public std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> deadline_exceeded_{0};
   std::atomic<uint64_t> late_responses_{0};
-  std::atomic<uint64_t> connects_{0};
-  std::atomic<uint64_t> connection_losses_{0};
-  std::atomic<uint64_t> heartbeat_timeouts_{0};
-  std::atomic<uint64_t> pings_{0};
-  std::atomic<uint64_t> protocol_errors_{0};
   std::atomic<uint64_t> oversized_responses_{0};
+  std::atomic<uint64_t> attempts_{0};
+  std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> backup_requests_{0};
+  std::atomic<uint64_t> retries_throttled_{0};
+  std::atomic<uint64_t> ejections_{0};
+  std::atomic<uint64_t> resolver_updates_{0};
+  std::atomic<uint64_t> resolver_errors_{0};
 };
 
 absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
     absl::string_view target, ChannelOptions options) {
-  absl::StatusOr<InetAddress> server = InetAddress::Resolve(target);
-  if (!server.ok()) return server.status();
+  absl::StatusOr<ParsedTarget> parsed = ParseTarget(target);
+  if (!parsed.ok()) return parsed.status();
   InstallProtobufLogHandler();  // Before any response is parsed.
   if (options.heartbeat_interval > absl::ZeroDuration() &&
       options.heartbeat_timeout <= options.heartbeat_interval) {
     return absl::InvalidArgumentError(
         "heartbeat_timeout must be longer than heartbeat_interval");
+  }
+  absl::StatusOr<LbPolicy> policy = ParseLbPolicy(options.cluster.lb_policy);
+  if (!policy.ok()) return policy.status();
+  const RetryOptions& retry = options.cluster.retry;
+  if (retry.max_attempts < 1 || retry.budget_ratio < 0 ||
+      retry.budget_burst < 0) {
+    return absl::InvalidArgumentError(
+        "retry: max_attempts must be at least 1, the budget not negative");
   }
   // Started here, not in the constructor, so that failing (out of fds)
   // is a Status.
@@ -683,21 +1176,22 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
     if (!loop.ok()) return loop.status();
     options.loop = *loop;
   }
-  auto channel = std::unique_ptr<Channel>(
-      new Channel(*server, std::string(target), std::move(options)));
+  EventLoop* loop = options.loop;
+  auto channel =
+      std::unique_ptr<Channel>(new Channel(std::string(target), loop));
   channel->own_loop_ = std::move(own_loop);
+  channel->core_ =
+      std::make_shared<Core>(loop, std::string(target), std::move(options),
+                             *policy, *std::move(parsed));
+  std::shared_ptr<Core> core = channel->core_;
+  absl::Status started;
+  RunInLoopAndWait(loop, [&] { started = core->Start(); });
+  if (!started.ok()) return started;  // The destructor tears it down.
   return channel;
 }
 
-Channel::Channel(const InetAddress& server, std::string target,
-                 ChannelOptions options)
-    : server_(server) {
-  loop_ = options.loop;
-  core_ = std::make_shared<Core>(loop_, server, std::move(target),
-                                 std::move(options));
-  std::shared_ptr<Core> core = core_;
-  RunInLoopAndWait(loop_, [core] { core->Start(); });
-}
+Channel::Channel(std::string target, EventLoop* loop)
+    : target_(std::move(target)), loop_(loop) {}
 
 Channel::~Channel() {
   std::shared_ptr<Core> core = core_;
@@ -715,37 +1209,39 @@ void Channel::CallMethod(absl::string_view service, absl::string_view method,
                          const google::protobuf::Message& request,
                          google::protobuf::Message* response,
                          ClientContext* context, RpcCallback done) {
-  Call(service, method, /*lasting=*/false, request, response, context,
-       std::move(done));
+  Call(service, method, /*lasting=*/false, /*idempotent=*/false, request,
+       response, context, std::move(done));
 }
 
 void Channel::CallMethod(const MethodName& name,
                          const google::protobuf::Message& request,
                          google::protobuf::Message* response,
                          ClientContext* context, RpcCallback done) {
-  Call(name.service, name.method, /*lasting=*/true, request, response, context,
-       std::move(done));
+  Call(name.service, name.method, /*lasting=*/true, name.idempotent, request,
+       response, context, std::move(done));
 }
 
 void Channel::Call(absl::string_view service, absl::string_view method,
-                   bool lasting, const google::protobuf::Message& request,
+                   bool lasting, bool idempotent,
+                   const google::protobuf::Message& request,
                    google::protobuf::Message* response, ClientContext* context,
                    RpcCallback done) {
   if (loop_->IsInLoopThread()) {
     Core::Request on_loop;
     on_loop.message = &request;  // Valid for this synchronous call.
-    core_->StartCall(service, method, lasting, std::move(on_loop), response,
-                     context, std::move(done));
+    core_->StartCall(service, method, lasting, idempotent, std::move(on_loop),
+                     response, context, std::move(done));
     return;
   }
   Core::Request serialized;
   request.SerializeToString(&serialized.bytes);
   std::weak_ptr<Core> weak = core_;
   if (lasting) {  // The views stay valid: no copies.
-    core_->Post([weak, service, method, serialized = std::move(serialized),
-                 response, context, done = std::move(done)]() mutable {
+    core_->Post([weak, service, method, idempotent,
+                 serialized = std::move(serialized), response, context,
+                 done = std::move(done)]() mutable {
       if (auto core = weak.lock()) {
-        core->StartCall(service, method, /*lasting=*/true,
+        core->StartCall(service, method, /*lasting=*/true, idempotent,
                         std::move(serialized), response, context,
                         std::move(done));
       }
@@ -756,8 +1252,9 @@ void Channel::Call(absl::string_view service, absl::string_view method,
                method = std::string(method), serialized = std::move(serialized),
                response, context, done = std::move(done)]() mutable {
     if (auto core = weak.lock()) {
-      core->StartCall(service, method, /*lasting=*/false, std::move(serialized),
-                      response, context, std::move(done));
+      core->StartCall(service, method, /*lasting=*/false, /*idempotent=*/false,
+                      std::move(serialized), response, context,
+                      std::move(done));
     }
   });
 }
@@ -766,19 +1263,20 @@ absl::Status Channel::CallMethodBlocking(
     absl::string_view service, absl::string_view method,
     const google::protobuf::Message& request,
     google::protobuf::Message* response, ClientContext* context) {
-  return CallAndWait(service, method, /*lasting=*/false, request, response,
-                     context);
+  return CallAndWait(service, method, /*lasting=*/false, /*idempotent=*/false,
+                     request, response, context);
 }
 
 absl::Status Channel::CallMethodBlocking(
     const MethodName& name, const google::protobuf::Message& request,
     google::protobuf::Message* response, ClientContext* context) {
-  return CallAndWait(name.service, name.method, /*lasting=*/true, request,
-                     response, context);
+  return CallAndWait(name.service, name.method, /*lasting=*/true,
+                     name.idempotent, request, response, context);
 }
 
 absl::Status Channel::CallAndWait(absl::string_view service,
                                   absl::string_view method, bool lasting,
+                                  bool idempotent,
                                   const google::protobuf::Message& request,
                                   google::protobuf::Message* response,
                                   ClientContext* context) {
@@ -789,7 +1287,7 @@ absl::Status Channel::CallAndWait(absl::string_view service,
   }
   Notification done;
   absl::Status result;
-  Call(service, method, lasting, request, response, context,
+  Call(service, method, lasting, idempotent, request, response, context,
        [&](absl::Status status) {
          result = std::move(status);
          done.Notify();
@@ -801,5 +1299,13 @@ absl::Status Channel::CallAndWait(absl::string_view service,
 bool Channel::connected() const { return core_->connected(); }
 
 ChannelStats Channel::stats() const { return core_->stats(); }
+
+std::vector<BackendStats> Channel::backends() const {
+  if (loop_->IsInLoopThread()) return core_->backends();
+  std::vector<BackendStats> out;
+  std::shared_ptr<Core> core = core_;
+  RunInLoopAndWait(loop_, [&] { out = core->backends(); });
+  return out;
+}
 
 }  // namespace mrpc

@@ -1,6 +1,22 @@
-// Channel: the client end of mrpc. One TCP connection to one server, with
-// any number of calls multiplexed on it by correlation id, reconnection
-// with backoff, per-call deadlines and heartbeats.
+// Channel: the client end of mrpc. Calls to one server, or to a service
+// that many servers provide, multiplexed by correlation id over one TCP
+// connection per server, with reconnection with backoff, per-call deadlines
+// and heartbeats.
+//
+// Targets (docs/guide.md, "Targets, load balancing and retries"):
+//   "127.0.0.1:9000", "[::1]:9000", "host:9000"  one server (a name is
+//                                  resolved once, when the channel is made)
+//   "list://10.0.0.1:9000,10.0.0.2:9000"          a fixed set of servers
+//   "dns:///kv.internal:9000"                     every A/AAAA record, kept
+//                                  current ("dns://1.2.3.4:53/..." asks that
+//                                  DNS server)
+//   "etcd://127.0.0.1:2379/services/kv"           the servers registered
+//                                  under that etcd prefix, kept current by a
+//                                  watch (several "host:port," before the
+//                                  path for an etcd cluster)
+// With several servers, ClusterOptions choose the load balancing policy,
+// outlier ejection and retries; code written for one server works
+// unchanged.
 //
 // Public. Threading: every method is thread-safe. Completion callbacks run
 // on the channel's loop thread, never inside CallMethod() itself, so keep
@@ -15,10 +31,12 @@
 // channel completes pending calls with CANCELLED before it returns; no
 // callback runs after that.
 //
-// Connection states: while the first connection (or an immediate reconnect
-// after a lost one) is being made, calls wait for it; once an attempt has
-// failed, calls fail fast with UNAVAILABLE until a retry (exponential
-// backoff with jitter) succeeds.
+// Connection states: a call goes to a server whose connection is up. While
+// none is but one is being made (the first connection, or an immediate
+// reconnect after a lost one), or the target's servers are not known yet,
+// calls wait for it; once every server's last attempt has failed (or the
+// target names none), calls fail fast with UNAVAILABLE until a retry
+// (exponential backoff with jitter) succeeds.
 //
 // Example:
 //   absl::StatusOr<std::unique_ptr<Channel>> channel =
@@ -47,6 +65,7 @@
 #include "net/connector.h"
 #include "net/inet_address.h"
 #include "rpc/client_context.h"
+#include "rpc/cluster_options.h"
 #include "rpc/interceptor.h"
 #include "rpc/limits.h"
 #include "rpc/metadata.h"
@@ -65,6 +84,9 @@ using RpcCallback = absl::AnyInvocable<void(absl::Status)>;
 struct MethodName {
   absl::string_view service;  // "mrpc.echo.EchoService"
   absl::string_view method;   // "Echo"
+  // Safe to retry after UNAVAILABLE and to send twice (backup requests):
+  // the .proto's idempotency_level is IDEMPOTENT or NO_SIDE_EFFECTS.
+  bool idempotent = false;
 };
 
 struct ChannelOptions {
@@ -97,6 +119,9 @@ struct ChannelOptions {
   // Connection attempts: backoff (100 ms doubling to 10 s, +-20% jitter),
   // connect timeout (5 s).
   Connector::Options connect;
+  // Load balancing, outlier ejection and retries over the target's
+  // servers (rpc/cluster_options.h).
+  ClusterOptions cluster;
 };
 
 // Counters, each a relaxed snapshot.
@@ -114,14 +139,35 @@ struct ChannelStats {
   uint64_t protocol_errors = 0;     // Connections closed for bad frames.
   // Responses over max_frame_size: their calls failed, the bytes skipped.
   uint64_t oversized_responses = 0;
+  // Requests written to a server: calls' first attempts, retries and
+  // backup requests.
+  uint64_t attempts = 0;
+  uint64_t retries = 0;            // Attempts after a failed one.
+  uint64_t backup_requests = 0;    // Second attempts sent alongside a slow one.
+  uint64_t retries_throttled = 0;  // Retries the retry budget refused.
+  uint64_t ejections = 0;          // Servers taken out of rotation.
+  uint64_t resolver_updates = 0;   // Sets of servers the target gave.
+  uint64_t resolver_errors = 0;    // Errors it gave (the last set kept).
+};
+
+// One server of a channel's target, as the channel sees it.
+struct BackendStats {
+  std::string address;    // "127.0.0.1:9001"
+  std::string state;      // "ready", "connecting", "transient failure", ...
+  bool ejected = false;   // Out of rotation after failures.
+  uint64_t calls = 0;     // Attempts sent to it.
+  uint64_t failures = 0;  // Of those, failed (any error but the caller's).
+  int inflight = 0;
+  double latency_us = 0;  // Its latency estimate (EWMA).
 };
 
 class Channel {
  public:
-  // Connects to `target` ("host:port"; a host name is resolved once, here,
-  // blocking). Fails on a bad target, or RESOURCE_EXHAUSTED when the
-  // process is out of fds or threads for the channel's loop; connection
-  // trouble shows in calls.
+  // Connects to `target` (see the file comment; a "host:port" name is
+  // resolved once, here, blocking). Fails on a bad target or options
+  // (INVALID_ARGUMENT), or RESOURCE_EXHAUSTED when the process is out of
+  // fds or threads for the channel's loop; trouble reaching the servers
+  // (or etcd, or DNS) shows in calls.
   static absl::StatusOr<std::unique_ptr<Channel>> Create(
       absl::string_view target, ChannelOptions options = {});
   // Completes pending calls with CANCELLED, closes the connection, and stops
@@ -158,27 +204,29 @@ class Channel {
 
   // The loop callbacks run on.
   EventLoop* loop() const { return loop_; }
-  const InetAddress& server_address() const { return server_; }
-  // Whether a connection is up right now.
+  const std::string& target() const { return target_; }
+  // Whether a connection to some server is up right now.
   bool connected() const;
   ChannelStats stats() const;
+  // The servers the target names now, with their state and load. Thread-
+  // safe; from another thread it waits for the channel's loop.
+  std::vector<BackendStats> backends() const;
 
  private:
   class Core;
-  Channel(const InetAddress& server, std::string target,
-          ChannelOptions options);
+  Channel(std::string target, EventLoop* loop);
   // `lasting`: the names outlive the channel (a MethodName).
   void Call(absl::string_view service, absl::string_view method, bool lasting,
-            const google::protobuf::Message& request,
+            bool idempotent, const google::protobuf::Message& request,
             google::protobuf::Message* response, ClientContext* context,
             RpcCallback done);
   absl::Status CallAndWait(absl::string_view service, absl::string_view method,
-                           bool lasting,
+                           bool lasting, bool idempotent,
                            const google::protobuf::Message& request,
                            google::protobuf::Message* response,
                            ClientContext* context);
 
-  const InetAddress server_;
+  const std::string target_;
   std::unique_ptr<EventLoopThread> own_loop_;
   EventLoop* loop_;
   std::shared_ptr<Core> core_;

@@ -14,6 +14,8 @@ void ClientContext::ApplyOptions(const CallOptions& options) {
   }
   deadline_ = deadline;
   if (options.parent != nullptr) set_parent(*options.parent);
+  if (!options.hash_key.empty()) hash_key_ = options.hash_key;
+  if (options.idempotent) idempotent_ = true;
   for (const auto& [key, value] : options.metadata) {
     AddMetadata(key, value).IgnoreError();  // Kept in metadata_error_.
   }

@@ -47,6 +47,10 @@ struct CallOptions {
   // The handler context this call is made for (ClientContext::set_parent).
   // Not owned; must outlive the call's start. Default: none.
   const ServerContext* parent = nullptr;
+  // ClientContext::set_hash_key. Default: none.
+  std::string hash_key;
+  // ClientContext::set_idempotent. Default: false.
+  bool idempotent = false;
 };
 
 class ClientContext {
@@ -83,6 +87,15 @@ class ClientContext {
   // The trace the call carries, if any.
   const absl::optional<TraceContext>& trace() const { return trace_; }
 
+  // With the consistent_hash policy, calls with the same key go to the
+  // same server while it is up. Default: none (round robin).
+  void set_hash_key(std::string key) { hash_key_ = std::move(key); }
+  const std::string& hash_key() const { return hash_key_; }
+  // This call is safe to retry after UNAVAILABLE and to send twice (backup
+  // requests), whatever its method. Default: what the method says.
+  void set_idempotent(bool idempotent) { idempotent_ = idempotent; }
+  bool idempotent() const { return idempotent_; }
+
   // Completes the call with CANCELLED if it has not completed yet, and tells
   // the server (a CANCEL frame) so it can stop working on it. Best effort:
   // the call may complete with another status first. Thread-safe.
@@ -90,8 +103,9 @@ class ClientContext {
   // True after TryCancel(). Thread-safe.
   bool IsCancelled() const;
 
-  // After completion: the call's status, the server it went to
-  // ("127.0.0.1:9000"; empty if it never left the client), and the
+  // After completion: the call's status, the server that answered it (or
+  // its last attempt went to) ("127.0.0.1:9000"; empty if it never left
+  // the client), and the
   // server's response metadata (empty if none came).
   const absl::Status& status() const { return status_; }
   const std::string& peer() const { return peer_; }
@@ -111,6 +125,8 @@ class ClientContext {
   Metadata metadata_;
   absl::Status metadata_error_;
   absl::optional<TraceContext> trace_;
+  std::string hash_key_;
+  bool idempotent_ = false;
   absl::Status status_;
   std::string peer_;
   Metadata response_metadata_;

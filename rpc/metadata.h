@@ -45,6 +45,11 @@ inline constexpr size_t kDefaultMaxMetadataEntries = 64;
 // method: microseconds from the request's arrival to the answer (decimal
 // ASCII).
 inline constexpr char kServerTimeKey[] = "mrpc-server-us";
+// On a RESPONSE to a request the server refused before its method started
+// (shutting down, overloaded, over its memory budget or a connection's call
+// cap): the method did not run, so the caller may send the call elsewhere,
+// idempotent or not. Value: "1".
+inline constexpr char kRefusedKey[] = "mrpc-refused";
 // W3C trace context (https://www.w3.org/TR/trace-context/).
 inline constexpr char kTraceparentKey[] = "traceparent";
 

@@ -37,8 +37,7 @@ void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   absl::Status frame_error;
   int frames = 0;
   absl::Status status = DecodeFrames(
-      input, shared_->options.max_frame_size, RequestRoom(), &meta_,
-      &skip_,
+      input, shared_->options.max_frame_size, RequestRoom(), &meta_, &skip_,
       [&](const RpcMeta& meta, absl::string_view payload) {
         ++frames;
         // `meta` is our scratch: HandleRequest may move its metadata out.
@@ -97,7 +96,8 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
         absl::StrCat("correlation id ", id, " is already in flight"));
   }
   if (shared_->draining.load(std::memory_order_relaxed)) {
-    SendStatus(conn, id, absl::UnavailableError("the server is shutting down"));
+    SendRefusal(conn, id,
+                absl::UnavailableError("the server is shutting down"));
     return absl::OkStatus();
   }
   // One connection cannot hold more than its share of the server (the
@@ -106,11 +106,11 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   if (max_calls > 0 && calls_.size() >= max_calls) {
     LoopCounters::Add(counters_.overloaded);
     LoopCounters::Add(counters_.connection_cap_refusals);
-    SendStatus(conn, id,
-               absl::ResourceExhaustedError(absl::StrCat(
-                   "this connection has ", calls_.size(),
-                   " calls in flight, the server's limit per connection "
-                   "(max_calls_per_connection)")));
+    SendRefusal(conn, id,
+                absl::ResourceExhaustedError(absl::StrCat(
+                    "this connection has ", calls_.size(),
+                    " calls in flight, the server's limit per connection "
+                    "(max_calls_per_connection)")));
     return absl::OkStatus();
   }
   // The frame's bytes are in already; what is refused here is holding them
@@ -119,10 +119,10 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
       (payload.size() > kBudgetExemptBytes && payload.size() > ShareLeft(0))) {
     LoopCounters::Add(counters_.memory_refusals);
     LoopCounters::Add(counters_.overloaded);
-    SendStatus(conn, id,
-               MemoryError(absl::StrCat("the request of ", payload.size(),
-                                        " bytes"),
-                           *conn));
+    SendRefusal(
+        conn, id,
+        MemoryError(absl::StrCat("the request of ", payload.size(), " bytes"),
+                    *conn));
     return absl::OkStatus();
   }
   const ServerMethod* method = last_method_;
@@ -155,16 +155,16 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
           : now + absl::Microseconds(static_cast<int64_t>(timeout_us));
   // Overload protection (rpc/overload.h): refused at once, or admitted.
   absl::Status refused;
-  ConcurrencyLimiter* limiter = AdmitCall(
-      handle_.get(), *method, shared_->options, timeout_us, calls_.size(),
-      &refused);
+  ConcurrencyLimiter* limiter =
+      AdmitCall(handle_.get(), *method, shared_->options, timeout_us,
+                calls_.size(), &refused);
   if (!refused.ok()) {
-    SendStatus(conn, id, refused);
+    SendRefusal(conn, id, refused);
     return absl::OkStatus();
   }
-  auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
-                                           shared_from_this(), shared_,
-                                           handle_.get());
+  auto call =
+      std::make_shared<ServerCall>(method, id, now, deadline, conn,
+                                   shared_from_this(), shared_, handle_.get());
   const bool inline_only = limiter != nullptr && limiter->inline_only();
   if (limiter != nullptr && !inline_only) {
     call->SetLimiter(limiter, loop_->CachedNowNs());
@@ -210,8 +210,8 @@ absl::Status ServerConnection::MemoryError(absl::string_view what,
                                            const TcpConnection& conn) const {
   const MemoryBudget& budget = shared_->budget;
   return absl::ResourceExhaustedError(absl::StrCat(
-      what, " does not fit the server's memory budget (", budget.used(),
-      " of ", budget.limit(), " bytes held for its clients; this connection ",
+      what, " does not fit the server's memory budget (", budget.used(), " of ",
+      budget.limit(), " bytes held for its clients; this connection ",
       std::max<int64_t>(held_, 0) + conn.output_bytes(),
       " bytes, of a share of ", shared_->ConnectionShare(), "); retry later"));
 }
@@ -222,8 +222,8 @@ absl::Status ServerConnection::HandleRefused(const TcpConnectionPtr& conn,
   const size_t max = shared_->options.max_frame_size;
   if (meta.type() != REQUEST) {
     return absl::ResourceExhaustedError(
-        absl::StrCat(FrameType_Name(meta.type()), " frame body of ",
-                     body_size, " bytes refused (limit ", max, ")"));
+        absl::StrCat(FrameType_Name(meta.type()), " frame body of ", body_size,
+                     " bytes refused (limit ", max, ")"));
   }
   LoopCounters::Add(counters_.requests);
   const uint64_t id = meta.correlation_id();
@@ -235,16 +235,16 @@ absl::Status ServerConnection::HandleRefused(const TcpConnectionPtr& conn,
   if (body_size > max) {
     LoopCounters::Add(counters_.oversized_requests);
     SendStatus(conn, id,
-               absl::ResourceExhaustedError(absl::StrCat(
-                   "the request frame of ", body_size,
-                   " bytes is over the server's limit of ", max,
-                   " bytes (max_frame_size); it was skipped")));
+               absl::ResourceExhaustedError(
+                   absl::StrCat("the request frame of ", body_size,
+                                " bytes is over the server's limit of ", max,
+                                " bytes (max_frame_size); it was skipped")));
   } else {
     LoopCounters::Add(counters_.memory_refusals);
-    SendStatus(conn, id,
-               MemoryError(absl::StrCat("the request of ", body_size,
-                                        " bytes"),
-                           *conn));
+    SendRefusal(
+        conn, id,
+        MemoryError(absl::StrCat("the request of ", body_size, " bytes"),
+                    *conn));
   }
   return absl::OkStatus();
 }
@@ -286,6 +286,15 @@ void ServerConnection::SendStatus(const TcpConnectionPtr& conn, uint64_t id,
                                   const absl::Status& status) {
   conn->SendInPlace([&](Buffer* out) {
     EncodeResponseFrame(id, status, nullptr, nullptr, out);
+  });
+  LoopCounters::Add(counters_.responses);
+}
+
+void ServerConnection::SendRefusal(const TcpConnectionPtr& conn, uint64_t id,
+                                   const absl::Status& status) {
+  static const Metadata* const kRefused = new Metadata{{kRefusedKey, "1"}};
+  conn->SendInPlace([&](Buffer* out) {
+    EncodeResponseFrame(id, status, kRefused, nullptr, out);
   });
   LoopCounters::Add(counters_.responses);
 }

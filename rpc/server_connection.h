@@ -123,6 +123,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Answers `id` with `status` and no call behind it.
   void SendStatus(const TcpConnectionPtr& conn, uint64_t id,
                   const absl::Status& status);
+  // The same for a request refused before its method started, marked so
+  // (kRefusedKey) that a cluster channel may send it to another server.
+  void SendRefusal(const TcpConnectionPtr& conn, uint64_t id,
+                   const absl::Status& status);
 
   // A protocol error: see the file comment.
   void FailConnection(const TcpConnectionPtr& conn, Buffer* input,
