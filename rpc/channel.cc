@@ -450,12 +450,18 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       if (ub) return b;
     }
     // Round robin over those in rotation; else any but `avoid`; else any.
+    // A retry (with `avoid`) does not move the cursor: the next call's turn
+    // stays where it was.
+    const size_t start = avoid == nullptr ? rr_next_++ : rr_next_;
     for (size_t i = 0; i < n; ++i) {
-      Subchannel* sub = ready_[rr_next_++ % n];
-      if (usable(sub)) return sub;
+      Subchannel* sub = ready_[(start + i) % n];
+      if (usable(sub)) {
+        if (avoid == nullptr) rr_next_ = start + i + 1;
+        return sub;
+      }
     }
     for (size_t i = 0; i < n; ++i) {
-      Subchannel* sub = ready_[rr_next_++ % n];
+      Subchannel* sub = ready_[(start + i) % n];
       if (sub != avoid) return sub;
     }
     return ready_[0];
