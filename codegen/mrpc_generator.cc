@@ -2,6 +2,7 @@
 
 #include <google/protobuf/compiler/cpp/names.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/printer.h>
 #include <google/protobuf/io/zero_copy_stream.h>
 
@@ -292,11 +293,20 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
   for (const MethodNames& m : methods) {
     Vars mv = MethodVars(service, m);
     mv["method_size"] = std::to_string(m.method->name().size());
+    // The .proto's idempotency_level: a channel may retry such a method
+    // after UNAVAILABLE and send it twice (backup requests).
+    const auto level = m.method->options().idempotency_level();
+    mv["idempotent"] =
+        level == google::protobuf::MethodOptions::IDEMPOTENT ||
+                level == google::protobuf::MethodOptions::NO_SIDE_EFFECTS
+            ? ",\n    /*idempotent=*/true"
+            : "";
     p->Print(mv,
              "constexpr ::mrpc::MethodName k$Service$_$proto_method$ = {\n"
              "    ::absl::string_view($Service$::kServiceName,\n"
              "                        sizeof($Service$::kServiceName) - 1),\n"
-             "    ::absl::string_view(\"$proto_method$\", $method_size$)};\n");
+             "    ::absl::string_view(\"$proto_method$\", $method_size$)"
+             "$idempotent$};\n");
   }
   p->Print("}  // namespace\n\n");
   for (const MethodNames& m : methods) {
