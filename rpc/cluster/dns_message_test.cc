@@ -130,6 +130,23 @@ TEST(DnsMessageTest, RealDnsmasqAnswers) {
   EXPECT_TRUE(absl::StrContains(nx.status().message(), "NXDOMAIN"));
 }
 
+// dnsmasq with --cname=alias.internal,kv.internal and
+// --cname=alias2.internal,alias.internal, asked alias2.internal A.
+TEST(DnsMessageTest, RealDnsmasqCnameChain) {
+  const std::string packet = absl::HexStringToBytes(
+      "10038580000100050000000006616c6961733208696e7465726e616c0000010001c00c"
+      "000500010000001e001005616c69617308696e7465726e616c00c02d00050001000000"
+      "1e000d026b7608696e7465726e616c00c049000100010000001e00040a000001c04900"
+      "0100010000001e00040a000003c049000100010000001e00040a000002");
+  absl::StatusOr<dns::Answer> a =
+      ParseAnswer(packet, 0x1003, "alias2.internal", RecordType::kA);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(Ips(*a),
+            (std::vector<std::string>{"10.0.0.1", "10.0.0.3", "10.0.0.2"}));
+  EXPECT_EQ(a->canonical_name, "kv.internal");
+  EXPECT_EQ(a->min_ttl, 30u);
+}
+
 TEST(DnsMessageTest, CaseInsensitiveAndTrailingDot) {
   absl::StatusOr<dns::Answer> a =
       ParseAnswer(kDnsmasqA, 0x1236, "KV.INTERNAL.", RecordType::kA);
