@@ -463,6 +463,20 @@ TEST(DnsmasqTest, HostsChangeSeenAfterRefresh) {
       << h.recorder().Dump();
 }
 
+TEST(DnsmasqTest, UseTtlRefreshesAtTheTtl) {
+  Dnsmasq dnsmasq(kHosts);  // Answers with TTL 1 s.
+  ResolverHarness h;
+  DnsResolverOptions o = FastOptions();
+  o.refresh_interval = absl::Hours(1);
+  o.use_ttl = true;
+  o.min_refresh = absl::Milliseconds(100);
+  ASSERT_TRUE(h.Create(dnsmasq.Target("kv.internal:9001"), o).ok());
+  ASSERT_EQ(h.recorder().WaitFor(IsSet(kAll)), 0) << h.recorder().Dump();
+  dnsmasq.SetHosts("10.0.0.8 kv.internal\n");
+  EXPECT_GT(h.recorder().WaitFor(IsSet("[10.0.0.8:9001]"), 1), 0)
+      << h.recorder().Dump();
+}
+
 TEST(DnsmasqTest, NameRemovedIsNotFoundNotAnEmptySet) {
   Dnsmasq dnsmasq(kHosts);
   ResolverHarness h;
@@ -542,6 +556,11 @@ class FakeDnsServer {
     return absl::StrCat("dns://127.0.0.1:", port_, "/", host_port);
   }
   int queries() const { return queries_.load(); }
+  // When each query arrived (MonotonicMillis).
+  std::vector<int64_t> QueryTimes() {
+    MutexLock lock(&mu_);
+    return times_;
+  }
 
  private:
   static int Bind() {
@@ -560,6 +579,10 @@ class FakeDnsServer {
       const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0,
                                    reinterpret_cast<sockaddr*>(&from), &len);
       if (n <= 0) continue;
+      {
+        MutexLock lock(&mu_);
+        times_.push_back(MonotonicMillis());
+      }
       ++queries_;
       const std::string raw(buf, n);
       absl::StatusOr<dns::Message> query = dns::ParseMessage(raw);
@@ -577,6 +600,8 @@ class FakeDnsServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> queries_{0};
+  Mutex mu_;
+  std::vector<int64_t> times_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
@@ -663,6 +688,35 @@ TEST(HostileDnsTest, GoodServerForReference) {
   HostileRun run = RunAgainst(server, IsSet(kGood));
   ASSERT_FALSE(run.results.empty());
   EXPECT_TRUE(IsSet(kGood)(run.results[0])) << Dump(run.results);
+}
+
+TEST(HostileDnsTest, ReresolveIsRateLimited) {
+  FakeDnsServer server([](const dns::Message& q, const std::string& raw) {
+    return std::vector<FakeDnsServer::Reply>{{GoodAnswer(q, raw)}};
+  });
+  ResolverHarness h;
+  DnsResolverOptions o = FastOptions();
+  o.refresh_interval = absl::Hours(1);
+  o.min_reresolve_interval = absl::Milliseconds(300);
+  ASSERT_TRUE(h.Create(server.Target("kv.internal:80"), o).ok());
+  ASSERT_EQ(h.recorder().WaitFor(IsSet(kGood)), 0) << h.recorder().Dump();
+  for (int round = 1; round <= 2; ++round) {
+    // A burst of hints, and more while waiting (a hint during a lookup is
+    // dropped): one resolution (A + AAAA) per interval, not one per hint.
+    for (int i = 0; i < 50; ++i) h.Reresolve();
+    ASSERT_TRUE(Eventually(
+        [&] {
+          h.Reresolve();
+          return server.queries() >= 2 + 2 * round;
+        },
+        absl::Seconds(5)));
+  }
+  h.Destroy();
+  const std::vector<int64_t> t = server.QueryTimes();
+  ASSERT_EQ(t.size(), 6u);  // Three resolutions for hundreds of hints.
+  EXPECT_GE(t[2] - t[0], 290);
+  EXPECT_GE(t[4] - t[2], 290);
+  EXPECT_EQ(h.recorder().size(), 1u) << "unchanged sets are not reported";
 }
 
 TEST(HostileDnsTest, TruncatedAnswersAreErrors) {
