@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rpc/cluster/dns_resolver.h"
 
 namespace mrpc {
 
@@ -45,10 +46,16 @@ absl::StatusOr<ParsedTarget> ParseTarget(absl::string_view target) {
 
 absl::StatusOr<std::unique_ptr<Resolver>> NewResolver(
     EventLoop* loop, const ParsedTarget& parsed, absl::string_view target) {
-  (void)loop;
-  (void)parsed;
-  return absl::UnimplementedError(
-      absl::StrCat("target \"", target, "\": resolver not built in yet"));
+  switch (parsed.kind) {
+    case ParsedTarget::Kind::kDns:
+      return NewDnsResolver(loop, target);
+    case ParsedTarget::Kind::kEtcd:
+      return absl::UnimplementedError(
+          absl::StrCat("target \"", target, "\": etcd is not built in yet"));
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "target \"", target, "\" names fixed servers, not a resolver"));
+  }
 }
 
 }  // namespace mrpc

@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -19,9 +20,10 @@
 #include "net/sync.h"
 #include "tools/proc_stat.h"
 
-ABSL_FLAG(std::vector<std::string>, target, {"127.0.0.1:9000"},
+ABSL_FLAG(std::string, target, "127.0.0.1:9000",
           "server host:port; several (comma-separated) spread connections "
-          "round-robin");
+          "round-robin; or one target with a scheme (list://, dns:///, "
+          "etcd://), which each connection's channel spreads itself");
 ABSL_FLAG(int, conns, 8, "connections");
 ABSL_FLAG(int, depth, 8, "closed loop: calls in flight per connection");
 ABSL_FLAG(double, duration, 5, "seconds measured (after the warm-up)");
@@ -366,6 +368,7 @@ absl::StatusOr<LoadReport> Runner::Run() {
   if (in_flight_.load() > 0)
     report.errors["NEVER_COMPLETED"] += in_flight_.load();
   if (report.dropped > 0) report.errors["DROPPED_BY_CLIENT"] += report.dropped;
+  report.servers = transport_->CallsByServer();
   // Connections close here, while the runner (their callbacks' target) lives.
   conns_.clear();
   return report;
@@ -386,7 +389,7 @@ uint64_t LoadReport::error_count() const {
 
 LoadSpec SpecFromFlags() {
   LoadSpec spec;
-  spec.targets = absl::GetFlag(FLAGS_target);
+  spec.targets = SplitTargets(absl::GetFlag(FLAGS_target));
   spec.conns = std::max(1, absl::GetFlag(FLAGS_conns));
   spec.depth = std::max(1, absl::GetFlag(FLAGS_depth));
   spec.duration = absl::Seconds(absl::GetFlag(FLAGS_duration));
@@ -404,6 +407,12 @@ LoadSpec SpecFromFlags() {
 }
 
 bool JsonFromFlags() { return absl::GetFlag(FLAGS_json); }
+
+std::vector<std::string> SplitTargets(absl::string_view flag) {
+  // A scheme's own commas (list://a,b; etcd://h1,h2/path) are its own.
+  if (absl::StrContains(flag, ":/")) return {std::string(flag)};
+  return absl::StrSplit(flag, ',', absl::SkipEmpty());
+}
 
 absl::StatusOr<LoadReport> Run(const LoadSpec& spec, EchoTransport* transport) {
   if (spec.targets.empty()) return absl::InvalidArgumentError("no --target");
@@ -439,6 +448,14 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json) {
                                : -1;
   const double client_us =
       calls > 0 ? report.client_cpu_seconds * 1e6 / calls : -1;
+  uint64_t server_total = 0;
+  for (const auto& [address, n] : report.servers) server_total += n;
+  std::vector<std::string> servers;
+  for (const auto& [address, n] : report.servers) {
+    servers.push_back(json ? absl::StrFormat("\"%s\": %d", address, n)
+                           : absl::StrFormat("%s %d (%.1f%%)", address, n,
+                                             100.0 * n / server_total));
+  }
   if (json) {
     std::vector<std::string> errors;
     for (const auto& [name, count] : report.errors) {
@@ -453,7 +470,8 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json) {
         "\"p90_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": "
         "%.2f, "
         "\"fast\": %s, \"slow\": %s, \"errors\": {%s}, \"error_count\": %d, "
-        "\"server_cpu_us_per_req\": %.3f, \"client_cpu_us_per_req\": %.3f}\n",
+        "\"server_cpu_us_per_req\": %.3f, \"client_cpu_us_per_req\": %.3f, "
+        "\"servers\": {%s}}\n",
         report.transport, absl::StrJoin(spec.targets, ","), spec.conns,
         spec.depth, spec.payload, spec.threads, spec.qps, spec.slow_fraction,
         absl::ToDoubleSeconds(report.measured), calls, report.qps(),
@@ -461,7 +479,7 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json) {
         all.Percentile(99) / 1e3, all.Percentile(99.9) / 1e3, all.max() / 1e3,
         LatencyJson(report.fast), LatencyJson(report.slow),
         absl::StrJoin(errors, ", "), report.error_count(), server_us,
-        client_us);
+        client_us, absl::StrJoin(servers, ", "));
     return;
   }
   absl::PrintF(
@@ -498,6 +516,10 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json) {
       errors.push_back(absl::StrFormat("%s %d", name, count));
     }
     absl::PrintF("  errors: %s\n", absl::StrJoin(errors, ", "));
+  }
+  if (!servers.empty()) {
+    absl::PrintF("  requests by server (whole run, retries included): %s\n",
+                 absl::StrJoin(servers, ", "));
   }
   if (server_us >= 0) absl::PrintF("  server CPU: %.3f us/call\n", server_us);
   absl::PrintF("  client CPU: %.3f us/call\n", client_us);

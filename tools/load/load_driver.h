@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ class EchoTransport {
   // usable (or failed).
   virtual absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
       const std::string& target, int index) = 0;
+  // Requests sent to each server so far, for a target that names several
+  // ("127.0.0.1:9001" -> count). Default: none known.
+  virtual std::vector<std::pair<std::string, uint64_t>> CallsByServer() {
+    return {};
+  }
 };
 
 struct LoadSpec {
@@ -79,6 +85,9 @@ struct LoadSpec {
 LoadSpec SpecFromFlags();
 // Whether --json was given.
 bool JsonFromFlags();
+// --target's value as targets: one with a scheme ("list://a,b"), or a
+// comma-separated list of host:port.
+std::vector<std::string> SplitTargets(absl::string_view flag);
 
 struct LoadReport {
   std::string transport;
@@ -90,6 +99,8 @@ struct LoadReport {
   uint64_t dropped = 0;  // Open loop: not sent, too many in flight.
   double server_cpu_seconds = -1;
   double client_cpu_seconds = 0;
+  // EchoTransport::CallsByServer() at the end of the run.
+  std::vector<std::pair<std::string, uint64_t>> servers;
 
   uint64_t measured_calls() const { return fast.count() + slow.count(); }
   double qps() const;

@@ -6,22 +6,36 @@
 //       --conns=8 --depth=8 --payload=16 --duration=5 --warmup=1 [--qps=N]
 //       [--slow_fraction=0.01 --slow_ms=5] [--json]
 //
+// Any channel target works ("list://a:1,b:2", "dns:///host:9000",
+// "etcd://127.0.0.1:2379/services/echo"), with --lb=round_robin|p2c|
+// consistent_hash and --backup_ms; the report then says how many requests
+// went to each server. Echo and SlowEcho have no side effects, so a cluster
+// channel retries them and may send backup requests.
+//
 // Connections are spread over --threads client loops; completions run on
 // those loops and, in the closed loop, send the next call from there.
 #include <glog/logging.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "net/event_loop_thread.h"
+#include "net/sync.h"
 #include "proto/echo.mrpc.h"
 #include "rpc/channel.h"
 #include "tools/load/load_driver.h"
 
+ABSL_FLAG(std::string, lb, "round_robin",
+          "load balancing over a target's servers: round_robin, p2c or "
+          "consistent_hash (calls here carry no key, so it goes round robin)");
+ABSL_FLAG(double, backup_ms, 0,
+          "if > 0: send a backup request to a second server after this long");
 ABSL_FLAG(int, noop_interceptors, 0,
           "client interceptors that do nothing, per channel (to measure "
           "what the interceptor chain costs)");
@@ -33,6 +47,7 @@ class MrpcConnection : public EchoConnection {
  public:
   explicit MrpcConnection(std::unique_ptr<Channel> channel)
       : channel_(std::move(channel)) {}
+  Channel* channel() const { return channel_.get(); }
 
   void Call(const EchoCall& call, EchoDone done) override {
     // The request is encoded before CallMethod returns (straight into the
@@ -43,9 +58,10 @@ class MrpcConnection : public EchoConnection {
     request.set_work_us(call.work_us);
     Op* op = TakeOp();
     op->done = std::move(done);
-    static const MethodName kEcho = {echo::EchoService::kServiceName, "Echo"};
+    static const MethodName kEcho = {echo::EchoService::kServiceName, "Echo",
+                                     /*idempotent=*/true};
     static const MethodName kSlowEcho = {echo::EchoService::kServiceName,
-                                         "SlowEcho"};
+                                         "SlowEcho", /*idempotent=*/true};
     channel_->CallMethod(
         call.work_us > 0 ? kSlowEcho : kEcho, request, &op->response,
         /*context=*/nullptr, [op](absl::Status status) {
@@ -103,6 +119,9 @@ class MrpcTransport : public EchoTransport {
     ChannelOptions options;
     options.loop = loops_[index % loops_.size()];
     options.default_timeout = deadline_;  // Every call's deadline.
+    options.cluster.lb_policy = absl::GetFlag(FLAGS_lb);
+    options.cluster.retry.backup_request_delay =
+        absl::Milliseconds(absl::GetFlag(FLAGS_backup_ms));
     for (int i = 0; i < absl::GetFlag(FLAGS_noop_interceptors); ++i) {
       options.interceptors.push_back(std::make_shared<ClientInterceptor>());
     }
@@ -117,12 +136,28 @@ class MrpcTransport : public EchoTransport {
     absl::Status status = (*channel)->CallMethodBlocking(
         echo::EchoService::kServiceName, "Echo", request, &response, &context);
     if (!status.ok()) return status;
-    return std::unique_ptr<EchoConnection>(
-        new MrpcConnection(std::move(*channel)));
+    auto connection = std::make_unique<MrpcConnection>(std::move(*channel));
+    MutexLock lock(&mu_);
+    channels_.push_back(connection->channel());
+    return std::unique_ptr<EchoConnection>(std::move(connection));
+  }
+
+  std::vector<std::pair<std::string, uint64_t>> CallsByServer() override {
+    std::map<std::string, uint64_t> calls;
+    MutexLock lock(&mu_);
+    for (Channel* channel : channels_) {
+      for (const BackendStats& backend : channel->backends()) {
+        calls[backend.address] += backend.calls;
+      }
+    }
+    return {calls.begin(), calls.end()};
   }
 
  private:
   const absl::Duration deadline_;
+  Mutex mu_;
+  // The connections' channels (they outlive CallsByServer's calls).
+  std::vector<Channel*> channels_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<EventLoopThread>> threads_;
   std::vector<EventLoop*> loops_;
 };
