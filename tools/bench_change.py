@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Before vs after a change, in one run: the echo server and load tester built
 at a base revision against the working tree's, plus the working tree with one
-no-op interceptor on each side (what the interceptor chain costs).
+no-op interceptor on each side (what the interceptor chain costs), plus the
+working tree's client on a cluster channel (list://) over the one server
+(what the cluster layer costs).
 
   tools/bench_change.py --base REV [--passes 5] [--seconds 5] [--warmup 1]
                         [--cells 16:8x8,16:1x1,4096:8x8]
@@ -58,11 +60,11 @@ def build_base(rev):
 
 
 def run(server_bin, client_bin, port, conns, depth, payload, args, server_extra=(),
-        client_extra=()):
+        client_extra=(), target="127.0.0.1:%d"):
     proc = start_server([server_bin, "--threads=1"] + list(server_extra), port, "echo_server")
     try:
         cmd = (["taskset", "-c", "1", client_bin, "--progress=false",
-                "--target=127.0.0.1:%d" % port, "--conns=%d" % conns, "--depth=%d" % depth,
+                "--target=" + target % port, "--conns=%d" % conns, "--depth=%d" % depth,
                 "--payload=%d" % payload, "--warmup=%g" % args.warmup,
                 "--duration=%g" % args.seconds, "--server_pid=%d" % proc.pid, "--json"] +
                list(client_extra))
@@ -90,11 +92,14 @@ def main():
         subprocess.run(["bazel", "build", "--config=opt"] + TARGETS, cwd=ROOT, check=True)
     new = {os.path.basename(b): os.path.join(BIN, b) for b in BINARIES}
     old = {os.path.basename(b): os.path.join(base, os.path.basename(b)) for b in BINARIES}
+    plain = "127.0.0.1:%d"
     variants = [
-        ("before", old, [], []),
-        ("after", new, [], []),
+        ("before", old, [], [], plain),
+        ("after", new, [], [], plain),
         ("after, 1 no-op interceptor each side", new, ["--noop_interceptors=1"],
-         ["--noop_interceptors=1"]),
+         ["--noop_interceptors=1"], plain),
+        ("after, list:// channel over the one server", new, [], [],
+         "list://127.0.0.1:%d"),
     ]
     cells = []
     for cell in args.cells.split(","):
@@ -106,10 +111,10 @@ def main():
     for p in range(args.passes):
         order = variants if p % 2 == 0 else list(reversed(variants))
         for cell in cells:
-            for name, bins, server_extra, client_extra in order:
+            for name, bins, server_extra, client_extra, target in order:
                 port += 1
                 r = run(bins["echo_server"], bins["mrpc_load"], port, cell[1], cell[2], cell[0],
-                        args, server_extra, client_extra)
+                        args, server_extra, client_extra, target)
                 results.setdefault((name,) + cell, []).append(r)
                 log("pass %d %-40s %5dB %dx%d qps %9.0f p50 %7.1fus p99 %7.1fus cpu %.3fus" % (
                     p + 1, name, cell[0], cell[1], cell[2], r["qps"], r["p50_us"], r["p99_us"],
@@ -126,7 +131,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for cell in cells:
         before = results[("before",) + cell]
-        for name, _, _, _ in variants:
+        for name, _, _, _, _ in variants:
             rs = results[(name,) + cell]
             qps_ratio = med([a["qps"] / b["qps"] for a, b in zip(rs, before)])
             cpu_ratio = med([a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
