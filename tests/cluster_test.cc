@@ -202,6 +202,29 @@ TEST(ClusterTest, BadTargetsAndOptionsAreRefusedAtCreate) {
   EXPECT_NE(channel.status().message().find("fastest"), std::string::npos);
 }
 
+TEST(ClusterTest, DnsTargetThroughTheSystemResolver) {
+  // localhost may name ::1 too, where nothing listens: the channel still
+  // reaches the server on 127.0.0.1, and no call fails for the other.
+  Backend backend;
+  std::unique_ptr<Channel> channel =
+      MakeChannel(absl::StrCat("dns:///localhost:", backend.port()));
+  Outcome out = Drive(channel.get(), "Who", 200, 4);
+  EXPECT_EQ(out.failed, 0);
+  EXPECT_EQ(out.by_port[absl::StrCat(backend.port())], 200);
+  bool found = false;
+  for (const BackendStats& b : channel->backends()) {
+    found = found || b.address == backend.address();
+  }
+  EXPECT_TRUE(found);
+  EXPECT_GE(channel->stats().resolver_updates, 1u);
+  // A malformed dns: target fails at Create, saying why.
+  absl::StatusOr<std::unique_ptr<Channel>> bad =
+      Channel::Create("dns:///no-port-here");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument)
+      << bad.status();
+}
+
 TEST(ClusterTest, RoundRobinSpreadsCallsEvenly) {
   Backend a, b, c;
   std::unique_ptr<Channel> channel = MakeChannel(ListTarget({&a, &b, &c}));

@@ -7,11 +7,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/channel_flags.h"
 #include "net/sync.h"
 #include "proto/echo.mrpc.h"
 #include "rpc/channel.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:9000", "echo server host:port");
+ABSL_FLAG(std::string, target, "127.0.0.1:9000",
+          "echo server: host:port, list://, dns:/// or etcd://");
 ABSL_FLAG(std::string, message, "hello, mrpc", "what to echo");
 
 int main(int argc, char** argv) {
@@ -19,7 +21,8 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target));
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
+                            mrpc::examples::ChannelOptionsFromFlags());
   if (!channel.ok()) {
     fprintf(stderr, "bad target: %s\n", channel.status().ToString().c_str());
     return 1;

@@ -10,10 +10,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/channel_flags.h"
 #include "examples/gateway/gateway.mrpc.h"
 #include "rpc/channel.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:9002", "gateway host:port");
+ABSL_FLAG(std::string, target, "127.0.0.1:9002",
+          "gateway: host:port, list://, dns:/// or etcd://");
 ABSL_FLAG(int, timeout_ms, 1000,
           "per-call deadline (passed on to the backend)");
 
@@ -32,7 +34,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target));
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
+                            mrpc::examples::ChannelOptionsFromFlags());
   if (!channel.ok()) {
     printf("error: %s\n", channel.status().ToString().c_str());
     return 1;

@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/channel_flags.h"
 #include "examples/common/serve.h"
 #include "examples/gateway/gateway_service.h"
 #include "rpc/channel.h"
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
   // calls; its callbacks run on its own loop thread and complete the
   // gateway calls from there (done() is thread-safe).
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> kv_channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_kv_target));
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_kv_target),
+                            mrpc::examples::ChannelOptionsFromFlags());
   if (!kv_channel.ok()) {
     LOG(ERROR) << "bad --kv_target: " << kv_channel.status();
     return 1;

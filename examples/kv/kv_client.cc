@@ -12,10 +12,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/channel_flags.h"
 #include "examples/kv/kv.mrpc.h"
 #include "rpc/channel.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:9001", "kv server host:port");
+ABSL_FLAG(std::string, target, "127.0.0.1:9001",
+          "kv server: host:port, list://, dns:/// or etcd://");
 ABSL_FLAG(int, timeout_ms, 1000, "per-call deadline");
 
 namespace kv = mrpc::examples::kv;
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target));
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
+                            mrpc::examples::ChannelOptionsFromFlags());
   if (!channel.ok()) return Fail(channel.status());
   kv::KvService::Stub stub(channel->get());
   mrpc::CallOptions options;
