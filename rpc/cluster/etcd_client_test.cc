@@ -108,6 +108,8 @@ class EtcdClientTest : public ::testing::Test {
 
   EventLoopThread thread_{"etcd-test"};
   EventLoop* const loop_;
+  // Outlive the watch: it may end (etcd stopping) after a test's locals.
+  WatchLog logs_[2];
   std::unique_ptr<EtcdClient> client_;
   std::unique_ptr<EtcdWatch> watch_;
 };
@@ -186,7 +188,7 @@ TEST_F(EtcdClientTest, LeaseKeepAliveAndExpiry) {
 TEST_F(EtcdClientTest, WatchSeesPutsAndDeletesInOrder) {
   EtcdProcess etcd;
   MakeClient({etcd.address()});
-  WatchLog log;
+  WatchLog& log = logs_[0];
   StartWatch("/w/", 0, &log);
   ASSERT_TRUE(Eventually([&] { return WatchCreated(); }, absl::Seconds(10)));
   ASSERT_TRUE(Put("/w/a", "1").ok());
@@ -215,7 +217,7 @@ TEST_F(EtcdClientTest, WatchResumesFromARevisionAfterEtcdRestarts) {
   options.request_timeout = absl::Seconds(3);
   MakeClient({etcd.address()}, options);
   ASSERT_TRUE(Put("/r/a", "1").ok());
-  WatchLog log;
+  WatchLog& log = logs_[0];
   StartWatch("/r/", 0, &log);
   ASSERT_TRUE(Eventually([&] { return WatchCreated(); }, absl::Seconds(10)));
   ASSERT_TRUE(Put("/r/b", "2").ok());
@@ -237,7 +239,7 @@ TEST_F(EtcdClientTest, WatchResumesFromARevisionAfterEtcdRestarts) {
   // Written while nobody watched; the resumed watch must deliver it.
   ASSERT_TRUE(Eventually([&] { return Put("/r/c", "3").ok(); },
                          absl::Seconds(10)));
-  WatchLog resumed;
+  WatchLog& resumed = logs_[1];
   StartWatch("/r/", last + 1, &resumed);
   ASSERT_TRUE(Eventually([&] { return resumed.size() >= 1; },
                          absl::Seconds(10)));
@@ -253,7 +255,7 @@ TEST_F(EtcdClientTest, CompactedStartRevisionIsOutOfRange) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put("/c/k", absl::StrCat(i)).ok());
   const int64_t revision = Range("/c/")->revision;
   ASSERT_TRUE(etcd.Etcdctl({"compaction", absl::StrCat(revision)}).ok());
-  WatchLog log;
+  WatchLog& log = logs_[0];
   StartWatch("/c/", 2, &log);
   ASSERT_TRUE(Eventually([&] { return log.ended(); }, absl::Seconds(10)));
   MutexLock lock(&log.mu);
@@ -273,7 +275,7 @@ TEST_F(EtcdClientTest, FirstEndpointDeadSecondWorks) {
   RunInLoopAndWait(loop_, [&] { current = client_->current_endpoint(); });
   EXPECT_EQ(current, etcd.client_address());
   // A watch goes to the endpoint that works too.
-  WatchLog log;
+  WatchLog& log = logs_[0];
   StartWatch("/e/", 0, &log);
   ASSERT_TRUE(Eventually([&] { return WatchCreated(); }, absl::Seconds(10)));
 }
@@ -457,7 +459,7 @@ TEST_F(HostileEtcdTest, GarbageInAWatchStreamEndsIt) {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
       "12\r\n{\"result\":\"oops\"}\n\r\n",
       "", 0, /*hold=*/true);
-  WatchLog log;
+  WatchLog& log = logs_[0];
   StartWatch("/x/", 0, &log);
   ASSERT_TRUE(Eventually([&] { return log.ended(); }, absl::Seconds(10)));
   server_.Join();
