@@ -15,6 +15,8 @@
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "rpc/cluster/etcd_resolver.h"
+#include "rpc/cluster/registration.h"
 #include "rpc/protobuf_log.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
@@ -103,6 +105,23 @@ class Server::Impl {
     }
     absl::StatusOr<InetAddress> listen = InetAddress::Parse(address);
     if (!listen.ok()) return listen.status();
+    const ServerOptions::Registration& registration = options.registration;
+    if (!registration.target.empty()) {
+      absl::Status valid = ParseEtcdTarget(registration.target).status();
+      if (valid.ok() && !registration.advertise.empty()) {
+        absl::StatusOr<InetAddress> advertise =
+            InetAddress::Parse(registration.advertise);
+        if (!advertise.ok() || advertise->port() == 0) {
+          valid = absl::InvalidArgumentError(absl::StrCat(
+              "registration.advertise \"", registration.advertise,
+              "\" is not host:port with a numeric IP (or localhost)"));
+        }
+      }
+      if (valid.ok() && registration.ttl < absl::Seconds(1)) {
+        valid = absl::InvalidArgumentError("registration.ttl under 1 s");
+      }
+      if (!valid.ok()) return valid;
+    }
     InstallProtobufLogHandler();  // Before any request is parsed.
 
     if (needs_worker_pool_) {
@@ -161,6 +180,8 @@ class Server::Impl {
       return status;
     }
     listen_address_ = tcp_server_->listen_address();
+    acceptor_loop_ = *acceptor_loop;
+    if (!registration.target.empty()) StartRegistration();
     started_ = true;
     return absl::OkStatus();
   }
@@ -169,12 +190,22 @@ class Server::Impl {
     MutexLock lock(&mutex_);
     if (!started_ || shutdown_requested_) return;
     shutdown_requested_ = true;
-    // Synchronously: once Shutdown() returns, the port is closed and new
-    // requests are refused. Only the wait for calls in flight runs behind.
+    // Without a registration, synchronously: once Shutdown() returns, the
+    // port is closed and new requests are refused. Only the wait for calls
+    // in flight runs behind.
     LOG(INFO) << "server on " << listen_address_.ToString()
               << " shutting down";
-    shared_->draining = true;
-    tcp_server_->StopAccepting();
+    if (registration_ != nullptr) {
+      // Leave etcd first (bounded), so callers stop sending while the
+      // server still serves; the port closes after that.
+      drain_thread_ = std::thread([this] {
+        Deregister();
+        StopAccepting();
+        Drain();
+      });
+      return;
+    }
+    StopAccepting();
     drain_thread_ = std::thread([this] { Drain(); });
   }
 
@@ -214,6 +245,59 @@ class Server::Impl {
       return absl::FailedPreconditionError(absl::StrCat(what, " after Start"));
     }
     return absl::OkStatus();
+  }
+
+  void StopAccepting() {
+    shared_->draining = true;
+    tcp_server_->StopAccepting();
+  }
+
+  // On the acceptor loop; the advertised address defaults to the bound one.
+  void StartRegistration() {
+    const ServerOptions::Registration& options = shared_->options.registration;
+    RegistrationOptions registration;
+    registration.target = options.target;
+    registration.ttl = options.ttl;
+    registration.advertise = options.advertise;
+    if (registration.advertise.empty()) {
+      // A wildcard address is no address to call: publish loopback.
+      const std::string ip = listen_address_.Ip();
+      if (ip == "0.0.0.0") {
+        registration.advertise = absl::StrCat("127.0.0.1:", listen_address_.port());
+      } else if (ip == "::") {
+        registration.advertise = absl::StrCat("[::1]:", listen_address_.port());
+      } else {
+        registration.advertise = listen_address_.ToString();
+      }
+    }
+    RunInLoopAndWait(acceptor_loop_, [&] {
+      absl::StatusOr<std::unique_ptr<Registration>> created =
+          Registration::Create(acceptor_loop_, registration);
+      // Validated in Start() before listening.
+      CHECK(created.ok()) << created.status();
+      registration_ = std::move(*created);
+      registration_->Start();
+    });
+  }
+
+  // Revokes the registration and waits for etcd (or deregister_timeout);
+  // the registration is destroyed on its loop afterwards.
+  void Deregister() {
+    const absl::Duration timeout =
+        shared_->options.registration.deregister_timeout;
+    auto done = std::make_shared<Notification>();
+    RunInLoopAndWait(acceptor_loop_, [&] {
+      registration_->Deregister(timeout, [done](absl::Status status) {
+        if (!status.ok()) {
+          LOG(WARNING) << "deregistering from etcd: " << status;
+        }
+        done->Notify();
+      });
+    });
+    // Deregister() calls back within its timeout; the margin covers a
+    // busy loop.
+    done->WaitForNotificationWithTimeout(timeout + absl::Seconds(1));
+    RunInLoopAndWait(acceptor_loop_, [&] { registration_.reset(); });
   }
 
   static void OnConnection(const std::shared_ptr<ServerShared>& shared,
@@ -306,6 +390,9 @@ class Server::Impl {
   int num_methods_ = 0;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
   std::unique_ptr<TcpServer> tcp_server_;
+  EventLoop* acceptor_loop_ = nullptr;
+  // On the acceptor loop; created by Start(), destroyed by Shutdown().
+  std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;
   std::thread drain_thread_;
 

@@ -6,7 +6,8 @@
 // the connection's loop (or on the worker pool, if the method opts in);
 // their `done` may be called later, from any thread, exactly once.
 //
-// Lifecycle: Start() -> Shutdown() (stop accepting; calls in flight get
+// Lifecycle: Start() -> Shutdown() (deregister from etcd if registered, see
+// ServerOptions::registration; stop accepting; calls in flight get
 // ServerOptions::shutdown_grace to finish; new requests on open connections
 // get UNAVAILABLE; then calls still running are answered UNAVAILABLE,
 // connections close and loops stop) -> Wait(). A handler that never returns
@@ -38,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -158,6 +160,31 @@ struct ServerOptions {
   // shedding (MethodOptions). False turns both off for every method.
   // Default: true.
   bool overload_protection = true;
+
+  // Registering the server in etcd, where "etcd://" resolvers find it
+  // (docs/guide.md, "Registering a server in etcd"). The key is
+  // <path>/<advertise>, the value {"address":"<advertise>","pid":N}, under
+  // a lease renewed every ttl/3: a crashed server's key is gone within
+  // ttl. Start() registers after it listens (a bad target or advertise
+  // address fails Start(); etcd being down does not: it keeps trying and
+  // logs). Shutdown() deregisters first (revokes the lease, deleting the
+  // key; bounded by deregister_timeout) and only then stops accepting and
+  // drains, so callers stop sending before the server stops serving.
+  struct Registration {
+    // "etcd://host:port[,host:port...]/services/<name>". Empty: do not
+    // register. Default: empty.
+    std::string target;
+    // "host:port" to publish. Empty: the bound address, with 0.0.0.0 (or
+    // ::) replaced by 127.0.0.1 (or ::1), which only this machine can
+    // reach: set it when callers run elsewhere. Default: empty.
+    std::string advertise;
+    // The lease's TTL (whole seconds, >= 1 s). Default: 10 s.
+    absl::Duration ttl = absl::Seconds(10);
+    // How long Shutdown() waits for etcd to confirm the deregistration
+    // before it drains anyway. Default: 2 s.
+    absl::Duration deregister_timeout = absl::Seconds(2);
+  };
+  Registration registration;
 };
 
 // Counters, readable at any time (each a relaxed snapshot).

@@ -4,6 +4,7 @@
 // on SIGTERM or SIGINT.
 //
 //   test_server [--port=N] [--shutdown_grace_ms=N]
+//               [--register=etcd://... --advertise=host:port --register_ttl=2s]
 //
 // Besides the test service it serves two handlers that never return, for
 // shutdown tests: Hang (worker pool) and HangInline (blocks its loop).
@@ -12,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
+#include "examples/common/registration_flags.h"
 #include "examples/common/serve.h"
 #include "proto/echo.pb.h"
 #include "rpc/server.h"
@@ -36,6 +38,7 @@ void BlockForever(mrpc::ServerContext*, const EchoRequest&, EchoResponse*,
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   mrpc::ServerOptions options;
+  mrpc::examples::ApplyRegistrationFlags(&options);
   options.num_threads = 1;
   options.shutdown_grace =
       absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));

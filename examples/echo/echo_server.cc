@@ -9,6 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/registration_flags.h"
 #include "examples/common/serve.h"
 #include "examples/echo/echo_service.h"
 #include "rpc/server.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   mrpc::ServerOptions options;
+  mrpc::examples::ApplyRegistrationFlags(&options);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.overload_protection = absl::GetFlag(FLAGS_overload_protection);

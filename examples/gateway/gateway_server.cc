@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "examples/common/channel_flags.h"
+#include "examples/common/registration_flags.h"
 #include "examples/common/serve.h"
 #include "examples/gateway/gateway_service.h"
 #include "rpc/channel.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   mrpc::examples::kv::KvService::Stub kv(kv_channel->get());
   mrpc::examples::gateway::GatewayImpl service(&kv);
   mrpc::ServerOptions options;
+  mrpc::examples::ApplyRegistrationFlags(&options);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   mrpc::Server server(options);
   absl::Status registered = server.RegisterService(&service);

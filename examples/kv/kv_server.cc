@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/registration_flags.h"
 #include "examples/common/serve.h"
 #include "examples/kv/kv_service.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   mrpc::ServerOptions options;
+  mrpc::examples::ApplyRegistrationFlags(&options);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   mrpc::Server server(options);
   mrpc::examples::kv::KvServiceImpl service;
