@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "rpc/cluster/dns_resolver.h"
+#include "rpc/cluster/etcd_resolver.h"
 
 namespace mrpc {
 
@@ -14,6 +15,8 @@ absl::StatusOr<ParsedTarget> ParseTarget(absl::string_view target) {
     return parsed;
   }
   if (absl::StartsWith(target, "etcd://")) {
+    absl::StatusOr<EtcdTarget> etcd = ParseEtcdTarget(target);
+    if (!etcd.ok()) return etcd.status();
     parsed.kind = ParsedTarget::Kind::kEtcd;
     return parsed;
   }
@@ -50,8 +53,7 @@ absl::StatusOr<std::unique_ptr<Resolver>> NewResolver(
     case ParsedTarget::Kind::kDns:
       return NewDnsResolver(loop, target);
     case ParsedTarget::Kind::kEtcd:
-      return absl::UnimplementedError(
-          absl::StrCat("target \"", target, "\": etcd is not built in yet"));
+      return NewEtcdResolver(loop, target);
     default:
       return absl::InvalidArgumentError(absl::StrCat(
           "target \"", target, "\" names fixed servers, not a resolver"));
