@@ -26,6 +26,13 @@
 namespace mrpc {
 namespace {
 
+// A counter only the channel's loop writes: a plain load and store, no
+// locked instruction (other threads read it relaxed).
+inline void Bump(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1,
+                std::memory_order_relaxed);
+}
+
 // An error status with a representation of its own. absl::Status shares
 // its heap representation between copies and frees it from
 // libabsl_status.so, which Debian builds without ThreadSanitizer hooks; a
@@ -114,8 +121,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                  google::protobuf::Message* response, ClientContext* context,
                  RpcCallback done) {
     loop_->AssertInLoopThread();
-    calls_.fetch_add(1, std::memory_order_relaxed);
-    budget_.OnCall();
+    Bump(calls_);
     // The time left: from the context's deadline (one clock read), or the
     // channel's default timeout (none), or unlimited.
     absl::Duration timeout = absl::InfiniteDuration();
@@ -130,13 +136,14 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       return;
     }
     // A server to send to now, or else whether to wait for one.
-    Subchannel* backend = Pick(context, nullptr);
+    Subchannel* backend =
+        ready_.size() == 1 ? ready_[0] : Pick(context, nullptr);
     if (backend == nullptr && !WorthWaiting()) {
       FailSoon(context, std::move(done), Unreachable());
       return;
     }
     if (timeout <= absl::ZeroDuration()) {
-      deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
+      Bump(deadline_exceeded_);
       FailSoon(context, std::move(done),
                absl::DeadlineExceededError(
                    "the deadline passed before the call started"));
@@ -187,7 +194,6 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       // and Teardown() completes every call before the core can go away.
       call.deadline_timer =
           loop_->RunAfter(timeout, [this, id] { OnDeadline(id); });
-      call.deadline_ms = call.start_ms + absl::ToInt64Milliseconds(timeout);
     }
     if (context != nullptr) {
       std::weak_ptr<Core> weak = shared_from_this();
@@ -199,19 +205,23 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
         }
       });
     }
-    call.idempotent = idempotent || IsIdempotent(service, method) ||
-                      (context != nullptr && context->idempotent());
     if (keep) {
-      call.kept = true;
-      call.service = service;
-      call.method = method;
+      // Only a kept call can go again: it earns the retry budget its share,
+      // and whether it is idempotent matters.
+      budget_.OnCall();
+      call.idempotent = idempotent || IsIdempotent(service, method) ||
+                        (context != nullptr && context->idempotent());
+      call.kept = std::make_unique<Kept>();
+      Kept& kept = *call.kept;
+      kept.service = service;
+      kept.method = method;
       if (request.message != nullptr) {
-        request.message->SerializeToString(&call.request);
+        request.message->SerializeToString(&kept.request);
       } else {
-        call.request = std::move(request.bytes);
+        kept.request = std::move(request.bytes);
       }
       if (fields.metadata != nullptr) {
-        call.metadata = std::move(metadata_scratch_);
+        kept.metadata = std::move(metadata_scratch_);
         metadata_scratch_.clear();
       }
       if (backend == nullptr) {
@@ -313,32 +323,34 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     bool live() const { return id != 0; }
   };
 
+  struct Kept {
+    absl::string_view service;  // Lasting or interned.
+    absl::string_view method;
+    std::string request;  // Serialized.
+    Metadata metadata;
+    std::string last_peer;  // The server of the last attempt that failed.
+    int attempts = 0;       // Sent so far.
+    TimerId backup_timer;
+  };
+
   struct Pending {
     google::protobuf::Message* response = nullptr;
     RpcCallback done;
     ClientContext* context = nullptr;
     TimerId deadline_timer;
-    TimerId backup_timer;
     absl::Duration timeout = absl::InfiniteDuration();
-    // Where the time goes: the loop's clock (ms) when the call started,
-    // when its first request was written (-1: not yet), and its deadline
-    // (-1: none).
+    // Where the time goes: the loop's clock (ms) when the call started and
+    // when its first request was written (-1: not yet).
     int64_t start_ms = 0;
     int64_t sent_ms = -1;
-    int64_t deadline_ms = -1;
     bool sent() const { return sent_ms >= 0; }
     Attempt primary;  // The first attempt or the retry in flight.
     Attempt backup;   // A backup request in flight.
-    int attempts = 0;
     bool idempotent = false;
-    // Kept to send again (kept == true): the names (lasting or interned),
-    // the serialized request and its metadata.
-    bool kept = false;
-    absl::string_view service;
-    absl::string_view method;
-    std::string request;
-    Metadata metadata;
-    std::string last_peer;  // The server of the last attempt that failed.
+    // Kept to send again: a call that waits for a server, or that another
+    // server could take. Null for the common call (one server, or sent at
+    // once with no retry possible), which stays small.
+    std::unique_ptr<Kept> kept;
     // With interceptors only: what they see, and the precise start.
     ClientCall info;  // Names point into names_.
     int64_t start_ns = 0;
@@ -351,7 +363,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     loop_->AssertInLoopThread();
     if (shutdown_) return;
     if (!backends.ok()) {
-      resolver_errors_.fetch_add(1, std::memory_order_relaxed);
+      Bump(resolver_errors_);
       resolver_error_ = backends.status();
       if (!resolved_) {
         // Nothing known yet: calls waiting for servers cannot be helped.
@@ -360,7 +372,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       }
       return;
     }
-    resolver_updates_.fetch_add(1, std::memory_order_relaxed);
+    Bump(resolver_updates_);
     resolver_error_ = absl::OkStatus();
     resolved_ = true;
     SetBackends(*backends);
@@ -550,6 +562,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
 
   // ---- Attempts.
 
+  // A call's deadline on the loop's clock (ms); its timeout is finite.
+  static int64_t DeadlineMs(const Pending& call) {
+    return call.start_ms + absl::ToInt64Milliseconds(call.timeout);
+  }
+
   static uint64_t WireTimeout(absl::Duration timeout) {
     // Saturates: a deadline centuries away is sent as INT64_MAX us, never
     // as a wrapped (negative, "expired") number.
@@ -561,8 +578,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void OnAttemptSent(Subchannel* backend, bool retry) {
     ++backend->inflight;
     ++backend->calls;
-    attempts_.fetch_add(1, std::memory_order_relaxed);
-    if (retry) retries_.fetch_add(1, std::memory_order_relaxed);
+    Bump(attempts_);
+    if (retry) Bump(retries_);
   }
 
   // Sends kept call `call_id` to `backend`: its first attempt (its own id)
@@ -570,28 +587,29 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // send that fails may complete calls before it returns.
   void SendKept(uint64_t call_id, Subchannel* backend, bool backup) {
     Pending& call = pending_.at(call_id);
-    const bool first = call.attempts == 0;
+    Kept& kept = *call.kept;
+    const bool first = kept.attempts == 0;
     const uint64_t id = first ? call_id : next_id_++;
     if (!first) attempt_ids_[id] = call_id;
     Attempt& slot = backup ? call.backup : call.primary;
     slot = Attempt{id, backend, loop_->CachedNowNs()};
-    ++call.attempts;
+    ++kept.attempts;
     if (!call.sent()) call.sent_ms = loop_->CachedNowMs();
     RequestFields fields;
     fields.id = id;
-    fields.service = call.service;
-    fields.method = call.method;
+    fields.service = kept.service;
+    fields.method = kept.method;
     absl::Duration left = absl::InfiniteDuration();
-    if (call.deadline_ms >= 0) {
+    if (call.timeout != absl::InfiniteDuration()) {
       left = absl::Milliseconds(
-          std::max<int64_t>(1, call.deadline_ms - loop_->CachedNowMs()));
+          std::max<int64_t>(1, DeadlineMs(call) - loop_->CachedNowMs()));
     }
     fields.timeout_us = WireTimeout(left);
-    fields.metadata = call.metadata.empty() ? nullptr : &call.metadata;
+    fields.metadata = kept.metadata.empty() ? nullptr : &kept.metadata;
     OnAttemptSent(backend, /*retry=*/!first && !backup);
     const bool schedule_backup = !backup;
     backend->Send(
-        [&](Buffer* out) { EncodeRequestFrame(fields, call.request, out); });
+        [&](Buffer* out) { EncodeRequestFrame(fields, kept.request, out); });
     if (schedule_backup) MaybeScheduleBackup(call_id);
   }
 
@@ -601,9 +619,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     auto it = pending_.find(call_id);
     if (it == pending_.end()) return;
     Pending& call = it->second;
-    if (!call.idempotent || !call.kept || call.backup.live()) return;
-    loop_->Cancel(call.backup_timer);
-    call.backup_timer =
+    if (!call.idempotent || call.kept == nullptr || call.backup.live()) return;
+    loop_->Cancel(call.kept->backup_timer);
+    call.kept->backup_timer =
         loop_->RunAfter(delay, [this, call_id] { OnBackupTimer(call_id); });
   }
 
@@ -611,18 +629,18 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     auto it = pending_.find(call_id);
     if (it == pending_.end()) return;
     Pending& call = it->second;
-    call.backup_timer = TimerId();
+    call.kept->backup_timer = TimerId();
     if (call.backup.live() || !call.primary.live() ||
-        call.attempts >= options_.cluster.retry.max_attempts) {
+        call.kept->attempts >= options_.cluster.retry.max_attempts) {
       return;
     }
     Subchannel* backend = Pick(call.context, call.primary.backend);
     if (backend == nullptr || backend == call.primary.backend) return;
     if (!budget_.TrySpend()) {
-      retries_throttled_.fetch_add(1, std::memory_order_relaxed);
+      Bump(retries_throttled_);
       return;
     }
-    backup_requests_.fetch_add(1, std::memory_order_relaxed);
+    Bump(backup_requests_);
     SendKept(call_id, backend, /*backup=*/true);
   }
 
@@ -632,7 +650,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     if (!attempt->live()) return;
     Subchannel* backend = attempt->backend;
     --backend->inflight;
-    if (sample) {
+    if (sample &&
+        policy_ == LbPolicy::kPowerOfTwoChoices) {  // Only p2c reads it.
       backend->latency.Add(
           static_cast<double>(loop_->CachedNowNs() - attempt->sent_ns) / 1000,
           loop_->CachedNowMs());
@@ -656,7 +675,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     for (const auto& b : backends_) ejected += b->health.ejected(now) ? 1 : 0;
     if (detector_.OnFailure(&sub->health, now, ejected,
                             static_cast<int>(backends_.size()))) {
-      ejections_.fetch_add(1, std::memory_order_relaxed);
+      Bump(ejections_);
       MRPC_PEER_LOG(WARNING, "channel ejected a server", sub->name())
           << "channel " << target_ << ": server " << sub->name()
           << " out of rotation for " << (sub->health.ejected_until_ms - now)
@@ -681,7 +700,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     Subchannel* backend = attempt->backend;
     if (attempt_id != call_id) attempt_ids_.erase(attempt_id);
     EndAttempt(attempt, /*sample=*/false);
-    call.last_peer = backend->name();
+    if (call.kept != nullptr) call.kept->last_peer = backend->name();
     if (status.code() == absl::StatusCode::kUnavailable) {
       RecordFailure(backend);
     }
@@ -701,7 +720,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                             absl::StrCat(status.message(), "; the call spent ",
                                          WhereTimeWent(done)));
     }
-    Complete(done, status, std::move(metadata), &done.last_peer);
+    Complete(done, status, std::move(metadata), &backend->name());
   }
 
   // Sends call `call_id` again, to another server than `failed` if one is
@@ -709,20 +728,22 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // again: not kept, out of attempts or of budget, or nowhere to go.
   bool Retry(uint64_t call_id, const Subchannel* failed) {
     Pending& call = pending_.at(call_id);
-    if (!call.kept || call.attempts >= options_.cluster.retry.max_attempts) {
+    if (call.kept == nullptr ||
+        call.kept->attempts >= options_.cluster.retry.max_attempts) {
       return false;
     }
-    if (call.deadline_ms >= 0 && loop_->CachedNowMs() >= call.deadline_ms) {
+    if (call.timeout != absl::InfiniteDuration() &&
+        loop_->CachedNowMs() >= DeadlineMs(call)) {
       return false;
     }
     Subchannel* backend = Pick(call.context, failed);
     if (backend == nullptr && !WorthWaiting()) return false;
     if (!budget_.TrySpend()) {
-      retries_throttled_.fetch_add(1, std::memory_order_relaxed);
+      Bump(retries_throttled_);
       return false;
     }
     if (backend == nullptr) {
-      retries_.fetch_add(1, std::memory_order_relaxed);
+      Bump(retries_);
       queued_.push_back(call_id);
       return true;
     }
@@ -765,7 +786,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                    why.code(),
                    absl::StrCat(why.message(), " (the call waited ",
                                 MsSince(call.start_ms), " for a connection)")),
-               {}, call.last_peer.empty() ? nullptr : &call.last_peer);
+               {}, LastPeer(call));
     }
   }
 
@@ -882,16 +903,19 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     }
     const int64_t waited = call.sent_ms - call.start_ms;
     const Attempt& attempt = call.primary.live() ? call.primary : call.backup;
-    const std::string& server = attempt.live() ? attempt.backend->name()
-                                : call.last_peer.empty() ? target_
-                                                         : call.last_peer;
+    const std::string& server =
+        attempt.live() ? attempt.backend->name()
+        : call.kept == nullptr || call.kept->last_peer.empty()
+            ? target_
+            : call.kept->last_peer;
     return absl::StrCat(
         waited > 0 ? absl::StrCat(waited, " ms waiting for a connection, then ")
                    : "",
         MsSince(call.sent_ms), " waiting for the response from ", server,
         " after the request was written",
-        call.attempts > 1 ? absl::StrCat(" (", call.attempts, " attempts)")
-                          : std::string());
+        call.kept != nullptr && call.kept->attempts > 1
+            ? absl::StrCat(" (", call.kept->attempts, " attempts)")
+            : std::string());
   }
 
   struct SoonFailure {
@@ -913,11 +937,13 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // answered, or null for none.
   void Complete(Pending& call, const absl::Status& status,
                 Metadata response_metadata, const std::string* peer) {
-    loop_->Cancel(call.deadline_timer);
-    loop_->Cancel(call.backup_timer);
+    if (call.deadline_timer.valid()) loop_->Cancel(call.deadline_timer);
+    if (call.kept != nullptr && call.kept->backup_timer.valid()) {
+      loop_->Cancel(call.kept->backup_timer);
+    }
     CancelAttempt(&call.primary);
     CancelAttempt(&call.backup);
-    (status.ok() ? ok_ : failed_).fetch_add(1, std::memory_order_relaxed);
+    Bump(status.ok() ? ok_ : failed_);
     RunOnComplete(call, status);
     if (call.context != nullptr) {
       // A call that never left the client has no peer.
@@ -932,7 +958,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // so `done` never runs inside CallMethod. Teardown() flushes the list, so
   // none of these can run after the channel is destroyed either.
   void FailSoon(ClientContext* context, RpcCallback done, absl::Status status) {
-    failed_.fetch_add(1, std::memory_order_relaxed);
+    Bump(failed_);
     soon_.push_back(SoonFailure{context, std::move(done), std::move(status)});
     if (soon_.size() > 1) return;  // A flush is queued already.
     std::weak_ptr<Core> weak = shared_from_this();
@@ -969,17 +995,17 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   }
 
   // The call and attempt a response's id belongs to, or null (late).
-  Pending* FindAttempt(uint64_t id, const Subchannel* sub, uint64_t* call_id,
-                       Attempt** attempt) {
-    *call_id = id;
+  // (One hash lookup for a first attempt's answer, the common case.)
+  using PendingMap = absl::flat_hash_map<uint64_t, Pending>;
+  PendingMap::iterator FindAttempt(uint64_t id, const Subchannel* sub,
+                                   Attempt** attempt) {
     auto it = pending_.find(id);
     if (it == pending_.end()) {
-      if (attempt_ids_.empty()) return nullptr;
+      if (attempt_ids_.empty()) return it;
       auto a = attempt_ids_.find(id);
-      if (a == attempt_ids_.end()) return nullptr;
-      *call_id = a->second;
-      it = pending_.find(*call_id);
-      if (it == pending_.end()) return nullptr;
+      if (a == attempt_ids_.end()) return pending_.end();
+      it = pending_.find(a->second);
+      if (it == pending_.end()) return it;
     }
     Pending& call = it->second;
     if (call.primary.id == id) {
@@ -987,25 +1013,24 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     } else if (call.backup.id == id) {
       *attempt = &call.backup;
     } else {
-      return nullptr;
+      return pending_.end();
     }
-    if ((*attempt)->backend != sub) return nullptr;
-    return &call;
+    if ((*attempt)->backend != sub) return pending_.end();
+    return it;
   }
 
   void OnResponse(Subchannel* sub, RpcMeta& meta,
                   absl::string_view payload) override {
-    uint64_t call_id;
     Attempt* attempt = nullptr;
-    Pending* found =
-        FindAttempt(meta.correlation_id(), sub, &call_id, &attempt);
-    if (found == nullptr) {
+    auto it = FindAttempt(meta.correlation_id(), sub, &attempt);
+    if (it == pending_.end()) {
       // Its deadline fired or it was cancelled: drop it quietly.
-      late_responses_.fetch_add(1, std::memory_order_relaxed);
+      Bump(late_responses_);
       VLOG(1) << "late response " << meta.correlation_id() << " from "
               << sub->name();
       return;
     }
+    const uint64_t call_id = it->first;
     absl::Status status;
     if (meta.status_code() != 0) status = StatusFromMeta(meta);
     Metadata metadata;
@@ -1013,7 +1038,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       absl::Status fits = CheckMetadata(meta, options_.max_metadata_bytes,
                                         options_.max_metadata_entries);
       if (!fits.ok()) {
-        FinishCall(call_id, attempt, sub,
+        FinishCall(it, attempt, sub,
                    absl::Status(fits.code(), absl::StrCat("response metadata: ",
                                                           fits.message())),
                    {});
@@ -1036,21 +1061,22 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       return;
     }
     const ScopedLogPeer log_peer(sub->name());  // For protobuf's parse errors.
-    if (status.ok() && !found->response->ParseFromArray(
+    google::protobuf::Message* response = it->second.response;
+    if (status.ok() && !response->ParseFromArray(
                            payload.data(), static_cast<int>(payload.size()))) {
-      status = absl::InternalError(absl::StrCat(
-          "cannot parse the response as ", found->response->GetTypeName()));
+      status = absl::InternalError(absl::StrCat("cannot parse the response as ",
+                                                response->GetTypeName()));
     }
-    FinishCall(call_id, attempt, sub, status, std::move(metadata));
+    FinishCall(it, attempt, sub, status, std::move(metadata));
   }
 
   // `attempt` of call `call_id` answered with `status`: the call is done.
-  void FinishCall(uint64_t call_id, Attempt* attempt, Subchannel* sub,
+  void FinishCall(PendingMap::iterator it, Attempt* attempt, Subchannel* sub,
                   const absl::Status& status, Metadata metadata) {
-    if (attempt->id != call_id) attempt_ids_.erase(attempt->id);
+    if (attempt->id != it->first) attempt_ids_.erase(attempt->id);
     EndAttempt(attempt, /*sample=*/true);
     detector_.OnSuccess(&sub->health);  // It answered.
-    auto node = pending_.extract(call_id);
+    auto node = pending_.extract(it);
     Complete(node.mapped(), status, std::move(metadata), &sub->name());
   }
 
@@ -1058,11 +1084,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // as they arrive, and the connection and the other calls go on.
   void OnOversizedResponse(Subchannel* sub, uint64_t id,
                            uint32_t body_size) override {
-    oversized_responses_.fetch_add(1, std::memory_order_relaxed);
-    uint64_t call_id;
+    Bump(oversized_responses_);
     Attempt* attempt = nullptr;
-    if (FindAttempt(id, sub, &call_id, &attempt) == nullptr) return;  // Late.
-    FinishCall(call_id, attempt, sub,
+    auto it = FindAttempt(id, sub, &attempt);
+    if (it == pending_.end()) return;  // Late.
+    FinishCall(it, attempt, sub,
                absl::ResourceExhaustedError(absl::StrCat(
                    "the response of ", body_size,
                    " bytes is over the channel's limit of ",
@@ -1073,7 +1099,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   const std::string* LastPeer(const Pending& call) const {
     if (call.primary.live()) return &call.primary.backend->name();
     if (call.backup.live()) return &call.backup.backend->name();
-    return call.last_peer.empty() ? nullptr : &call.last_peer;
+    if (call.kept == nullptr || call.kept->last_peer.empty()) return nullptr;
+    return &call.kept->last_peer;
   }
 
   void OnDeadline(uint64_t id) {
@@ -1081,7 +1108,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     if (node.empty()) return;
     Pending& call = node.mapped();
     call.deadline_timer = TimerId();
-    deadline_exceeded_.fetch_add(1, std::memory_order_relaxed);
+    Bump(deadline_exceeded_);
     absl::Status status = absl::DeadlineExceededError(absl::StrCat(
         "deadline of ",
         absl::FormatDuration(absl::Trunc(call.timeout, absl::Milliseconds(1))),
@@ -1131,7 +1158,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   absl::node_hash_set<std::string> names_;  // Interned service/method names.
   absl::string_view last_service_;          // Intern()'s cache: into names_.
   absl::string_view last_method_;
-  absl::flat_hash_map<uint64_t, Pending> pending_;       // By call id.
+  PendingMap pending_;                                   // By call id.
   absl::flat_hash_map<uint64_t, uint64_t> attempt_ids_;  // Attempt -> call.
   std::vector<uint64_t> queued_;  // Calls waiting for a server.
   std::vector<SoonFailure> soon_;

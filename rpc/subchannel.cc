@@ -10,6 +10,15 @@
 #include "net/log_limiter.h"
 
 namespace mrpc {
+namespace {
+
+// The channel's counters are written on its loop only: no locked add.
+inline void Bump(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1,
+                std::memory_order_relaxed);
+}
+
+}  // namespace
 
 const char* Subchannel::StateName(State state) {
   switch (state) {
@@ -83,9 +92,9 @@ void Subchannel::OnConnection(const TcpConnectionPtr& conn) {
   if (conn->connected()) {
     conn_ = conn;
     skip_ = FrameSkip();
-    counters_->connects.fetch_add(1, std::memory_order_relaxed);
+    Bump(counters_->connects);
     if (connected_once_) {
-      counters_->reconnects.fetch_add(1, std::memory_order_relaxed);
+      Bump(counters_->reconnects);
     }
     connected_once_ = true;
     last_inbound_ms_ = loop_->CachedNowMs();
@@ -94,7 +103,7 @@ void Subchannel::OnConnection(const TcpConnectionPtr& conn) {
     return;
   }
   conn_.reset();
-  counters_->connection_losses.fetch_add(1, std::memory_order_relaxed);
+  Bump(counters_->connection_losses);
   lost_reason_ = close_reason_.empty()
                      ? TcpConnection::CloseReasonName(conn->close_reason())
                      : std::exchange(close_reason_, std::string());
@@ -147,7 +156,7 @@ void Subchannel::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
       });
   if (status.ok()) status = frame_error;
   if (!status.ok()) {
-    counters_->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    Bump(counters_->protocol_errors);
     MRPC_PEER_LOG(WARNING, "channel protocol error", name_)
         << "protocol error from server " << name_ << ": " << status.message()
         << "; closing the connection";
@@ -162,7 +171,7 @@ void Subchannel::CheckHeartbeat() {
   const int64_t now = MonotonicMillis();
   const int64_t silent_ms = now - last_inbound_ms_;
   if (silent_ms >= absl::ToInt64Milliseconds(options_.heartbeat_timeout)) {
-    counters_->heartbeat_timeouts.fetch_add(1, std::memory_order_relaxed);
+    Bump(counters_->heartbeat_timeouts);
     MRPC_PEER_LOG(WARNING, "channel heartbeat timeout", name_)
         << "server " << name_ << " silent for " << silent_ms
         << " ms (heartbeat timeout "
@@ -177,7 +186,7 @@ void Subchannel::CheckHeartbeat() {
       absl::ToInt64Milliseconds(options_.heartbeat_interval);
   if (silent_ms >= interval_ms && now - last_ping_ms_ >= interval_ms) {
     last_ping_ms_ = now;
-    counters_->pings.fetch_add(1, std::memory_order_relaxed);
+    Bump(counters_->pings);
     SendControl(PING, owner_->NextId());
   }
 }

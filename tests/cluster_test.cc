@@ -24,6 +24,8 @@
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "tests/test_service.h"
+#include "tests/wire.h"
 
 namespace mrpc {
 namespace {
@@ -185,6 +187,64 @@ void WaitAllReady(Channel* channel, size_t n) {
     absl::SleepFor(absl::Milliseconds(2));  // Polling a state, bounded.
   }
   FAIL() << "the channel's servers never all became ready";
+}
+
+// The wire promise behind transparent retries (docs/protocol.md, Metadata):
+// a refusal before the method ran carries "mrpc-refused: 1"; a method's own
+// failure does not.
+bool Refused(const testing::Frame& frame) {
+  for (const MetadataEntry& entry : frame.meta.metadata()) {
+    if (entry.key() == kRefusedKey && entry.value() == "1") return true;
+  }
+  return false;
+}
+
+TEST(ClusterTest, RefusalsAreMarkedOnTheWire) {
+  ServerOptions options;
+  options.max_calls_per_connection = 1;
+  options.shutdown_grace = absl::Seconds(5);
+  Server server(options);
+  testing::TestServiceCounters counters;
+  ASSERT_TRUE(testing::RegisterTestService(&server, &counters).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  absl::StatusOr<testing::RawClient> raw =
+      testing::RawClient::Connect(InetAddress::Loopback(server.port()));
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  using testing::EchoPayload;
+  using testing::ReadFrame;
+  using testing::RequestFrame;
+  // A method's own UNAVAILABLE: not marked.
+  ASSERT_TRUE(raw->Write(RequestFrame(1, testing::kTestService, "Fail",
+                                      EchoPayload("14:mine")))
+                  .ok());
+  absl::StatusOr<testing::Frame> frame = ReadFrame(*raw);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->meta.status_code(), 14);
+  EXPECT_FALSE(Refused(*frame));
+  // Past the connection's call cap: refused, marked.
+  ASSERT_TRUE(raw->Write(RequestFrame(3, testing::kTestService, "WaitCancel",
+                                      EchoPayload("")))
+                  .ok());
+  ASSERT_TRUE(raw->Write(RequestFrame(5, testing::kTestService, "Echo",
+                                      EchoPayload("x")))
+                  .ok());
+  frame = ReadFrame(*raw);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->meta.correlation_id(), 5u);
+  EXPECT_EQ(frame->meta.status_code(), 8);  // RESOURCE_EXHAUSTED
+  EXPECT_TRUE(Refused(*frame));
+  // Shutting down (call 3 still in flight): refused, marked.
+  server.Shutdown();
+  ASSERT_TRUE(raw->Write(RequestFrame(7, testing::kTestService, "Echo",
+                                      EchoPayload("x")))
+                  .ok());
+  frame = ReadFrame(*raw);
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ(frame->meta.correlation_id(), 7u);
+  EXPECT_EQ(frame->meta.status_code(), 14);  // UNAVAILABLE
+  EXPECT_TRUE(Refused(*frame));
+  ASSERT_TRUE(raw->Write(testing::ControlFrame(CANCEL, 3)).ok());
+  server.Wait();
 }
 
 TEST(ClusterTest, BadTargetsAndOptionsAreRefusedAtCreate) {

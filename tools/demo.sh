@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # mrpc's main job: installs what is missing, builds, starts the example
 # services (echo, kv, and a gateway that calls kv), drives them with real
-# calls, load-tests the echo service with the bundled load tester, prints
-# what happened, and stops every process it started.
+# calls, load-tests the echo service with the bundled load tester, then
+# runs a small fleet on etcd (replicas that register themselves, a gateway
+# and a load tester that find them through etcd, a replica killed and
+# another started under load), prints what happened, and stops every
+# process it started.
 #
 # Usage: tools/demo.sh
 set -euo pipefail
@@ -115,6 +118,72 @@ step "load: the bundled load tester against the echo service (3 s)"
 run "mrpc_load --conns=8 --depth=8 --payload=64 --duration=3 --warmup=1" 0 \
   "$opt_bin/tools/load/mrpc_load" --target=127.0.0.1:$echo_port --conns=8 --depth=8 \
   --payload=64 --duration=3 --warmup=1 --progress=false
+
+step "fleet: etcd, three kv replicas registered in it, the gateway finding kv through etcd"
+# Two free loopback ports for etcd (client, peer).
+read -r etcd_port peer_port < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+etcd --name demo --data-dir "$work/etcd" \
+  --listen-client-urls "http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls "http://127.0.0.1:$peer_port" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+  --initial-cluster "demo=http://127.0.0.1:$peer_port" > "$work/etcd.log" 2>&1 &
+pids+=($!)
+etcdctl() { command etcdctl --endpoints="127.0.0.1:$etcd_port" "$@"; }
+for _ in $(seq 1 100); do
+  etcdctl endpoint health > /dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "etcd: pid ${pids[-1]}, port $etcd_port"
+reg="etcd://127.0.0.1:$etcd_port/services"
+for i in 1 2 3; do
+  start "kv_replica$i" "$bin/kv/kv_server" --threads=1 --register="$reg/kv" --register_ttl=3s
+done
+run "the replicas in etcd (etcdctl get --prefix /services/kv)" 0 etcdctl get --prefix /services/kv
+# consistent_hash on the user keeps each user's keys on one replica.
+start gateway_fleet "$bin/gateway/gateway_server" --threads=1 --kv_target="$reg/kv" \
+  --lb=consistent_hash
+gwf_port=$PORT
+gwf() { "$bin/gateway/gateway_client" --target=127.0.0.1:$gwf_port "$@"; }
+run "set profile of grace, through etcd" 0 gwf set grace "Grace Hopper" grace@example.org
+run "get profile of grace" 0 gwf get grace
+
+step "fleet: load through etcd; one echo replica killed with SIGKILL, another started"
+for i in 1 2 3; do
+  start "echo_replica$i" "$bin/echo/echo_server" --threads=1 --register="$reg/echo" --register_ttl=3s
+  replica_pids[$i]=${pids[-1]}
+done
+# Echo has no side effects (its .proto says so): calls in flight on the
+# killed replica are retried on the others, so none fails.
+"$opt_bin/tools/load/mrpc_load" --target="$reg/echo" --lb=p2c --conns=4 --depth=8 \
+  --payload=64 --duration=5 --warmup=1 > "$work/load.out" 2>&1 &
+load_pid=$!
+pids+=($load_pid)
+sleep 2.5
+echo "killing echo_replica1 (pid ${replica_pids[1]}) with SIGKILL"
+kill -KILL "${replica_pids[1]}"
+sleep 1
+start echo_replica4 "$bin/echo/echo_server" --threads=1 --register="$reg/echo" --register_ttl=3s
+set +e
+wait "$load_pid"
+load_rc=$?
+set -e
+cat "$work/load.out"
+if [[ $load_rc -ne 0 ]]; then
+  echo "   UNEXPECTED: mrpc_load exit code $load_rc (calls failed)"
+  failures=$((failures + 1))
+fi
+# The killed replica's key goes when its lease (3 s) runs out.
+for _ in $(seq 1 50); do
+  [[ $(etcdctl get --prefix /services/echo --keys-only | grep -c .) -eq 3 ]] && break
+  sleep 0.1
+done
+run "the echo replicas in etcd now (the killed one's key expired with its lease)" 0 \
+  etcdctl get --prefix /services/echo --keys-only
 
 step "stopping the services"
 cleanup

@@ -17,10 +17,15 @@ class Join {
   static constexpr int kCalls = 2;
 
   // `parent`: the gateway call's context; each backend call inherits its
-  // deadline and continues its trace.
-  Join(const ServerContext& parent, RpcDone done)
+  // deadline and continues its trace. `user` is each backend call's hash
+  // key: behind a kv cluster with the consistent_hash policy, all of a
+  // user's keys live on one replica.
+  Join(const ServerContext& parent, const std::string& user, RpcDone done)
       : pending_(kCalls), done_(std::move(done)) {
-    for (ClientContext& context : contexts_) context.set_parent(parent);
+    for (ClientContext& context : contexts_) {
+      context.set_parent(parent);
+      context.set_hash_key(user);
+    }
   }
   // A context per backend call, carrying the caller's deadline and trace.
   ClientContext* context(int i) { return &contexts_[i]; }
@@ -63,7 +68,7 @@ void GatewayImpl::GetProfileAsync(ServerContext* context,
     return;
   }
   response->set_user(request.user());
-  auto join = std::make_shared<Join>(*context, std::move(done));
+  auto join = std::make_shared<Join>(*context, request.user(), std::move(done));
   const std::string user = request.user();
 
   kv::GetRequest name;
@@ -103,7 +108,7 @@ void GatewayImpl::SetProfileAsync(ServerContext* context,
     done(absl::InvalidArgumentError("user and name are required"));
     return;
   }
-  auto join = std::make_shared<Join>(*context, std::move(done));
+  auto join = std::make_shared<Join>(*context, request.user(), std::move(done));
   kv::PutRequest name;
   name.set_key(NameKey(request.user()));
   name.set_value(request.name());

@@ -1,6 +1,7 @@
 // RetryBudget: how many retries and backup requests a channel may send, so
 // that a failing fleet sees at most about `ratio` extra load, not a retry
-// storm. Each call earns `ratio` of a token; each retry or backup request
+// storm. Each call that could be retried (one with more than one server to
+// go to) earns `ratio` of a token; each retry or backup request
 // spends a whole one; the balance is capped at `burst` (and starts there,
 // so a channel's first failures can be retried). With every backend down, a
 // channel's attempts per call stay below 1 + ratio + burst / calls.
