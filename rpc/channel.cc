@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -301,17 +302,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     loop_->AssertInLoopThread();
     const int64_t now = loop_->CachedNowMs();
     std::vector<BackendStats> out;
-    for (const auto& sub : backends_) {
-      BackendStats b;
-      b.address = sub->name();
-      b.state = Subchannel::StateName(sub->state());
-      b.ejected = sub->health.ejected(now);
-      b.calls = sub->calls;
-      b.failures = sub->failures;
-      b.inflight = sub->inflight;
-      b.latency_us = sub->latency.Get(now);
-      out.push_back(std::move(b));
-    }
+    for (const auto& sub : backends_) out.push_back(StatsOf(*sub, now));
+    for (const auto& sub : retired_) out.push_back(StatsOf(*sub, now));
+    for (const auto& [address, stats] : removed_) out.push_back(stats);
     return out;
   }
 
@@ -359,6 +352,28 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
 
   // ---- Servers: the target's set, their states, picking one.
 
+  BackendStats StatsOf(const Subchannel& sub, int64_t now) const {
+    BackendStats b;
+    b.address = sub.name();
+    b.state = sub.removed ? "removed" : Subchannel::StateName(sub.state());
+    b.ejected = sub.health.ejected(now);
+    b.calls = sub.calls;
+    b.failures = sub.failures;
+    b.inflight = sub.inflight;
+    b.latency_us = sub.latency.Get(now);
+    return b;
+  }
+
+  // Keeps a destroyed server's final counts for backends(), so a report
+  // of where calls went still shows a server that left. Bounded: a
+  // target whose addresses churn forgets the oldest beyond 1000.
+  void RememberRemoved(const Subchannel& sub) {
+    BackendStats stats = StatsOf(sub, loop_->CachedNowMs());
+    stats.inflight = 0;
+    removed_[sub.name()] = std::move(stats);
+    if (removed_.size() > 1000) removed_.erase(removed_.begin());
+  }
+
   void OnResolved(absl::StatusOr<std::vector<InetAddress>> backends) {
     loop_->AssertInLoopThread();
     if (shutdown_) return;
@@ -393,6 +408,13 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       if (sub == nullptr) {
         sub = std::make_unique<Subchannel>(loop_, address, address.ToString(),
                                            sub_options_, this, &counters_);
+        // A server that comes back keeps counting where it left off.
+        auto gone = removed_.find(sub->name());
+        if (gone != removed_.end()) {
+          sub->calls = gone->second.calls;
+          sub->failures = gone->second.failures;
+          removed_.erase(gone);
+        }
         pending_start_.push_back(sub.get());
       }
       next.push_back(std::move(sub));
@@ -400,8 +422,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     for (auto& old : backends_) {
       if (old == nullptr) continue;
       old->removed = true;
-      if (old->inflight > 0) retired_.push_back(std::move(old));
-      // Else destroyed below, its connection closed.
+      if (old->inflight > 0) {
+        retired_.push_back(std::move(old));
+      } else {
+        RememberRemoved(*old);  // Destroyed below, its connection closed.
+      }
     }
     backends_ = std::move(next);
     std::vector<std::string> names;
@@ -804,7 +829,10 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void SweepRetired() {
     sweep_queued_ = false;
     for (auto& sub : retired_) {
-      if (sub->inflight == 0) sub.reset();
+      if (sub->inflight == 0) {
+        RememberRemoved(*sub);
+        sub.reset();
+      }
     }
     retired_.erase(std::remove(retired_.begin(), retired_.end(), nullptr),
                    retired_.end());
@@ -1144,6 +1172,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   absl::Status resolver_error_;
   std::vector<std::unique_ptr<Subchannel>> backends_;  // The target's set.
   std::vector<std::unique_ptr<Subchannel>> retired_;   // Removed, busy.
+  std::map<std::string, BackendStats> removed_;        // Removed, gone.
   std::vector<Subchannel*> pending_start_;
   std::vector<Subchannel*> ready_;  // Of backends_, those connected.
   HashRing ring_;                   // Over backends_.

@@ -208,7 +208,8 @@ class Channel {
   // Whether a connection to some server is up right now.
   bool connected() const;
   ChannelStats stats() const;
-  // The servers the target names now, with their state and load. Thread-
+  // The servers the target names now, with their state and load, then
+  // those it no longer names (state "removed", their final counts). Thread-
   // safe; from another thread it waits for the channel's loop.
   std::vector<BackendStats> backends() const;
 

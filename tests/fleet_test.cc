@@ -172,6 +172,18 @@ TEST_F(FleetTest, KilledServerIsSteppedAroundAndANewOneGetsCallsWithinASecond) {
     EXPECT_LE(key_gone, kTtl + absl::Milliseconds(1500)) << key_gone;
     LOG(INFO) << "killed server's key gone after " << key_gone << " (TTL "
               << kTtl << ")";
+    // The channel drops it (its watch saw the key go) but still reports
+    // the calls it took.
+    ASSERT_TRUE(Eventually(
+        [&] {
+          for (const BackendStats& b : (*channel)->backends()) {
+            if (b.address == absl::StrCat("127.0.0.1:", victim_port)) {
+              return b.state == "removed" && b.calls > 0;
+            }
+          }
+          return false;
+        },
+        absl::Seconds(2)));
     const int ok_before = load->ok();
     ASSERT_TRUE(Eventually([&] { return load->ok() > ok_before + 2000; },
                            absl::Seconds(10)));

@@ -127,19 +127,22 @@ def main():
     print("Per variant: QPS | p50 us | p99 us | server CPU us per call (medians). Ratios vs "
           "before: medians of per-pass ratios.\n")
     print("| payload | conns x depth | variant | QPS | p50 | p99 | CPU/call | QPS ratio | "
-          "CPU/call ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "CPU/call ratio | QPS vs after |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for cell in cells:
         before = results[("before",) + cell]
+        after = results[("after",) + cell]
         for name, _, _, _, _ in variants:
             rs = results[(name,) + cell]
             qps_ratio = med([a["qps"] / b["qps"] for a, b in zip(rs, before)])
+            vs_after = med([a["qps"] / b["qps"] for a, b in zip(rs, after)])
             cpu_ratio = med([a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
                              for a, b in zip(rs, before)])
-            print("| %d B | %dx%d | %s | %.0f | %.1f | %.1f | %.3f | %.3f | %.3f |" % (
+            print("| %d B | %dx%d | %s | %.0f | %.1f | %.1f | %.3f | %.3f | %.3f | %.3f |" % (
                 cell[0], cell[1], cell[2], name, med([r["qps"] for r in rs]),
                 med([r["p50_us"] for r in rs]), med([r["p99_us"] for r in rs]),
-                med([r["server_cpu_us_per_req"] for r in rs]), qps_ratio, cpu_ratio))
+                med([r["server_cpu_us_per_req"] for r in rs]), qps_ratio, cpu_ratio,
+                vs_after))
     print()
 
 

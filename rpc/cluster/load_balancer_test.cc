@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,8 @@ TEST(HashRingTest, RemovingOneOfNMovesAboutOneNthOfKeys) {
   }
   EXPECT_GT(moved, kKeys / 10 * 8 / 10);
   EXPECT_LT(moved, kKeys / 10 * 12 / 10);
+  std::printf("removing 1 of 10 servers moved %d of %d keys (%.2f%%)\n", moved,
+              kKeys, 100.0 * moved / kKeys);
 }
 
 TEST(HashRingTest, AddingOneMovesAboutOneNthOfKeysToIt) {
@@ -94,6 +98,8 @@ TEST(HashRingTest, AddingOneMovesAboutOneNthOfKeysToIt) {
   }
   EXPECT_GT(moved, kKeys / 11 * 8 / 10);
   EXPECT_LT(moved, kKeys / 11 * 12 / 10);
+  std::printf("adding an 11th server moved %d of %d keys (%.2f%%)\n", moved,
+              kKeys, 100.0 * moved / kKeys);
 }
 
 TEST(HashRingTest, SkipsIneligibleBackendsAndReportsNone) {
