@@ -266,6 +266,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                                 WhereTimeWent(call))),
                {}, nullptr);
     }
+    // Calls those callbacks started failed at once ("closing"): complete
+    // them here too, since the queued flush would find the core gone.
+    while (!soon_.empty()) FlushSoonFailures();
     ready_.clear();
     backends_.clear();  // Closes the connections; no callback comes back.
     retired_.clear();

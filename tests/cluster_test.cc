@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "net/event_loop.h"
+#include "net/event_loop_thread.h"
 #include "net/socket.h"
 #include "net/sync.h"
 #include "proto/echo.pb.h"
@@ -536,6 +537,53 @@ TEST(ClusterTest, BackupRequestAnswersAroundAHungServer) {
   }
   EXPECT_EQ(timed_out, 1);  // One of the two went to the hung server.
   EXPECT_EQ(channel->stats().backup_requests, backups);
+}
+
+TEST(ClusterTest, ACallStartedByACallbackWhileTheChannelIsDestroyedCompletes) {
+  // Destroying the channel completes its calls with CANCELLED; a callback
+  // that reacts by starting another call (a retry wrapper would) gets that
+  // call completed too, before the destructor returns, exactly once.
+  // On a loop it does not own: nothing runs on that loop for the channel
+  // after its destructor returns, so nothing left queued could finish it.
+  Backend hung;
+  hung.hang = true;
+  EventLoopThread loop_thread("shared-loop");
+  absl::StatusOr<EventLoop*> loop = loop_thread.Start();
+  ASSERT_TRUE(loop.ok());
+  ChannelOptions options;
+  options.loop = *loop;
+  std::unique_ptr<Channel> channel = MakeChannel(hung.address(), options);
+  Channel* raw = channel.get();
+  EchoRequest request;
+  EchoResponse first_response, second_response;
+  std::atomic<int> first{0}, second{0};
+  absl::Status first_status, second_status;
+  raw->CallMethod(MethodName{kService, "Hang"}, request, &first_response,
+                  nullptr, [&](absl::Status status) {
+                    first_status = status;
+                    ++first;
+                    raw->CallMethod(MethodName{kService, "Who"}, request,
+                                    &second_response, nullptr,
+                                    [&](absl::Status status) {
+                                      second_status = status;
+                                      ++second;
+                                    });
+                  });
+  ASSERT_TRUE([&] {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (hung.calls == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return hung.calls == 1;
+  }());
+  channel.reset();
+  // Anything the channel left queued on the loop runs now, or never.
+  RunInLoopAndWait(*loop, [] {});
+  EXPECT_EQ(first.load(), 1);
+  EXPECT_EQ(first_status.code(), absl::StatusCode::kCancelled) << first_status;
+  EXPECT_EQ(second.load(), 1);
+  EXPECT_EQ(second_status.code(), absl::StatusCode::kCancelled)
+      << second_status;
 }
 
 }  // namespace
