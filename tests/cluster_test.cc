@@ -25,6 +25,7 @@
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "tests/dnsmasq_process.h"
 #include "tests/test_service.h"
 #include "tests/wire.h"
 
@@ -36,11 +37,11 @@ using echo::EchoResponse;
 
 constexpr char kService[] = "mrpc.test.Cluster";
 
-// One server: "Who" answers its own port, after `delay_ms`, or fails with
+// One server: "Who" answers its own address, after `delay_ms`, or fails with
 // `fail_code` when set. "Hang" answers only when cancelled.
 class Backend {
  public:
-  Backend() {
+  explicit Backend(const std::string& listen = "127.0.0.1:0") {
     absl::Status who = server_.RegisterMethod<EchoRequest, EchoResponse>(
         kService, "Who",
         [this](ServerContext* ctx, const EchoRequest&, EchoResponse* resp,
@@ -52,7 +53,7 @@ class Backend {
                               "told to fail"));
             return;
           }
-          resp->set_payload(absl::StrCat(port()));
+          resp->set_payload(address());
           const int delay = delay_ms.load();
           if (delay == 0) {
             done(absl::OkStatus());
@@ -69,7 +70,7 @@ class Backend {
             [this](ServerContext* ctx, const EchoRequest&, EchoResponse* resp,
                    RpcDone done) {
               ++calls;
-              resp->set_payload(absl::StrCat(port()));
+              resp->set_payload(address());
               if (!hang.load()) {
                 done(absl::OkStatus());
                 return;
@@ -81,7 +82,7 @@ class Backend {
               });
             });
     CHECK(hang_method.ok());
-    CHECK(server_.Start("127.0.0.1:0").ok());
+    CHECK(server_.Start(listen).ok());
   }
   ~Backend() { Stop(); }
 
@@ -92,7 +93,7 @@ class Backend {
     server_.Wait();
   }
   int port() const { return server_.port(); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port()); }
+  std::string address() const { return server_.listen_address().ToString(); }
 
   std::atomic<int> calls{0};
   std::atomic<int> delay_ms{0};
@@ -271,7 +272,7 @@ TEST(ClusterTest, DnsTargetThroughTheSystemResolver) {
       MakeChannel(absl::StrCat("dns:///localhost:", backend.port()));
   Outcome out = Drive(channel.get(), "Who", 200, 4);
   EXPECT_EQ(out.failed, 0);
-  EXPECT_EQ(out.by_port[absl::StrCat(backend.port())], 200);
+  EXPECT_EQ(out.by_port[backend.address()], 200);
   bool found = false;
   for (const BackendStats& b : channel->backends()) {
     found = found || b.address == backend.address();
@@ -284,6 +285,38 @@ TEST(ClusterTest, DnsTargetThroughTheSystemResolver) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument)
       << bad.status();
+}
+
+TEST(ClusterTest, DnsTargetFollowsItsRecordsWhenAServerFails) {
+  // A name on a real DNS server (dnsmasq) points at one server; it moves
+  // to another (same port, another loopback address), and the first one
+  // stops: the failure makes the channel resolve again, and calls go to
+  // the new address.
+  Backend first("127.0.0.2:0");
+  Backend second(absl::StrCat("127.0.0.3:", first.port()));
+  testing::DnsmasqProcess dns("127.0.0.2 kv.internal\n");
+  std::unique_ptr<Channel> channel =
+      MakeChannel(dns.Target(absl::StrCat("kv.internal:", first.port())));
+  Outcome before = Drive(channel.get(), "Who", 100, 4);
+  EXPECT_EQ(before.failed, 0);
+  EXPECT_EQ(before.by_port[first.address()], 100);
+  dns.SetHosts("127.0.0.3 kv.internal\n");
+  first.Stop();
+  const absl::Time stopped = absl::Now();
+  bool moved = false;
+  while (!moved && absl::Now() - stopped < absl::Seconds(10)) {
+    Outcome o = Drive(channel.get(), "Who", 10, 1);
+    moved = o.by_port[second.address()] == 10;
+    if (!moved) absl::SleepFor(absl::Milliseconds(20));  // Bounded poll.
+  }
+  ASSERT_TRUE(moved) << dns.Log();
+  const absl::Duration took = absl::Now() - stopped;
+  EXPECT_LT(took, absl::Seconds(5)) << took;
+  std::map<std::string, std::string> states;
+  for (const BackendStats& b : channel->backends()) states[b.address] = b.state;
+  EXPECT_EQ(states[second.address()], "ready");
+  EXPECT_EQ(states[first.address()], "removed");
+  EXPECT_GE(channel->stats().resolver_updates, 2u);
 }
 
 TEST(ClusterTest, RoundRobinSpreadsCallsEvenly) {
@@ -312,12 +345,12 @@ TEST(ClusterTest, P2cStarvesAServerFiveMillisecondsSlower) {
   const int kCalls = 3000;
   Outcome out = Drive(channel.get(), "Who", kCalls, 8);
   EXPECT_EQ(out.failed, 0);
-  const int slow_share = out.by_port[absl::StrCat(slow.port())];
+  const int slow_share = out.by_port[slow.address()];
   // An even share is a third; losing at least 80% of it leaves under 6.7%.
   EXPECT_LT(slow_share, kCalls / 3 * 20 / 100)
       << "slow server got " << slow_share << " of " << kCalls;
-  EXPECT_GT(out.by_port[absl::StrCat(a.port())], kCalls / 3);
-  EXPECT_GT(out.by_port[absl::StrCat(b.port())], kCalls / 3);
+  EXPECT_GT(out.by_port[a.address()], kCalls / 3);
+  EXPECT_GT(out.by_port[b.address()], kCalls / 3);
 }
 
 TEST(ClusterTest, ConsistentHashKeepsKeysOnTheirServer) {
@@ -365,7 +398,7 @@ TEST(ClusterTest, ConnectingOrDeadServersGetNoCallsWhileOneIsUp) {
   const int kCalls = 500;
   Outcome out = Drive(channel.get(), "Who", kCalls, 4);
   EXPECT_EQ(out.failed, 0);
-  EXPECT_EQ(out.by_port[absl::StrCat(live.port())], kCalls);
+  EXPECT_EQ(out.by_port[live.address()], kCalls);
 }
 
 TEST(ClusterTest, AllServersDownFailsFastWithUnavailable) {
@@ -511,7 +544,7 @@ TEST(ClusterTest, BackupRequestAnswersAroundAHungServer) {
         MethodName{kService, "Hang", /*idempotent=*/true}, request, &response,
         &context);
     ASSERT_TRUE(status.ok()) << status;
-    EXPECT_EQ(response.payload(), absl::StrCat(fine.port()));
+    EXPECT_EQ(response.payload(), fine.address());
     EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   }
   EXPECT_GE(channel->stats().backup_requests, 4u);  // Round robin: half.
@@ -537,6 +570,39 @@ TEST(ClusterTest, BackupRequestAnswersAroundAHungServer) {
   }
   EXPECT_EQ(timed_out, 1);  // One of the two went to the hung server.
   EXPECT_EQ(channel->stats().backup_requests, backups);
+}
+
+TEST(ClusterTest, AllAttemptsShareTheCallsDeadline) {
+  // Every server hangs: the first attempt, then a backup request, both
+  // wait; the call ends at its one deadline (not one per attempt) and both
+  // attempts are cancelled on their servers.
+  Backend a, b, c;
+  for (Backend* backend : {&a, &b, &c}) backend->hang = true;
+  ChannelOptions options;
+  options.cluster.retry.backup_request_delay = absl::Milliseconds(20);
+  std::unique_ptr<Channel> channel =
+      MakeChannel(ListTarget({&a, &b, &c}), options);
+  WaitAllReady(channel.get(), 3);
+  EchoRequest request;
+  EchoResponse response;
+  ClientContext context;
+  context.set_timeout(absl::Milliseconds(150));
+  const absl::Time start = absl::Now();
+  absl::Status status = channel->CallMethodBlocking(
+      MethodName{kService, "Hang", /*idempotent=*/true}, request, &response,
+      &context);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_GE(took, absl::Milliseconds(140));
+  EXPECT_LT(took, absl::Milliseconds(400)) << took;
+  EXPECT_EQ(channel->stats().backup_requests, 1u);
+  EXPECT_EQ(a.calls + b.calls + c.calls, 2);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (a.cancelled + b.cancelled + c.cancelled < 2 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));  // Bounded poll of the servers.
+  }
+  EXPECT_EQ(a.cancelled + b.cancelled + c.cancelled, 2);
 }
 
 TEST(ClusterTest, ACallStartedByACallbackWhileTheChannelIsDestroyedCompletes) {

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,19 +30,14 @@
 #include "net/sync.h"
 #include "net/test_util.h"
 #include "rpc/cluster/dns_message.h"
+#include "tests/dnsmasq_process.h"
 
-extern char** environ;
 
 namespace mrpc {
 namespace {
 
 using Backends = absl::StatusOr<std::vector<InetAddress>>;
 using testing::Eventually;
-
-std::string TmpDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
 
 std::string ToString(const Backends& b) {
   if (!b.ok()) return b.status().ToString();
@@ -252,7 +246,8 @@ TEST(DnsResolverTest, SystemResolverLocalhost) {
   ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_FALSE(b->empty());
   for (const InetAddress& a : *b) {
-    EXPECT_TRUE(a.Ip() == "::1" || absl::StartsWith(a.Ip(), "127.")) << a.ToString();
+    EXPECT_TRUE(a.Ip() == "::1" || absl::StartsWith(a.Ip(), "127."))
+        << a.ToString();
     EXPECT_EQ(a.port(), 4242);
   }
 }
@@ -262,9 +257,7 @@ TEST(DnsResolverTest, SystemResolverUnknownHostIsAnError) {
   DnsResolverOptions o = FastOptions();
   o.system_lookup_timeout = absl::Seconds(3);  // Whatever resolv.conf says.
   ASSERT_TRUE(h.Create("dns:///no-such-host.invalid:80", o).ok());
-  EXPECT_GE(h.recorder().WaitFor(
-                [](const Backends& b) { return !b.ok(); }),
-            0)
+  EXPECT_GE(h.recorder().WaitFor([](const Backends& b) { return !b.ok(); }), 0)
       << h.recorder().Dump();
 }
 
@@ -285,10 +278,8 @@ TEST(DnsResolverTest, DestroyedResolverGetsNoSystemAnswer) {
     other = *std::move(r);
     other->Start(second.Listener());
     // Let the first one's lookup start, then destroy it.
-    h.loop()->QueueInLoop([first = std::shared_ptr<Resolver>(
-                               std::move(*first))]() mutable {
-      first.reset();
-    });
+    h.loop()->QueueInLoop([first = std::shared_ptr<Resolver>(std::move(
+                               *first))]() mutable { first.reset(); });
   });
   EXPECT_EQ(second.WaitFor([](const Backends& b) { return b.ok(); }), 0);
   RunInLoopAndWait(h.loop(), [&] { other.reset(); });
@@ -297,122 +288,7 @@ TEST(DnsResolverTest, DestroyedResolverGetsNoSystemAnswer) {
 
 // ---- A real DNS server: dnsmasq. ----
 
-// dnsmasq serving `hosts` (an addn-hosts file) on 127.0.0.1, answering
-// NXDOMAIN for unknown names under .internal. Nothing under /etc is read
-// (-C /dev/null, --no-hosts, --no-resolv) and no pid file is written.
-class Dnsmasq {
- public:
-  explicit Dnsmasq(const std::string& hosts) {
-    static std::atomic<int> serial{0};
-    dir_ = absl::StrCat(TmpDir(), "/dnsmasq", ::getpid(), "_", serial++);
-    hosts_path_ = dir_ + ".hosts";
-    log_path_ = dir_ + ".log";
-    SetHostsFile(hosts);
-    for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) TryStart();
-    CHECK(pid_ > 0) << "dnsmasq did not start; its log:\n" << Log();
-  }
-  ~Dnsmasq() { Stop(); }
-
-  // Rewrites the hosts file and makes dnsmasq re-read it (SIGHUP).
-  void SetHosts(const std::string& hosts) {
-    SetHostsFile(hosts);
-    if (pid_ > 0) ::kill(pid_, SIGHUP);
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  std::string Target(const std::string& host_port) const {
-    return absl::StrCat("dns://127.0.0.1:", port_, "/", host_port);
-  }
-  std::string Log() const {
-    std::ifstream in(log_path_);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  void SetHostsFile(const std::string& hosts) {
-    const std::string tmp = hosts_path_ + ".tmp";
-    std::ofstream(tmp) << hosts;
-    ::chmod(tmp.c_str(), 0644);
-    CHECK_EQ(::rename(tmp.c_str(), hosts_path_.c_str()), 0);
-  }
-
-  static int FreeUdpPort() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const InetAddress any = InetAddress::Loopback(0);
-    CHECK_EQ(::bind(fd, any.sockaddr(), any.sockaddr_length()), 0);
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    const int port =
-        InetAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&addr), len)
-            ->port();
-    ::close(fd);
-    return port;
-  }
-
-  void TryStart() {
-    port_ = FreeUdpPort();
-    std::vector<std::string> args = {
-        "/usr/sbin/dnsmasq", "--keep-in-foreground",
-        absl::StrCat("--port=", port_), "--listen-address=127.0.0.1",
-        "--bind-interfaces", "--no-resolv", "--no-hosts",
-        absl::StrCat("--addn-hosts=", hosts_path_), "--conf-file=/dev/null",
-        "--pid-file=", "--log-facility=-", "--local=/internal/",
-        "--local-ttl=1"};
-    // As root dnsmasq would switch to 'nobody', who may not read TEST_TMPDIR.
-    if (::geteuid() == 0) args.push_back("--user=root");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(),
-                               environ);
-    posix_spawn_file_actions_destroy(&actions);
-    CHECK_EQ(rc, 0) << "cannot spawn /usr/sbin/dnsmasq";
-    pid_ = pid;
-    if (!WaitUntilServing()) Stop();  // Port taken meanwhile: try another.
-  }
-
-  // Asks for localhost.internal until an answer comes (or dnsmasq exits).
-  bool WaitUntilServing() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const InetAddress server = InetAddress::Loopback(port_);
-    const std::string query =
-        *dns::BuildQuery(1, "probe.internal", dns::RecordType::kA);
-    bool serving = false;
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (!serving && absl::Now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      ::sendto(fd, query.data(), query.size(), 0, server.sockaddr(),
-               server.sockaddr_length());
-      struct pollfd p = {fd, POLLIN, 0};
-      char buf[512];
-      serving = ::poll(&p, 1, 50) == 1 && ::recv(fd, buf, sizeof buf, 0) > 0;
-    }
-    ::close(fd);
-    return serving;
-  }
-
-  std::string dir_, hosts_path_, log_path_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+using Dnsmasq = testing::DnsmasqProcess;
 
 const char kHosts[] =
     "10.0.0.3 kv.internal\n10.0.0.1 kv.internal\n10.0.0.2 kv.internal\n"
@@ -444,7 +320,8 @@ TEST(DnsmasqTest, HostsChangeSeenAfterReresolve) {
         return h.recorder().WaitFor(IsSet(want), 1, absl::Milliseconds(50)) > 0;
       },
       absl::Seconds(8)))
-      << h.recorder().Dump() << "\n" << dnsmasq.Log();
+      << h.recorder().Dump() << "\n"
+      << dnsmasq.Log();
   // Unchanged answers since are not reported again; nothing but the sets.
   for (const Backends& b : h.recorder().Results()) {
     EXPECT_TRUE(b.ok()) << b.status();
@@ -612,9 +489,10 @@ void Put16(uint16_t v, std::string* out) {
 
 // An answer to `raw`: its header and question, then `records` (each a
 // type and RDATA, owned by the question's name via a pointer to it).
-std::string MakeAnswer(const std::string& raw,
-                       const std::vector<std::pair<uint16_t, std::string>>& records,
-                       uint16_t flags = 0x8180) {
+std::string MakeAnswer(
+    const std::string& raw,
+    const std::vector<std::pair<uint16_t, std::string>>& records,
+    uint16_t flags = 0x8180) {
   std::string out = raw.substr(0, 2);
   Put16(flags, &out);
   Put16(1, &out);
@@ -681,10 +559,9 @@ std::string Dump(const std::vector<Backends>& results) {
 }
 
 TEST(HostileDnsTest, GoodServerForReference) {
-  FakeDnsServer server(
-      [](const dns::Message& q, const std::string& raw) {
-        return std::vector<FakeDnsServer::Reply>{{GoodAnswer(q, raw)}};
-      });
+  FakeDnsServer server([](const dns::Message& q, const std::string& raw) {
+    return std::vector<FakeDnsServer::Reply>{{GoodAnswer(q, raw)}};
+  });
   HostileRun run = RunAgainst(server, IsSet(kGood));
   ASSERT_FALSE(run.results.empty());
   EXPECT_TRUE(IsSet(kGood)(run.results[0])) << Dump(run.results);
@@ -727,8 +604,8 @@ TEST(HostileDnsTest, TruncatedAnswersAreErrors) {
   HostileRun run =
       RunAgainst(server, IsError(absl::StatusCode::kUnavailable, "malformed"));
   ASSERT_FALSE(run.results.empty());
-  EXPECT_TRUE(IsError(absl::StatusCode::kUnavailable, "malformed")(
-      run.results[0]))
+  EXPECT_TRUE(
+      IsError(absl::StatusCode::kUnavailable, "malformed")(run.results[0]))
       << Dump(run.results);
 }
 
@@ -751,9 +628,11 @@ TEST(HostileDnsTest, WrongIdsOversizedAndOtherPortAreIgnored) {
     const std::string good = GoodAnswer(q, raw);
     std::string wrong_id = good;
     wrong_id[1] = static_cast<char>(wrong_id[1] ^ 0x5a);
-    std::string oversized = MakeAnswer(raw, {{1, std::string("\x0b\0\0\x01", 4)}});
+    std::string oversized =
+        MakeAnswer(raw, {{1, std::string("\x0b\0\0\x01", 4)}});
     oversized.append(6000, '\0');
-    std::string spoofed = MakeAnswer(raw, {{1, std::string("\x0c\0\0\x01", 4)}});
+    std::string spoofed =
+        MakeAnswer(raw, {{1, std::string("\x0c\0\0\x01", 4)}});
     return std::vector<FakeDnsServer::Reply>{
         {wrong_id}, {oversized}, {spoofed, /*from_other_port=*/true}, {good}};
   });
@@ -766,9 +645,8 @@ TEST(HostileDnsTest, WrongRecordTypesAndPointerLoops) {
   // MX and TXT records for the name (nothing of the asked type): NODATA
   // for both queries, so NOT_FOUND.
   FakeDnsServer wrong_types([](const dns::Message& q, const std::string& raw) {
-    return std::vector<FakeDnsServer::Reply>{
-        {MakeAnswer(raw, {{15, std::string("\0\x0a\xc0\x0c", 4)},
-                          {16, "\x03txt"}})}};
+    return std::vector<FakeDnsServer::Reply>{{MakeAnswer(
+        raw, {{15, std::string("\0\x0a\xc0\x0c", 4)}, {16, "\x03txt"}})}};
   });
   HostileRun run =
       RunAgainst(wrong_types, IsError(absl::StatusCode::kNotFound));
@@ -783,7 +661,8 @@ TEST(HostileDnsTest, WrongRecordTypesAndPointerLoops) {
   });
   run = RunAgainst(a_for_aaaa, IsError(absl::StatusCode::kUnavailable));
   ASSERT_FALSE(run.results.empty());
-  EXPECT_TRUE(IsError(absl::StatusCode::kUnavailable, "RDLENGTH")(run.results[0]))
+  EXPECT_TRUE(
+      IsError(absl::StatusCode::kUnavailable, "RDLENGTH")(run.results[0]))
       << Dump(run.results);
 
   // A record whose name is a pointer to itself.
@@ -796,7 +675,8 @@ TEST(HostileDnsTest, WrongRecordTypesAndPointerLoops) {
   });
   run = RunAgainst(loop, IsError(absl::StatusCode::kUnavailable, "backwards"));
   ASSERT_FALSE(run.results.empty());
-  EXPECT_TRUE(IsError(absl::StatusCode::kUnavailable, "backwards")(run.results[0]))
+  EXPECT_TRUE(
+      IsError(absl::StatusCode::kUnavailable, "backwards")(run.results[0]))
       << Dump(run.results);
 }
 
@@ -807,7 +687,8 @@ TEST(HostileDnsTest, SilentServerTimesOut) {
   HostileRun run =
       RunAgainst(server, IsError(absl::StatusCode::kUnavailable, "no answer"));
   ASSERT_FALSE(run.results.empty()) << "no error within the limit";
-  EXPECT_TRUE(IsError(absl::StatusCode::kUnavailable, "2 tries")(run.results[0]))
+  EXPECT_TRUE(
+      IsError(absl::StatusCode::kUnavailable, "2 tries")(run.results[0]))
       << Dump(run.results);
   EXPECT_GE(server.queries(), 4);  // Two queries, each sent twice.
 }
