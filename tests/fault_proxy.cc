@@ -28,6 +28,7 @@ struct Pair {
   std::deque<Chunk>
       queue[2];  // Bytes read from side[d], to write to the other.
   bool dead = false;
+  bool blackholed = false;  // Bytes are read and held, never passed on.
 };
 
 }  // namespace
@@ -79,6 +80,11 @@ void FaultProxy::SetStalled(Direction direction, bool stalled) {
   Wake();
 }
 
+void FaultProxy::BlackholeExisting() {
+  ++blackhole_requests_;
+  Wake();
+}
+
 void FaultProxy::SetDropping(Direction direction, bool dropping) {
   dropping_[direction] = dropping;
   Wake();
@@ -93,6 +99,7 @@ void FaultProxy::CutAll(bool reset) {
 void FaultProxy::Run() {
   std::vector<std::unique_ptr<Pair>> pairs;
   int cuts_done = 0;
+  int blackholes_done = 0;
   char buffer[65536];
   while (!stop_.load()) {
     const int64_t now = MonotonicNanos();
@@ -108,7 +115,7 @@ void FaultProxy::Run() {
         short events = POLLIN;
         const std::deque<Chunk>& out =
             pair->queue[1 - d];  // Written to side[d].
-        if (!out.empty() && !stalled_[1 - d].load()) {
+        if (!out.empty() && !stalled_[1 - d].load() && !pair->blackholed) {
           if (out.front().due_ns <= now) {
             events |= POLLOUT;
           } else {
@@ -137,6 +144,12 @@ void FaultProxy::Run() {
       pairs.clear();  // Closing the sockets cuts both sides.
       open_pairs_ = 0;
       continue;
+    }
+
+    const int blackholes = blackhole_requests_.load();
+    if (blackholes != blackholes_done) {
+      blackholes_done = blackholes;
+      for (auto& pair : pairs) pair->blackholed = true;
     }
 
     // Only the pairs polled above have entries in `fds`; pairs accepted
@@ -170,13 +183,15 @@ void FaultProxy::Run() {
             if (!dropping_[d].load()) {
               pair.queue[d].push_back({MonotonicNanos() + delay_ns_[d].load(),
                                        std::string(buffer, n)});
+            } else {
+              dropped_[d] += n;
             }
           } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
             pair.dead = true;  // Either side gone: end the pair.
           }
         }
         std::deque<Chunk>& out = pair.queue[1 - d];
-        if (!pair.dead && (revents & POLLOUT)) {
+        if (!pair.dead && !pair.blackholed && (revents & POLLOUT)) {
           const int64_t t = MonotonicNanos();
           while (!out.empty() && out.front().due_ns <= t &&
                  !stalled_[1 - d].load()) {

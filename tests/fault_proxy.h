@@ -49,8 +49,16 @@ class FaultProxy {
   void SetStalled(Direction direction, bool stalled);
   // While dropping, bytes are read and thrown away.
   void SetDropping(Direction direction, bool dropping);
+  // Bytes thrown away so far in `direction`.
+  int64_t dropped_bytes(Direction direction) const {
+    return dropped_[direction].load();
+  }
   // Closes every proxied connection, both sides; with `reset`, by RST.
   void CutAll(bool reset);
+  // Every connection open now passes no more bytes, either way, and is not
+  // closed (a path that died silently: a NAT or firewall that forgot it);
+  // its bytes are read and held. New connections pass as usual.
+  void BlackholeExisting();
 
   // Proxied connection pairs now open.
   int open_pairs() const { return open_pairs_.load(); }
@@ -69,6 +77,8 @@ class FaultProxy {
   std::atomic<int64_t> delay_ns_[2] = {{0}, {0}};
   std::atomic<bool> stalled_[2] = {{false}, {false}};
   std::atomic<bool> dropping_[2] = {{false}, {false}};
+  std::atomic<int64_t> dropped_[2] = {{0}, {0}};
+  std::atomic<int> blackhole_requests_{0};
   std::atomic<int> cut_requests_{0};
   std::atomic<bool> cut_reset_{false};
   std::atomic<int> open_pairs_{0};

@@ -20,10 +20,10 @@ namespace mrpc {
 absl::StatusOr<EtcdTarget> ParseEtcdTarget(absl::string_view target) {
   constexpr absl::string_view kScheme = "etcd://";
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad etcd target \"", target.substr(0, 200), "\": ", why,
-        " (want etcd://host:port[,host:port...]/path, e.g. "
-        "etcd://127.0.0.1:2379/services/kv)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad etcd target \"", target.substr(0, 200), "\": ", why,
+                     " (want etcd://host:port[,host:port...]/path, e.g. "
+                     "etcd://127.0.0.1:2379/services/kv)"));
   };
   if (!absl::StartsWith(target, kScheme)) return bad("not etcd://");
   absl::string_view rest = target.substr(kScheme.size());
@@ -53,17 +53,17 @@ absl::StatusOr<InetAddress> ParseEtcdEndpointValue(absl::string_view value) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   if (!google::protobuf::util::JsonStringToMessage(
-           google::protobuf::StringPiece(value.data(), value.size()),
-           &endpoint, options)
+           google::protobuf::StringPiece(value.data(), value.size()), &endpoint,
+           options)
            .ok()) {
     return absl::InvalidArgumentError(
         "not JSON of the form {\"address\":\"host:port\",...}");
   }
   absl::StatusOr<InetAddress> address = InetAddress::Parse(endpoint.address());
   if (!address.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "address \"", endpoint.address().substr(0, 100),
-        "\" is not a numeric IP (or localhost) with a port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("address \"", endpoint.address().substr(0, 100),
+                     "\" is not a numeric IP (or localhost) with a port"));
   }
   if (address->port() == 0) {
     return absl::InvalidArgumentError("address has port 0");
@@ -104,6 +104,7 @@ class EtcdResolver : public Resolver {
       loop_->AssertInLoopThread();
       stopped_ = true;
       if (retry_timer_.valid()) loop_->Cancel(retry_timer_);
+      if (check_timer_.valid()) loop_->Cancel(check_timer_);
       watch_.reset();
       listener_ = nullptr;
     }
@@ -123,11 +124,72 @@ class EtcdResolver : public Resolver {
         return;
       }
       keys_.clear();
-      for (const EtcdKeyValue& kv : result->kvs) Apply(kv.key, &kv.value);
+      for (const EtcdKeyValue& kv : result->kvs)
+        Apply(kv.key, &kv.value, &keys_);
       revision_ = result->revision;
       Recovered();
       Report();
       Watch();
+      ScheduleCheck();
+    }
+
+    // The watch's check (EtcdResolverOptions::check_interval).
+    void ScheduleCheck() {
+      if (options_.check_interval <= absl::ZeroDuration() ||
+          check_timer_.valid()) {
+        return;
+      }
+      std::weak_ptr<Core> weak = shared_from_this();
+      check_timer_ = loop_->RunAfter(options_.check_interval, [weak] {
+        if (auto self = weak.lock()) self->Check();
+      });
+    }
+
+    void Check() {
+      check_timer_ = TimerId();
+      if (stopped_) return;
+      // Only a watch that etcd accepted is checked; an outage is handled
+      // by its own retries (which call ScheduleCheck again).
+      if (watch_ == nullptr || !watch_->created()) {
+        ScheduleCheck();
+        return;
+      }
+      std::weak_ptr<Core> weak = shared_from_this();
+      client_.Range(prefix_, [weak](absl::StatusOr<EtcdRangeResult> result) {
+        if (auto self = weak.lock()) self->OnCheck(std::move(result));
+      });
+    }
+
+    void OnCheck(absl::StatusOr<EtcdRangeResult> result) {
+      if (stopped_) return;
+      if (watch_ == nullptr) {  // The watch ended meanwhile: being retried.
+        ScheduleCheck();
+        return;
+      }
+      if (!result.ok()) {
+        // etcd cannot be read over a new connection: the watch's own may
+        // be as dead, only silent. Start over.
+        watch_.reset();
+        Outage(result.status(), /*range_again=*/true);
+        return;
+      }
+      std::map<std::string, InetAddress> keys;
+      for (const EtcdKeyValue& kv : result->kvs)
+        Apply(kv.key, &kv.value, &keys);
+      // Events still on their way could explain a difference, but only up
+      // to the revision the watch has seen.
+      if (keys != keys_ && result->revision > revision_) {
+        MRPC_PEER_LOG(WARNING, "etcd resolver missed changes", prefix_)
+            << "etcd resolver " << prefix_ << ": the keys at revision "
+            << result->revision << " differ from what the watch reported (at "
+            << revision_ << "); restarting the watch";
+        keys_ = std::move(keys);
+        revision_ = result->revision;
+        Report();
+        watch_.reset();
+        Watch();
+      }
+      ScheduleCheck();
     }
 
     void Watch() {
@@ -144,10 +206,15 @@ class EtcdResolver : public Resolver {
 
     void OnEvents(const EtcdWatchUpdate& update) {
       if (stopped_) return;
+      // A check may have read the keys past some of these already (events
+      // of one transaction share a revision, hence `seen`).
+      const int64_t seen = revision_;
       for (const EtcdEvent& event : update.events) {
+        if (event.kv.mod_revision <= seen) continue;
         revision_ = std::max(revision_, event.kv.mod_revision);
         Apply(event.kv.key,
-              event.type == EtcdEvent::Type::kPut ? &event.kv.value : nullptr);
+              event.type == EtcdEvent::Type::kPut ? &event.kv.value : nullptr,
+              &keys_);
       }
       Recovered();
       Report();
@@ -210,21 +277,22 @@ class EtcdResolver : public Resolver {
       backoff_ = options_.initial_backoff;
     }
 
-    // A put (value) or a delete (null) of `key`.
-    void Apply(const std::string& key, const std::string* value) {
+    // A put (value) or a delete (null) of `key`, into `keys`.
+    void Apply(const std::string& key, const std::string* value,
+               std::map<std::string, InetAddress>* keys) {
       if (value == nullptr) {
-        keys_.erase(key);
+        keys->erase(key);
         return;
       }
       absl::StatusOr<InetAddress> address = ParseEtcdEndpointValue(*value);
       if (!address.ok()) {
-        keys_.erase(key);
+        keys->erase(key);
         MRPC_PEER_LOG(WARNING, "etcd bad endpoint value", key)
             << "etcd resolver: skipping key " << key << ": "
             << address.status().message();
         return;
       }
-      keys_[key] = *address;
+      (*keys)[key] = *address;
     }
 
     void Report() {
@@ -258,6 +326,7 @@ class EtcdResolver : public Resolver {
     bool stopped_ = false;
     absl::Duration backoff_;
     TimerId retry_timer_;
+    TimerId check_timer_;
     absl::BitGen rng_;
   };
 

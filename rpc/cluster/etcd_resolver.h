@@ -66,6 +66,11 @@ struct EtcdResolverOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
   double jitter = 0.2;
+  // While watching, read the keys this often and compare: a watch whose
+  // connection went silent (a partition, a proxy that dropped the stream)
+  // or that lost an event is found out and started again, and the keys
+  // read are reported. Zero: never. Default: 30 s.
+  absl::Duration check_interval = absl::Seconds(30);
 };
 
 // A resolver for `target` on `loop` (not owned; must outlive it). Fails only

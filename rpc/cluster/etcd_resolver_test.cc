@@ -15,6 +15,7 @@
 #include "net/sync.h"
 #include "net/test_util.h"
 #include "tests/etcd_process.h"
+#include "tests/fault_proxy.h"
 
 namespace mrpc {
 namespace {
@@ -48,10 +49,10 @@ TEST(ParseEtcdEndpointValueTest, GoodAndBad) {
       R"({"address":"127.0.0.1:9001","pid":12,"zone":"a"})");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->ToString(), "127.0.0.1:9001");
-  for (const char* bad : {"", "127.0.0.1:9001", "{}", R"({"address":9001})",
-                          R"({"address":"nowhere:1"})",
-                          R"({"address":"127.0.0.1"})",
-                          R"({"address":"127.0.0.1:0"})"}) {
+  for (const char* bad :
+       {"", "127.0.0.1:9001", "{}", R"({"address":9001})",
+        R"({"address":"nowhere:1"})", R"({"address":"127.0.0.1"})",
+        R"({"address":"127.0.0.1:0"})"}) {
     EXPECT_FALSE(ParseEtcdEndpointValue(bad).ok()) << bad;
   }
 }
@@ -63,10 +64,12 @@ class EtcdResolverTest : public ::testing::Test {
     RunInLoopAndWait(loop_, [this] { resolver_.reset(); });
   }
 
-  void StartResolver(const std::string& target) {
+  void StartResolver(const std::string& target,
+                     absl::Duration check_interval = absl::Seconds(30)) {
     EtcdResolverOptions options;
     options.client.request_timeout = absl::Seconds(2);
     options.max_backoff = absl::Milliseconds(500);
+    options.check_interval = check_interval;
     RunInLoopAndWait(loop_, [&] {
       absl::StatusOr<std::unique_ptr<Resolver>> r =
           NewEtcdResolver(loop_, target, options);
@@ -80,7 +83,8 @@ class EtcdResolverTest : public ::testing::Test {
               return;
             }
             Backends names;
-            for (const InetAddress& a : *backends) names.push_back(a.ToString());
+            for (const InetAddress& a : *backends)
+              names.push_back(a.ToString());
             std::sort(names.begin(), names.end());
             reports_.push_back(names);
           });
@@ -151,8 +155,8 @@ TEST_F(EtcdResolverTest, KeepsTheLastSetWhileEtcdIsDownAndResumes) {
   const size_t before = num_reports();
   etcd.Stop();
   // The resolver notices (the watch breaks), says it keeps the last set...
-  ASSERT_TRUE(Eventually([&] { return !log.Texts().empty(); },
-                         absl::Seconds(10)));
+  ASSERT_TRUE(
+      Eventually([&] { return !log.Texts().empty(); }, absl::Seconds(10)));
   EXPECT_TRUE(absl::StrContains(log.Texts()[0], "last known 1 backend"))
       << log.Texts()[0];
   // ...and keeps retrying without reporting anything (no empty set).
@@ -166,9 +170,34 @@ TEST_F(EtcdResolverTest, KeepsTheLastSetWhileEtcdIsDownAndResumes) {
   for (const Backends& report : reports_) EXPECT_FALSE(report.empty());
 }
 
+TEST_F(EtcdResolverTest, ASilentlyDeadWatchIsFoundOutByTheCheck) {
+  // Between the resolver and etcd, a proxy forgets the watch's connection
+  // (its bytes vanish, nothing closes it: a NAT or firewall that lost its
+  // state). Only the periodic check, over a new connection, can see that
+  // the set changed.
+  EtcdProcess etcd;
+  ASSERT_TRUE(etcd.Etcdctl({"put", "/services/kv/a", Value(9001)}).ok());
+  absl::StatusOr<std::unique_ptr<testing::FaultProxy>> proxy =
+      testing::FaultProxy::Start(etcd.address());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  StartResolver(
+      absl::StrCat("etcd://", (*proxy)->address().ToString(), "/services/kv"),
+      /*check_interval=*/absl::Milliseconds(300));
+  ASSERT_TRUE(WaitFor({"127.0.0.1:9001"}));
+  // A change the watch delivers: it is up.
+  ASSERT_TRUE(etcd.Etcdctl({"put", "/services/kv/c", Value(9003)}).ok());
+  ASSERT_TRUE(WaitFor({"127.0.0.1:9001", "127.0.0.1:9003"}));
+  (*proxy)->BlackholeExisting();
+  ASSERT_TRUE(etcd.Etcdctl({"put", "/services/kv/b", Value(9002)}).ok());
+  EXPECT_TRUE(WaitFor({"127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"}));
+  // The restarted watch follows later changes.
+  ASSERT_TRUE(etcd.Etcdctl({"del", "/services/kv/a"}).ok());
+  EXPECT_TRUE(WaitFor({"127.0.0.1:9002", "127.0.0.1:9003"}));
+}
+
 TEST_F(EtcdResolverTest, UnreachableAtStartReportsOneError) {
-  StartResolver(absl::StrCat("etcd://127.0.0.1:",
-                             mrpc::testing::PickUnusedPort(), "/services/kv"));
+  StartResolver(absl::StrCat(
+      "etcd://127.0.0.1:", mrpc::testing::PickUnusedPort(), "/services/kv"));
   ASSERT_TRUE(Eventually(
       [&] {
         MutexLock lock(&mu_);
