@@ -39,9 +39,10 @@ struct RetryOptions {
   // wins and the other attempt is cancelled. Zero: no backup requests.
   // Default: zero.
   absl::Duration backup_request_delay = absl::ZeroDuration();
-  // The retry budget: each call earns `budget_ratio` of a token, each retry
-  // or backup request spends one, at most `budget_burst` are saved. So
-  // retries add at most about 10% load to a failing fleet. Default: 0.1, 10.
+  // The retry budget: each call that could be retried (the target names
+  // more than one server) earns `budget_ratio` of a token, each retry or
+  // backup request spends one, at most `budget_burst` are saved. So retries
+  // add at most about 10% load to a failing fleet. Default: 0.1, 10.
   double budget_ratio = 0.1;
   double budget_burst = 10;
 };
