@@ -16,6 +16,7 @@
 #ifndef MRPC_NET_SYNC_H_
 #define MRPC_NET_SYNC_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -165,6 +166,14 @@ class CountDownLatch {
   CondVar cv_;
   int count_ ABSL_GUARDED_BY(mu_);
 };
+
+// Adds `n` to a counter that one thread writes and others read: a relaxed
+// load and store, no locked read-modify-write (a loop's own counters).
+template <typename T>
+inline void SingleWriterAdd(std::atomic<T>& counter, T n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n,
+                std::memory_order_relaxed);
+}
 
 }  // namespace mrpc
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glog/logging.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -173,6 +174,19 @@ FdExhaustion::FdExhaustion(int spare) {
 FdExhaustion::~FdExhaustion() {
   for (int fd : fillers_) ::close(fd);
   ::setrlimit(RLIMIT_NOFILE, &saved_);
+}
+
+int PickUnusedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  PCHECK(fd >= 0);
+  struct sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  PCHECK(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  PCHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 absl::Duration ProcessCpuTime() {

@@ -96,6 +96,9 @@ class FdExhaustion {
 // CPU time (user + system) this process has used.
 absl::Duration ProcessCpuTime();
 
+// A loopback TCP port nobody listens on now (bound, then released).
+int PickUnusedPort();
+
 // Checks `done` every 2 ms until it holds or `limit` passes; returns whether
 // it holds. Only for state seen through counters or /proc, which signal
 // nothing; where a callback can say "done", wait on a Notification instead.

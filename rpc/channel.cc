@@ -27,13 +27,6 @@
 namespace mrpc {
 namespace {
 
-// A counter only the channel's loop writes: a plain load and store, no
-// locked instruction (other threads read it relaxed).
-inline void Bump(std::atomic<uint64_t>& counter) {
-  counter.store(counter.load(std::memory_order_relaxed) + 1,
-                std::memory_order_relaxed);
-}
-
 // An error status with a representation of its own. absl::Status shares
 // its heap representation between copies and frees it from
 // libabsl_status.so, which Debian builds without ThreadSanitizer hooks; a
@@ -122,7 +115,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                  google::protobuf::Message* response, ClientContext* context,
                  RpcCallback done) {
     loop_->AssertInLoopThread();
-    Bump(calls_);
+    SingleWriterAdd(calls_);
     // The time left: from the context's deadline (one clock read), or the
     // channel's default timeout (none), or unlimited.
     absl::Duration timeout = absl::InfiniteDuration();
@@ -144,7 +137,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       return;
     }
     if (timeout <= absl::ZeroDuration()) {
-      Bump(deadline_exceeded_);
+      SingleWriterAdd(deadline_exceeded_);
       FailSoon(context, std::move(done),
                absl::DeadlineExceededError(
                    "the deadline passed before the call started"));
@@ -381,7 +374,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     loop_->AssertInLoopThread();
     if (shutdown_) return;
     if (!backends.ok()) {
-      Bump(resolver_errors_);
+      SingleWriterAdd(resolver_errors_);
       resolver_error_ = backends.status();
       if (!resolved_) {
         // Nothing known yet: calls waiting for servers cannot be helped.
@@ -390,7 +383,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       }
       return;
     }
-    Bump(resolver_updates_);
+    SingleWriterAdd(resolver_updates_);
     resolver_error_ = absl::OkStatus();
     resolved_ = true;
     SetBackends(*backends);
@@ -606,8 +599,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void OnAttemptSent(Subchannel* backend, bool retry) {
     ++backend->inflight;
     ++backend->calls;
-    Bump(attempts_);
-    if (retry) Bump(retries_);
+    SingleWriterAdd(attempts_);
+    if (retry) SingleWriterAdd(retries_);
   }
 
   // Sends kept call `call_id` to `backend`: its first attempt (its own id)
@@ -665,10 +658,10 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     Subchannel* backend = Pick(call.context, call.primary.backend);
     if (backend == nullptr || backend == call.primary.backend) return;
     if (!budget_.TrySpend()) {
-      Bump(retries_throttled_);
+      SingleWriterAdd(retries_throttled_);
       return;
     }
-    Bump(backup_requests_);
+    SingleWriterAdd(backup_requests_);
     SendKept(call_id, backend, /*backup=*/true);
   }
 
@@ -703,7 +696,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     for (const auto& b : backends_) ejected += b->health.ejected(now) ? 1 : 0;
     if (detector_.OnFailure(&sub->health, now, ejected,
                             static_cast<int>(backends_.size()))) {
-      Bump(ejections_);
+      SingleWriterAdd(ejections_);
       MRPC_PEER_LOG(WARNING, "channel ejected a server", sub->name())
           << "channel " << target_ << ": server " << sub->name()
           << " out of rotation for " << (sub->health.ejected_until_ms - now)
@@ -767,11 +760,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     Subchannel* backend = Pick(call.context, failed);
     if (backend == nullptr && !WorthWaiting()) return false;
     if (!budget_.TrySpend()) {
-      Bump(retries_throttled_);
+      SingleWriterAdd(retries_throttled_);
       return false;
     }
     if (backend == nullptr) {
-      Bump(retries_);
+      SingleWriterAdd(retries_);
       queued_.push_back(call_id);
       return true;
     }
@@ -974,7 +967,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     }
     CancelAttempt(&call.primary);
     CancelAttempt(&call.backup);
-    Bump(status.ok() ? ok_ : failed_);
+    SingleWriterAdd(status.ok() ? ok_ : failed_);
     RunOnComplete(call, status);
     if (call.context != nullptr) {
       // A call that never left the client has no peer.
@@ -989,7 +982,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // so `done` never runs inside CallMethod. Teardown() flushes the list, so
   // none of these can run after the channel is destroyed either.
   void FailSoon(ClientContext* context, RpcCallback done, absl::Status status) {
-    Bump(failed_);
+    SingleWriterAdd(failed_);
     soon_.push_back(SoonFailure{context, std::move(done), std::move(status)});
     if (soon_.size() > 1) return;  // A flush is queued already.
     std::weak_ptr<Core> weak = shared_from_this();
@@ -1056,7 +1049,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     auto it = FindAttempt(meta.correlation_id(), sub, &attempt);
     if (it == pending_.end()) {
       // Its deadline fired or it was cancelled: drop it quietly.
-      Bump(late_responses_);
+      SingleWriterAdd(late_responses_);
       VLOG(1) << "late response " << meta.correlation_id() << " from "
               << sub->name();
       return;
@@ -1115,7 +1108,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // as they arrive, and the connection and the other calls go on.
   void OnOversizedResponse(Subchannel* sub, uint64_t id,
                            uint32_t body_size) override {
-    Bump(oversized_responses_);
+    SingleWriterAdd(oversized_responses_);
     Attempt* attempt = nullptr;
     auto it = FindAttempt(id, sub, &attempt);
     if (it == pending_.end()) return;  // Late.
@@ -1139,7 +1132,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     if (node.empty()) return;
     Pending& call = node.mapped();
     call.deadline_timer = TimerId();
-    Bump(deadline_exceeded_);
+    SingleWriterAdd(deadline_exceeded_);
     absl::Status status = absl::DeadlineExceededError(absl::StrCat(
         "deadline of ",
         absl::FormatDuration(absl::Trunc(call.timeout, absl::Milliseconds(1))),

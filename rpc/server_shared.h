@@ -48,9 +48,7 @@ struct ServerMethod {
 // never share a cache line.
 struct alignas(64) LoopCounters {
   using Counter = std::atomic<uint64_t>;
-  static void Add(Counter& c, uint64_t n = 1) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  static void Add(Counter& c, uint64_t n = 1) { SingleWriterAdd(c, n); }
   Counter requests{0};
   Counter responses{0};
   Counter protocol_errors{0};
@@ -126,7 +124,8 @@ struct ServerShared {
 
   const ServerOptions options;
   // service -> method; written before Start(), read-only after.
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, ServerMethod>>
+  absl::flat_hash_map<std::string,
+                      absl::flat_hash_map<std::string, ServerMethod>>
       methods;
   std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
   // Charged by every connection (buffers) and call (requests held).

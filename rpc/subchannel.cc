@@ -8,17 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
+#include "net/sync.h"
 
 namespace mrpc {
-namespace {
-
-// The channel's counters are written on its loop only: no locked add.
-inline void Bump(std::atomic<uint64_t>& counter) {
-  counter.store(counter.load(std::memory_order_relaxed) + 1,
-                std::memory_order_relaxed);
-}
-
-}  // namespace
 
 const char* Subchannel::StateName(State state) {
   switch (state) {
@@ -92,9 +84,9 @@ void Subchannel::OnConnection(const TcpConnectionPtr& conn) {
   if (conn->connected()) {
     conn_ = conn;
     skip_ = FrameSkip();
-    Bump(counters_->connects);
+    SingleWriterAdd(counters_->connects);
     if (connected_once_) {
-      Bump(counters_->reconnects);
+      SingleWriterAdd(counters_->reconnects);
     }
     connected_once_ = true;
     last_inbound_ms_ = loop_->CachedNowMs();
@@ -103,7 +95,7 @@ void Subchannel::OnConnection(const TcpConnectionPtr& conn) {
     return;
   }
   conn_.reset();
-  Bump(counters_->connection_losses);
+  SingleWriterAdd(counters_->connection_losses);
   lost_reason_ = close_reason_.empty()
                      ? TcpConnection::CloseReasonName(conn->close_reason())
                      : std::exchange(close_reason_, std::string());
@@ -156,7 +148,7 @@ void Subchannel::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
       });
   if (status.ok()) status = frame_error;
   if (!status.ok()) {
-    Bump(counters_->protocol_errors);
+    SingleWriterAdd(counters_->protocol_errors);
     MRPC_PEER_LOG(WARNING, "channel protocol error", name_)
         << "protocol error from server " << name_ << ": " << status.message()
         << "; closing the connection";
@@ -171,7 +163,7 @@ void Subchannel::CheckHeartbeat() {
   const int64_t now = MonotonicMillis();
   const int64_t silent_ms = now - last_inbound_ms_;
   if (silent_ms >= absl::ToInt64Milliseconds(options_.heartbeat_timeout)) {
-    Bump(counters_->heartbeat_timeouts);
+    SingleWriterAdd(counters_->heartbeat_timeouts);
     MRPC_PEER_LOG(WARNING, "channel heartbeat timeout", name_)
         << "server " << name_ << " silent for " << silent_ms
         << " ms (heartbeat timeout "
@@ -186,7 +178,7 @@ void Subchannel::CheckHeartbeat() {
       absl::ToInt64Milliseconds(options_.heartbeat_interval);
   if (silent_ms >= interval_ms && now - last_ping_ms_ >= interval_ms) {
     last_ping_ms_ = now;
-    Bump(counters_->pings);
+    SingleWriterAdd(counters_->pings);
     SendControl(PING, owner_->NextId());
   }
 }

@@ -20,7 +20,6 @@
 #include "absl/time/clock.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
-#include "net/socket.h"
 #include "net/sync.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
@@ -114,12 +113,7 @@ std::string ListTarget(const std::vector<Backend*>& backends) {
 
 // A port nobody listens on.
 std::string ClosedAddress() {
-  absl::StatusOr<Socket> probe = Socket::CreateTcp(AF_INET);
-  CHECK(probe.ok());
-  CHECK(probe->Bind(InetAddress::Loopback(0)).ok());
-  absl::StatusOr<InetAddress> address = probe->LocalAddress();
-  CHECK(address.ok());
-  return address->ToString();
+  return absl::StrCat("127.0.0.1:", testing::PickUnusedPort());
 }
 
 struct Outcome {
@@ -180,15 +174,15 @@ std::unique_ptr<Channel> MakeChannel(const std::string& target,
 
 // Waits (bounded) until the channel has a connection to every server.
 void WaitAllReady(Channel* channel, size_t n) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    std::vector<BackendStats> backends = channel->backends();
-    size_t ready = 0;
-    for (const BackendStats& b : backends) ready += b.state == "ready";
-    if (backends.size() == n && ready == n) return;
-    absl::SleepFor(absl::Milliseconds(2));  // Polling a state, bounded.
-  }
-  FAIL() << "the channel's servers never all became ready";
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        std::vector<BackendStats> backends = channel->backends();
+        size_t ready = 0;
+        for (const BackendStats& b : backends) ready += b.state == "ready";
+        return backends.size() == n && ready == n;
+      },
+      absl::Seconds(10)))
+      << "the channel's servers never all became ready";
 }
 
 // The wire promise behind transparent retries (docs/protocol.md, Metadata):
@@ -303,12 +297,12 @@ TEST(ClusterTest, DnsTargetFollowsItsRecordsWhenAServerFails) {
   dns.SetHosts("127.0.0.3 kv.internal\n");
   first.Stop();
   const absl::Time stopped = absl::Now();
-  bool moved = false;
-  while (!moved && absl::Now() - stopped < absl::Seconds(10)) {
-    Outcome o = Drive(channel.get(), "Who", 10, 1);
-    moved = o.by_port[second.address()] == 10;
-    if (!moved) absl::SleepFor(absl::Milliseconds(20));  // Bounded poll.
-  }
+  const bool moved = testing::Eventually(
+      [&] {
+        Outcome o = Drive(channel.get(), "Who", 10, 1);
+        return o.by_port[second.address()] == 10;
+      },
+      absl::Seconds(10));
   ASSERT_TRUE(moved) << dns.Log();
   const absl::Duration took = absl::Now() - stopped;
   EXPECT_LT(took, absl::Seconds(5)) << took;
@@ -516,10 +510,11 @@ TEST(ClusterTest, AServerShuttingDownLosesNoIdempotentCalls) {
       for (auto& [code, n] : o.by_code) out.by_code[code] += n;
     }
   });
-  while (leaving->calls < 200) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(testing::Eventually([&] { return leaving->calls >= 200; }));
   leaving->Stop();
   const int after = staying.calls;
-  while (staying.calls < after + 1000) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(
+      testing::Eventually([&] { return staying.calls >= after + 1000; }));
   stop = true;
   load.join();
   EXPECT_EQ(out.failed, 0) << "codes: UNAVAILABLE "
@@ -549,10 +544,8 @@ TEST(ClusterTest, BackupRequestAnswersAroundAHungServer) {
   }
   EXPECT_GE(channel->stats().backup_requests, 4u);  // Round robin: half.
   // The loser was cancelled on the hung server.
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (hung.cancelled < hung.calls && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  EXPECT_TRUE(testing::Eventually([&] { return hung.cancelled >= hung.calls; },
+                                  absl::Seconds(5)));
   EXPECT_EQ(hung.cancelled.load(), hung.calls.load());
   // Not idempotent: no backup, so the call waits for the hung server.
   EchoRequest request;
@@ -597,11 +590,9 @@ TEST(ClusterTest, AllAttemptsShareTheCallsDeadline) {
   EXPECT_LT(took, absl::Milliseconds(400)) << took;
   EXPECT_EQ(channel->stats().backup_requests, 1u);
   EXPECT_EQ(a.calls + b.calls + c.calls, 2);
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (a.cancelled + b.cancelled + c.cancelled < 2 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));  // Bounded poll of the servers.
-  }
+  EXPECT_TRUE(testing::Eventually(
+      [&] { return a.cancelled + b.cancelled + c.cancelled >= 2; },
+      absl::Seconds(5)));
   EXPECT_EQ(a.cancelled + b.cancelled + c.cancelled, 2);
 }
 
@@ -635,13 +626,9 @@ TEST(ClusterTest, ACallStartedByACallbackWhileTheChannelIsDestroyedCompletes) {
                                       ++second;
                                     });
                   });
-  ASSERT_TRUE([&] {
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (hung.calls == 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return hung.calls == 1;
-  }());
+  ASSERT_TRUE(
+      testing::Eventually([&] { return hung.calls > 0; }, absl::Seconds(5)));
+  ASSERT_EQ(hung.calls, 1);
   channel.reset();
   // Anything the channel left queued on the loop runs now, or never.
   RunInLoopAndWait(*loop, [] {});

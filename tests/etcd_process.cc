@@ -29,25 +29,13 @@ int WaitPid(pid_t pid, absl::Duration limit) {
   do {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) return status;
-    absl::SleepFor(absl::Milliseconds(5));  // Polling a child: no fd to wait on.
+    absl::SleepFor(
+        absl::Milliseconds(5));  // Polling a child: no fd to wait on.
   } while (absl::Now() < deadline);
   return -1;
 }
 
 }  // namespace
-
-int PickUnusedPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  PCHECK(fd >= 0);
-  struct sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  PCHECK(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  PCHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 EtcdProcess::EtcdProcess() {
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -65,7 +53,8 @@ EtcdProcess::EtcdProcess() {
 EtcdProcess::~EtcdProcess() {
   Stop();
   const std::string command = absl::StrCat("rm -rf '", dir_, "'");
-  if (std::system(command.c_str()) != 0) LOG(WARNING) << "cannot remove " << dir_;
+  if (std::system(command.c_str()) != 0)
+    LOG(WARNING) << "cannot remove " << dir_;
 }
 
 InetAddress EtcdProcess::address() const {
@@ -109,7 +98,8 @@ void EtcdProcess::Start() {
     int status = 0;
     CHECK(::waitpid(pid_, &status, WNOHANG) != pid_)
         << "etcd exited at start; see " << log;
-    CHECK(absl::Now() < deadline) << "etcd not healthy within 20 s; see " << log;
+    CHECK(absl::Now() < deadline)
+        << "etcd not healthy within 20 s; see " << log;
     absl::SleepFor(absl::Milliseconds(20));  // Nothing to wait on: poll.
   }
 }
@@ -118,8 +108,9 @@ bool EtcdProcess::Healthy() {
   absl::StatusOr<RawClient> client =
       RawClient::Connect(address(), absl::Milliseconds(500));
   if (!client.ok()) return false;
-  if (!client->Write("GET /health HTTP/1.1\r\nHost: etcd\r\n"
-                     "Connection: close\r\n\r\n")
+  if (!client
+           ->Write("GET /health HTTP/1.1\r\nHost: etcd\r\n"
+                   "Connection: close\r\n\r\n")
            .ok()) {
     return false;
   }
@@ -152,9 +143,9 @@ void EtcdProcess::Restart() {
 
 absl::StatusOr<std::string> EtcdProcess::Etcdctl(
     const std::vector<std::string>& args, absl::Duration timeout) {
-  std::vector<std::string> all = {
-      "/usr/bin/etcdctl", absl::StrCat("--endpoints=", client_address_),
-      "--dial-timeout=2s", "--command-timeout=5s"};
+  std::vector<std::string> all = {"/usr/bin/etcdctl",
+                                  absl::StrCat("--endpoints=", client_address_),
+                                  "--dial-timeout=2s", "--command-timeout=5s"};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : all) argv.push_back(arg.data());
@@ -183,8 +174,8 @@ absl::StatusOr<std::string> EtcdProcess::Etcdctl(
   if (spawned != 0) {
     ::close(out[0]);
     ::close(err[0]);
-    return absl::InternalError(absl::StrCat("cannot run etcdctl: ",
-                                            std::strerror(spawned)));
+    return absl::InternalError(
+        absl::StrCat("cannot run etcdctl: ", std::strerror(spawned)));
   }
   // Read both pipes until they close (or the timeout), then reap.
   std::string stdout_text;
@@ -193,8 +184,8 @@ absl::StatusOr<std::string> EtcdProcess::Etcdctl(
   struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0 && absl::Now() < deadline) {
-    const int ms = static_cast<int>(
-        absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
+    const int ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
     if (::poll(fds, 2, ms) <= 0) continue;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;

@@ -50,8 +50,9 @@ class EtcdProcess {
 
   // Runs `etcdctl --endpoints=<this> <args>` and returns its stdout, or an
   // error with its exit status and stderr.
-  absl::StatusOr<std::string> Etcdctl(const std::vector<std::string>& args,
-                                      absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<std::string> Etcdctl(
+      const std::vector<std::string>& args,
+      absl::Duration timeout = absl::Seconds(10));
 
  private:
   void Start();
@@ -63,9 +64,6 @@ class EtcdProcess {
   std::string client_address_;
   pid_t pid_ = -1;
 };
-
-// A loopback TCP port nobody listens on now (bound, then released).
-int PickUnusedPort();
 
 }  // namespace mrpc::testing
 

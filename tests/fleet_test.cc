@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "net/sync.h"
+#include "net/test_util.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
 #include "tests/etcd_process.h"
@@ -28,19 +29,10 @@ namespace mrpc {
 namespace {
 
 using testing::EtcdProcess;
+using testing::Eventually;  // Polls real processes and counters.
 using testing::ServerProcess;
 
 constexpr absl::Duration kTtl = absl::Seconds(2);
-
-// Polls `done` every 5 ms for up to `limit`; returns whether it came true.
-bool Eventually(const std::function<bool()>& done, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(5));  // Polling real processes.
-  }
-  return done();
-}
 
 class FleetTest : public ::testing::Test {
  protected:
@@ -65,7 +57,8 @@ class FleetTest : public ::testing::Test {
 
   static size_t ReadyCount(Channel* channel) {
     size_t ready = 0;
-    for (const BackendStats& b : channel->backends()) ready += b.state == "ready";
+    for (const BackendStats& b : channel->backends())
+      ready += b.state == "ready";
     return ready;
   }
 
@@ -90,14 +83,15 @@ class Load {
 
   void Stop() {
     stop_ = true;
-    CHECK(Eventually([&] { return in_flight_.load() == 0; }, absl::Seconds(10)));
+    CHECK(
+        Eventually([&] { return in_flight_.load() == 0; }, absl::Seconds(10)));
   }
   // Failures completed at or after `since`, and in all.
   int FailuresSince(absl::Time since) {
     MutexLock lock(&mu_);
-    return static_cast<int>(std::count_if(
-        failures_.begin(), failures_.end(),
-        [&](absl::Time t) { return t >= since; }));
+    return static_cast<int>(
+        std::count_if(failures_.begin(), failures_.end(),
+                      [&](absl::Time t) { return t >= since; }));
   }
   int failures() {
     MutexLock lock(&mu_);
@@ -122,19 +116,19 @@ class Load {
     auto call = std::make_shared<Call>();
     call->request.set_payload("x");
     call->context.set_timeout(absl::Seconds(2));
-    channel_->CallMethod(
-        MethodName{testing::kTestService, "Echo", idempotent_}, call->request,
-        &call->response, &call->context, [this, call](absl::Status status) {
-          if (status.ok()) {
-            ++ok_;
-          } else {
-            MutexLock lock(&mu_);
-            failures_.push_back(absl::Now());
-            last_error_ = status.ToString();
-          }
-          Start();
-          --in_flight_;
-        });
+    channel_->CallMethod(MethodName{testing::kTestService, "Echo", idempotent_},
+                         call->request, &call->response, &call->context,
+                         [this, call](absl::Status status) {
+                           if (status.ok()) {
+                             ++ok_;
+                           } else {
+                             MutexLock lock(&mu_);
+                             failures_.push_back(absl::Now());
+                             last_error_ = status.ToString();
+                           }
+                           Start();
+                           --in_flight_;
+                         });
   }
 
   Channel* const channel_;
@@ -157,7 +151,8 @@ TEST_F(FleetTest, KilledServerIsSteppedAroundAndANewOneGetsCallsWithinASecond) {
   for (bool idempotent : {true, false}) {
     SCOPED_TRACE(idempotent ? "idempotent" : "not idempotent");
     auto load = std::make_unique<Load>(channel->get(), idempotent);
-    ASSERT_TRUE(Eventually([&] { return load->ok() > 2000; }, absl::Seconds(10)));
+    ASSERT_TRUE(
+        Eventually([&] { return load->ok() > 2000; }, absl::Seconds(10)));
     // kill -9 one server under load.
     std::unique_ptr<ServerProcess> victim = std::move(servers.front());
     servers.erase(servers.begin());
@@ -224,7 +219,8 @@ TEST_F(FleetTest, EtcdDownKeepsTheKnownServersAndABackAgainEtcdFindsNewOnes) {
   etcd_.Stop();
   {
     Load load(channel->get(), /*idempotent=*/false);
-    ASSERT_TRUE(Eventually([&] { return load.ok() > 3000; }, absl::Seconds(10)));
+    ASSERT_TRUE(
+        Eventually([&] { return load.ok() > 3000; }, absl::Seconds(10)));
     load.Stop();
     EXPECT_EQ(load.failures(), 0) << load.last_error();
   }
@@ -263,8 +259,8 @@ TEST_F(FleetTest, AllServersDownFailsFastWithinTheRetryBudget) {
     ClientContext context;
     context.set_timeout(absl::Seconds(5));
     absl::Status status = (*channel)->CallMethodBlocking(
-        MethodName{testing::kTestService, "Echo", /*idempotent=*/true},
-        request, &response, &context);
+        MethodName{testing::kTestService, "Echo", /*idempotent=*/true}, request,
+        &response, &context);
     unavailable += status.code() == absl::StatusCode::kUnavailable;
   }
   const absl::Duration took = absl::Now() - start;
