@@ -67,7 +67,6 @@ class HashRing {
 
   // Rebuilds the ring for `names` (index i = names[i]).
   void Build(const std::vector<std::string>& names);
-  bool empty() const { return points_.empty(); }
   // The first backend index at or after `key_hash` on the ring for which
   // `eligible(index)` is true; -1 if none is.
   template <typename Eligible>
