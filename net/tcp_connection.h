@@ -133,6 +133,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // Loop thread only.
   size_t output_bytes() const { return output_.ReadableBytes(); }
   size_t input_bytes() const { return input_.ReadableBytes(); }
+  // The bytes read and not yet consumed, for a protocol that resumes
+  // parsing outside the message callback. Loop only.
+  Buffer* input_buffer() { return &input_; }
   // Bytes allocated for the input and output buffers.
   size_t buffer_capacity() const {
     return input_.Capacity() + output_.Capacity();

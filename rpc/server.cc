@@ -123,6 +123,12 @@ class Server::Impl {
       if (!valid.ok()) return valid;
     }
     InstallProtobufLogHandler();  // Before any request is parsed.
+    shared_->method_list.assign(num_methods_, nullptr);
+    for (const auto& [service, methods] : shared_->methods) {
+      for (const auto& [name, method] : methods) {
+        shared_->method_list[method.index] = &method;
+      }
+    }
 
     if (needs_worker_pool_) {
       shared_->workers = std::make_shared<ThreadPool>(

@@ -185,6 +185,28 @@ struct ServerOptions {
     absl::Duration deregister_timeout = absl::Seconds(2);
   };
   Registration registration;
+
+  // HTTP/1.1 on the same port (docs/guide.md, "HTTP, metrics and status
+  // pages"): a connection whose first bytes are an HTTP request line is
+  // served as HTTP (JSON and protobuf calls, /metrics, /status, /health,
+  // /rpcz). Limits are per request; each is answered with its 4xx and a
+  // close.
+  struct Http {
+    // Serve HTTP at all (else such connections are closed). Default: true.
+    bool enabled = true;
+    // Request line (414 past it), all header lines (431), header count
+    // (431), body (413). Defaults: 8 KiB, 32 KiB, 64, 4 MiB.
+    size_t max_request_line = size_t{8} << 10;
+    size_t max_header_bytes = size_t{32} << 10;
+    size_t max_headers = 64;
+    size_t max_body_bytes = size_t{4} << 20;
+    // From a request's first byte until its headers are in, and from
+    // there until its body is in (slowloris); past either: 408 and close.
+    // Defaults: 10 s, 30 s.
+    absl::Duration header_timeout = absl::Seconds(10);
+    absl::Duration body_timeout = absl::Seconds(30);
+  };
+  Http http;
 };
 
 // Counters, readable at any time (each a relaxed snapshot).
@@ -230,6 +252,16 @@ struct ServerStats {
   uint64_t connection_cap_refusals = 0;
   uint64_t worker_queue_calls = 0;
   uint64_t worker_queue_bytes = 0;
+  // One port: connections by protocol, and those closed because their
+  // first bytes were neither (or HTTP with ServerOptions::http off).
+  uint64_t mrpc_connections = 0;
+  uint64_t http_connections = 0;
+  uint64_t unknown_protocol_closes = 0;
+  // HTTP requests parsed; rejected by the parser (answered 4xx, closed);
+  // too slow (408, closed).
+  uint64_t http_requests = 0;
+  uint64_t http_bad_requests = 0;
+  uint64_t http_timeouts = 0;
 };
 
 class Server {

@@ -12,6 +12,7 @@
 #include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
+#include "rpc/http/json_codec.h"
 #include "rpc/overload.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
@@ -30,6 +31,7 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
       method_(method),
       id_(id),
       arrival_(arrival),
+      arrival_ns_(conn->loop()->CachedNowNs()),
       pool_(connection->PoolFor(method)),
       request_(pool_->Take(/*request=*/true)),
       response_(pool_->Take(/*request=*/false)),
@@ -99,8 +101,16 @@ void ServerCall::Start(absl::string_view payload) {
       return;
     }
   }
-  if (!request_->ParseFromArray(payload.data(),
-                                static_cast<int>(payload.size()))) {
+  if (ABSL_PREDICT_FALSE(json_)) {
+    absl::Status parsed = ParseJsonRequest(payload, request_.get());
+    if (!parsed.ok()) {
+      handler_done_ = true;
+      ReleaseMessages();
+      Answer(parsed);
+      return;
+    }
+  } else if (!request_->ParseFromArray(payload.data(),
+                                       static_cast<int>(payload.size()))) {
     handler_done_ = true;
     const std::string type = request_->GetTypeName();
     ReleaseMessages();
@@ -250,13 +260,14 @@ void ServerCall::Disconnected() {
   if (deadline_timer_.valid()) conn_->loop()->Cancel(deadline_timer_);
   const absl::Status status =
       absl::UnavailableError("the client's connection closed");
-  const absl::Duration latency =
-      admitted_ > 0 ? absl::Nanoseconds(MonotonicNanos() - start_ns_)
-                    : absl::ZeroDuration();
+  const int64_t now_ns = MonotonicNanos();
+  const absl::Duration latency = admitted_ > 0
+                                     ? absl::Nanoseconds(now_ns - start_ns_)
+                                     : absl::ZeroDuration();
   for (size_t i = admitted_; i-- > 0;) {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
-  ReleaseAdmission(status);
+  ReleaseAdmission(status, now_ns);
   shared_->CallAnswered(handle_);
 }
 
@@ -275,7 +286,10 @@ void ServerCall::Answer(const absl::Status& status) {
   }
   LoopCounters& counters = handle_->counters;
   absl::Status sent;  // OK unless the answer is an error.
-  if (conn_->connected()) {
+  if (ABSL_PREDICT_FALSE(http_)) {
+    sent = connection_->AnswerHttp(this, status);
+    LoopCounters::Add(counters.responses);
+  } else if (conn_->connected()) {
     // OK comes only from the handler's `done`, so the handler is finished
     // and its response metadata ours to read.
     if (status.ok() && ctx_.response_metadata_.empty()) {
@@ -298,14 +312,14 @@ void ServerCall::Answer(const absl::Status& status) {
   if (!sent.ok() && sent.code() == absl::StatusCode::kDeadlineExceeded) {
     LoopCounters::Add(counters.deadline_exceeded);
   }
+  const int64_t now_ns = MonotonicNanos();
   if (admitted_ > 0) {
-    const absl::Duration latency =
-        absl::Nanoseconds(MonotonicNanos() - start_ns_);
+    const absl::Duration latency = absl::Nanoseconds(now_ns - start_ns_);
     for (size_t i = admitted_; i-- > 0;) {
       shared_->interceptors[i]->OnResponse(&ctx_, sent, latency);
     }
   }
-  ReleaseAdmission(sent);
+  ReleaseAdmission(sent, now_ns);
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
 }
@@ -379,7 +393,9 @@ void ServerCall::ChargeHeld(size_t request_bytes) {
   connection_->Hold(charge_);
 }
 
-void ServerCall::ReleaseAdmission(const absl::Status& sent) {
+void ServerCall::ReleaseAdmission(const absl::Status& sent, int64_t now_ns) {
+  handle_->method_stats[method_->index].Record(sent.code(),
+                                               now_ns - arrival_ns_);
   if (limiter_ == nullptr) return;
   ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
   limiter_ = nullptr;

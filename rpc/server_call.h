@@ -46,8 +46,24 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   ServerCall& operator=(const ServerCall&) = delete;
 
   ServerContext* context() { return &ctx_; }
+  const ServerMethod* method() const { return method_; }
   uint64_t id() const { return id_; }
   bool answered() const { return answered_; }
+  // The call came over HTTP (rpc/http/http_session.h): its request is
+  // parsed as JSON (`json`) or binary protobuf, and its answer goes to the
+  // connection's HTTP session instead of a RESPONSE frame. Before Start().
+  void SetHttp(bool json) {
+    http_ = true;
+    json_ = json;
+  }
+  // For the HTTP answer: the response (null once released) and whether the
+  // handler is done with it and with the response metadata.
+  const google::protobuf::Message* response() const { return response_.get(); }
+  bool json() const { return json_; }
+  const TcpConnectionPtr& connection() const { return conn_; }
+  bool handler_done() const {
+    return handler_done_.load(std::memory_order_acquire);
+  }
 
   // Overload protection: `limiter` admitted the call at `admitted_ns` (the
   // loop's cached clock); it is released when the call is answered.
@@ -95,13 +111,15 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // RESOURCE_EXHAUSTED; returns the status sent.
   absl::Status SendResponse(const absl::Status& status,
                             const Metadata* metadata);
-  // Tells the limiter that admitted the call it was answered with `sent`.
-  void ReleaseAdmission(const absl::Status& sent);
+  // Tells the limiter that admitted the call it was answered with `sent`,
+  // and counts the answer in the method's statistics.
+  void ReleaseAdmission(const absl::Status& sent, int64_t now_ns);
 
   ServerContext ctx_;
   const ServerMethod* const method_;
   const uint64_t id_;
   const absl::Time arrival_;
+  const int64_t arrival_ns_;  // The loop's clock when the request was read.
   // The connection's pool of this method's messages (connection_, which
   // owns it, outlives the call).
   ServerConnection::MessagePool* const pool_;
@@ -126,6 +144,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // Large messages are freed, not pooled: an idle connection must not keep
   // the memory of its largest call.
   bool pool_messages_ = true;
+  bool http_ = false;  // See SetHttp().
+  bool json_ = false;
   uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
   ConcurrencyLimiter* limiter_ = nullptr;  // The loop's; outlives the call.
   int64_t admitted_ns_ = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "net/buffer.h"
@@ -33,6 +34,15 @@ void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   }
   // Our calls may drop the connection's last reference to us.
   std::shared_ptr<ServerConnection> self = shared_from_this();
+  if (ABSL_PREDICT_FALSE(protocol_ != WireProtocol::kMrpc)) {
+    if (protocol_ == WireProtocol::kNeedMore && !DetectProtocol(conn, input)) {
+      return;
+    }
+    if (protocol_ == WireProtocol::kHttp) {
+      http_->OnMessage(conn, input);
+      return;
+    }
+  }
   const absl::Time now = absl::Now();  // One clock read per batch of frames.
   absl::Status frame_error;
   int frames = 0;
@@ -55,6 +65,43 @@ void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
     return;
   }
   CheckFrameTimeout(conn, input, frames > 0);
+}
+
+bool ServerConnection::DetectProtocol(const TcpConnectionPtr& conn,
+                                      Buffer* input) {
+  std::string reason;
+  protocol_ = mrpc::DetectProtocol(
+      absl::string_view(input->Peek(), input->ReadableBytes()), &reason);
+  switch (protocol_) {
+    case WireProtocol::kMrpc:
+      LoopCounters::Add(counters_.mrpc_connections);
+      return true;
+    case WireProtocol::kHttp:
+      if (shared_->options.http.enabled) {
+        LoopCounters::Add(counters_.http_connections);
+        http_ =
+            std::make_unique<HttpSession>(loop_, shared_->http_options, this,
+                                          &counters_.http, &shared_->budget);
+        return true;
+      }
+      reason = "HTTP (ServerOptions::http.enabled is off)";
+      break;
+    case WireProtocol::kNeedMore:
+      // A peer that stops mid-greeting is closed like one mid-frame.
+      CheckFrameTimeout(conn, input, /*frame_completed=*/false);
+      return false;
+    case WireProtocol::kUnknown:
+      break;
+  }
+  protocol_ = WireProtocol::kUnknown;
+  LoopCounters::Add(counters_.unknown_protocol_closes);
+  MRPC_PEER_LOG(WARNING, "unknown protocol", conn->peer_address())
+      << "client " << conn->peer_address().ToString() << " sent " << reason
+      << "; closing the connection";
+  closing_ = true;
+  input->RetrieveAll();
+  conn->ForceCloseInLoop();
+  return false;
 }
 
 absl::Status ServerConnection::HandleFrame(const TcpConnectionPtr& conn,

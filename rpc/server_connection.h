@@ -30,6 +30,8 @@
 #include "net/callbacks.h"
 #include "proto/rpc_meta.pb.h"
 #include "rpc/codec.h"
+#include "rpc/http/http_session.h"
+#include "rpc/protocol_detect.h"
 #include "rpc/server_shared.h"
 
 namespace mrpc {
@@ -38,7 +40,8 @@ class Buffer;
 class EventLoop;
 class ServerCall;
 
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
+                         public HttpSession::Handler {
  public:
   // After a protocol error: how long the client gets to read what is owed
   // and close before the server resets the connection.
@@ -63,6 +66,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   EventLoop* loop() const { return loop_; }
   // A call was answered: its id is free again.
   void Retire(const ServerCall* call, const TcpConnectionPtr& conn);
+  // Answers an HTTP call (ServerCall::SetHttp) with `status` and, if OK,
+  // its response as JSON or protobuf. Returns the status sent.
+  absl::Status AnswerHttp(ServerCall* call, const absl::Status& status);
 
   // The memory budget, per connection. A connection's share is an eighth
   // of the budget (at least two largest frames): what its unfinished calls hold, plus a large frame being
@@ -106,6 +112,19 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   MessagePool* PoolFor(const ServerMethod* method);
 
  private:
+  // The first bytes decide the protocol (rpc/protocol_detect.h); false if
+  // nothing more is to be done with this input now.
+  bool DetectProtocol(const TcpConnectionPtr& conn, Buffer* input);
+  // HTTP (rpc/server_http.cc): a request parsed by the session.
+  void OnHttpRequest(const TcpConnectionPtr& conn,
+                     HttpServerRequest* request) override;
+  // Starts a call of `method` from an HTTP request.
+  void StartHttpCall(const TcpConnectionPtr& conn, const ServerMethod& method,
+                     HttpServerRequest* request);
+  // Replies `status` as a JSON error; `refused` marks it kRefusedKey.
+  void ReplyHttpError(const TcpConnectionPtr& conn, const absl::Status& status,
+                      bool refused = false);
+
   // Handles one decoded frame; a non-OK status is a protocol error.
   absl::Status HandleFrame(const TcpConnectionPtr& conn, RpcMeta* meta,
                            absl::string_view payload, absl::Time now);
@@ -153,6 +172,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   int64_t held_ = 0;      // Bytes charged by this connection's calls.
   bool paused_ = false;   // Reading stopped: responses backed up.
   bool closing_ = false;  // After a protocol error: input is discarded.
+  WireProtocol protocol_ = WireProtocol::kNeedMore;  // Until detected.
+  std::unique_ptr<HttpSession> http_;                // When protocol_ is kHttp.
+  uint64_t http_calls_ = 0;                          // Ids for HTTP calls.
 };
 
 }  // namespace mrpc

@@ -6,6 +6,26 @@
 #include "rpc/thread_pool.h"
 
 namespace mrpc {
+namespace {
+
+HttpOptions ToHttpOptions(const ServerOptions::Http& o) {
+  HttpOptions h;
+  h.limits.max_request_line = o.max_request_line;
+  h.limits.max_header_bytes = o.max_header_bytes;
+  h.limits.max_headers = o.max_headers;
+  h.limits.max_body_bytes = o.max_body_bytes;
+  h.header_timeout = o.header_timeout;
+  h.body_timeout = o.body_timeout;
+  return h;
+}
+
+}  // namespace
+
+ServerShared::ServerShared(const ServerOptions& o)
+    : options(o),
+      http_options(ToHttpOptions(o.http)),
+      budget(o.memory_budget != 0 ? o.memory_budget
+                                  : MemoryBudget::DefaultLimit()) {}
 
 bool LoopHandle::Run(Functor task) {
   {
@@ -29,7 +49,8 @@ std::shared_ptr<LoopHandle> ServerShared::HandleFor(EventLoop* loop) {
   MutexLock lock(&mutex_);
   std::shared_ptr<LoopHandle>& handle = loops_[loop];
   if (handle == nullptr) {
-    handle = std::make_shared<LoopHandle>(loop);
+    handle = std::make_shared<LoopHandle>(loop,
+                                          static_cast<int>(method_list.size()));
     if (invalidated_) handle->Invalidate();
   }
   return handle;
@@ -89,6 +110,12 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->shed += c.shed.load();
     s->calls_in_flight += c.in_flight.load();
     s->connection_cap_refusals += c.connection_cap_refusals.load();
+    s->mrpc_connections += c.mrpc_connections.load();
+    s->http_connections += c.http_connections.load();
+    s->unknown_protocol_closes += c.unknown_protocol_closes.load();
+    s->http_requests += c.http.requests.load();
+    s->http_bad_requests += c.http.bad_requests.load();
+    s->http_timeouts += c.http.timeouts.load();
   }
   if (workers != nullptr) {
     s->worker_queue_calls = workers->queue_size();
@@ -97,6 +124,21 @@ void ServerShared::AddCounters(ServerStats* s) {
   s->memory_limit = budget.limit();
   s->memory_used = budget.used();
   s->memory_peak = budget.peak();
+}
+
+std::vector<MethodSnapshot> ServerShared::SnapshotMethods() {
+  std::vector<MethodSnapshot> out(method_list.size());
+  for (size_t i = 0; i < method_list.size(); ++i) {
+    out[i].service = method_list[i]->service;
+    out[i].method = method_list[i]->name;
+  }
+  MutexLock lock(&mutex_);
+  for (auto& [loop, handle] : loops_) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      handle->method_stats[i].AddTo(&out[i]);
+    }
+  }
+  return out;
 }
 
 }  // namespace mrpc

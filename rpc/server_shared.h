@@ -25,7 +25,9 @@
 #include "net/memory_budget.h"
 #include "net/sync.h"
 #include "rpc/concurrency_limiter.h"
+#include "rpc/http/http_session.h"
 #include "rpc/interceptor.h"
+#include "rpc/method_stats.h"
 #include "rpc/server.h"
 
 namespace mrpc {
@@ -40,7 +42,7 @@ struct ServerMethod {
   const google::protobuf::Message* response_prototype;
   MethodHandler handler;
   MethodOptions options;
-  int index = 0;  // Registration order: indexes LoopHandle::limiters.
+  int index = 0;  // Registration order: indexes LoopHandle's per-method state.
 };
 
 // One loop's counters. Written by that loop only (a relaxed load + store,
@@ -65,6 +67,10 @@ struct alignas(64) LoopCounters {
   Counter connection_cap_refusals{0};
   Counter limited{0};  // Refused: at the method's concurrency limit.
   Counter shed{0};     // Refused: the deadline was shorter than the latency.
+  Counter mrpc_connections{0};
+  Counter http_connections{0};
+  Counter unknown_protocol_closes{0};
+  HttpCounters http;
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
 };
@@ -74,7 +80,8 @@ struct alignas(64) LoopCounters {
 // them.
 class LoopHandle {
  public:
-  explicit LoopHandle(EventLoop* loop) : loop_(loop) {}
+  LoopHandle(EventLoop* loop, int num_methods)
+      : method_stats(new MethodStats[num_methods]), loop_(loop) {}
   // Runs `task` on the loop (inline when already there); false if the loop
   // is gone and `task` was dropped. Thread-safe.
   bool Run(Functor task);
@@ -84,17 +91,22 @@ class LoopHandle {
   // Loop only: each method's limiter on this loop (rpc/overload.h), by
   // ServerMethod::index, made on first use.
   std::vector<std::unique_ptr<ConcurrencyLimiter>> limiters;
+  // Each method's statistics on this loop, by ServerMethod::index; written
+  // by the loop, read by anyone.
+  const std::unique_ptr<MethodStats[]> method_stats;
 
  private:
   Mutex mutex_;
   EventLoop* loop_ ABSL_GUARDED_BY(mutex_);
 };
 
+// A built-in HTTP page (/metrics, /status, ...): fills the reply for a GET
+// or HEAD of its path. Runs on a connection's loop.
+using HttpPage =
+    std::function<void(const HttpServerRequest& request, HttpReply* reply)>;
+
 struct ServerShared {
-  explicit ServerShared(const ServerOptions& o)
-      : options(o),
-        budget(o.memory_budget != 0 ? o.memory_budget
-                                    : MemoryBudget::DefaultLimit()) {}
+  explicit ServerShared(const ServerOptions& o);
 
   // The loop's handle, made on first use. Thread-safe.
   std::shared_ptr<LoopHandle> HandleFor(EventLoop* loop);
@@ -121,13 +133,22 @@ struct ServerShared {
   int64_t InFlight();
   // Sums the loops' counters into `stats`.
   void AddCounters(ServerStats* stats);
+  // Every method's statistics, summed over the loops, in registration
+  // order. Thread-safe.
+  std::vector<MethodSnapshot> SnapshotMethods();
 
   const ServerOptions options;
   // service -> method; written before Start(), read-only after.
   absl::flat_hash_map<std::string,
                       absl::flat_hash_map<std::string, ServerMethod>>
       methods;
+  // The same methods by ServerMethod::index; set at Start().
+  std::vector<const ServerMethod*> method_list;
   std::vector<std::unique_ptr<ServerInterceptor>> interceptors;
+  // ServerOptions::http as the HTTP session takes it.
+  const HttpOptions http_options;
+  // Path -> page; written at Start(), read-only after.
+  absl::flat_hash_map<std::string, HttpPage> pages;
   // Charged by every connection (buffers) and call (requests held).
   MemoryBudget budget;
   // Set at Start() if a method uses it. Shared: a loop that a handler

@@ -23,6 +23,7 @@ namespace {
 
 using echo::EchoRequest;
 using echo::EchoResponse;
+using ::mrpc::testing::ControlFrame;
 using ::mrpc::testing::kTestService;
 using ::mrpc::testing::RawClient;
 using ::mrpc::testing::RequestFrame;
@@ -111,13 +112,25 @@ class ProtocolFaultTest : public ::testing::Test {
   std::unique_ptr<Channel> bystander_;
 };
 
-TEST_F(ProtocolFaultTest, GarbageBytes) {
-  ExpectProtocolError(
-      std::string("\x00\x01\x02\x03garbage garbage garbage", 27));
+TEST_F(ProtocolFaultTest, GarbageFirstBytesAreNeitherProtocolAndClosed) {
+  // Told apart on the first bytes (docs/protocol.md, "One port"): neither
+  // "MRPC" nor an HTTP request line, so the connection closes at once,
+  // counted as an unknown protocol rather than a protocol error.
+  const ServerStats before = server_->stats();
+  RawClient raw = Connect();
+  ASSERT_TRUE(
+      raw.Write(std::string("\x00\x01\x02\x03garbage garbage garbage", 27))
+          .ok());
+  EXPECT_TRUE(raw.WaitForClose(absl::Seconds(10)).ok());
+  const ServerStats after = server_->stats();
+  EXPECT_EQ(after.unknown_protocol_closes, before.unknown_protocol_closes + 1);
+  EXPECT_EQ(after.protocol_errors, before.protocol_errors);
 }
 
-TEST_F(ProtocolFaultTest, BadMagic) {
-  ExpectProtocolError("GET / HTTP/1.1\r\n\r\n");
+TEST_F(ProtocolFaultTest, BadMagicAfterTheFirstFrame) {
+  // Once a connection speaks mrpc, anything but a frame is a protocol
+  // error, an HTTP request line included. (A CANCEL of no call: no answer.)
+  ExpectProtocolError(ControlFrame(CANCEL, 1) + "GET / HTTP/1.1\r\n\r\n");
 }
 
 TEST_F(ProtocolFaultTest, OversizedFrameWithAnUnskippableMetaIsRefusedFromTheHeader) {
