@@ -17,9 +17,11 @@
 #include "net/tcp_server.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
+#include "rpc/http/pages.h"
 #include "rpc/protobuf_log.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
+#include "rpc/server_view.h"
 #include "rpc/service.h"
 #include "rpc/thread_pool.h"
 
@@ -40,6 +42,7 @@ class Server::Impl {
   explicit Impl(const ServerOptions& options)
       : shared_(std::make_shared<ServerShared>(options)) {}
   ~Impl() {
+    if (view_ != nullptr) view_->ClearSources();
     {
       MutexLock lock(&mutex_);
       CHECK(!started_ || shutdown_requested_)
@@ -135,6 +138,11 @@ class Server::Impl {
           "mrpc-worker", options.worker_threads, options.worker_queue_limit,
           options.worker_queue_bytes);
     }
+    // The pages are in place before the first connection can reach them.
+    view_ = std::make_shared<ServerView>(shared_);
+    view_->SetSources({[this] { return stats(); }, nullptr});
+    shared_->pages.clear();
+    InstallPages(view_, &shared_->pages);
     acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
     absl::StatusOr<EventLoop*> acceptor_loop = acceptor_thread_->Start();
     if (!acceptor_loop.ok()) {
@@ -186,6 +194,7 @@ class Server::Impl {
       return status;
     }
     listen_address_ = tcp_server_->listen_address();
+    view_->SetAddress(listen_address_.ToString());
     acceptor_loop_ = *acceptor_loop;
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
@@ -392,6 +401,8 @@ class Server::Impl {
   static constexpr absl::Duration kIdleStopTimeout = absl::Seconds(2);
 
   const std::shared_ptr<ServerShared> shared_;
+  // What the built-in pages read; theirs to keep past the server.
+  std::shared_ptr<ServerView> view_;
   bool needs_worker_pool_ = false;
   int num_methods_ = 0;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
