@@ -55,7 +55,7 @@ size_t ChunkedDecoder::FindLine(absl::string_view data, bool* bare_lf) {
   scanned_ = 0;
   if (lf == 0 || data[lf - 1] != '\r') {
     *bare_lf = true;
-    return absl::string_view::npos;
+    return lf;
   }
   return lf - 1;
 }
@@ -97,7 +97,6 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
         const absl::string_view data = input->View();
         bool bare_lf = false;
         const size_t len = FindLine(data, &bare_lf);
-        if (bare_lf) return Fail(Error::kBadChunkSize);
         if (len == absl::string_view::npos) {
           // Incomplete: a trailing CR may still be the line's end.
           size_t pending = data.size();
@@ -107,7 +106,11 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
           }
           return Result::kNeedMore;
         }
-        if (len > limits_.max_line_bytes) return Fail(Error::kBadChunkSize);
+        // The length first: a parse that saw this line in pieces failed on
+        // it before its line end arrived.
+        if (len > limits_.max_line_bytes || bare_lf) {
+          return Fail(Error::kBadChunkSize);
+        }
         if (OnSizeLine(data.substr(0, len)) == Result::kError) {
           return Result::kError;
         }
@@ -139,7 +142,6 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
         const absl::string_view data = input->View();
         bool bare_lf = false;
         const size_t len = FindLine(data, &bare_lf);
-        if (bare_lf) return Fail(Error::kBadTrailer);
         if (len == absl::string_view::npos) {
           size_t pending = data.size();
           if (pending > 0 && data.back() == '\r') --pending;
@@ -148,13 +150,14 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
           }
           return Result::kNeedMore;
         }
+        if (len > limits_.max_trailer_bytes - trailer_bytes_) {
+          return Fail(Error::kTrailersTooLarge);
+        }
+        if (bare_lf) return Fail(Error::kBadTrailer);
         if (len == 0) {
           input->Retrieve(2);
           state_ = State::kDone;
           return Result::kDone;
-        }
-        if (len > limits_.max_trailer_bytes - trailer_bytes_) {
-          return Fail(Error::kTrailersTooLarge);
         }
         const absl::string_view line = data.substr(0, len);
         const size_t colon = line.find(':');

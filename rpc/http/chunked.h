@@ -83,8 +83,8 @@ class ChunkedDecoder {
  private:
   enum class State { kSize, kData, kDataEnd, kTrailers, kDone, kFailed };
   Result Fail(Error error);
-  // Finds the CRLF-ended line at the front of `data`: its length without the
-  // CRLF, or npos (incomplete). A bare LF sets *bare_lf.
+  // Finds the line at the front of `data`: its length without the CRLF (or
+  // the bare LF, which sets *bare_lf), or npos if incomplete.
   size_t FindLine(absl::string_view data, bool* bare_lf);
   Result OnSizeLine(absl::string_view line);
 

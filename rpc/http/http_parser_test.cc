@@ -262,6 +262,25 @@ TEST(HttpParserTest, TrailersCountAgainstHeaderBytes) {
   EXPECT_EQ(ParseAll(head + "T: 12\r\n\r\n", limits).status, 431);
 }
 
+// Found by the fuzzer: a line over its bound fails the same way whether its
+// (bare LF) end arrives with it or after the bound was passed.
+TEST(HttpParserTest, OverLongChunkLinesFailTheSameWhole) {
+  HttpServerLimits limits;
+  limits.max_header_bytes = 30;
+  const std::string head =
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string& bytes :
+       {head + "0\r\nT: " + std::string(40, 'v') + "\n",
+        head + std::string(1100, '1') + "\n"}) {
+    const Parsed whole = ParseAll(bytes, limits);
+    EXPECT_EQ(whole.result, Result::kError);
+    ExpectSame(whole, ParseBytewise(bytes, limits));
+  }
+  EXPECT_EQ(ParseAll(head + "0\r\nT: " + std::string(40, 'v') + "\n", limits)
+                .status,
+            431);
+}
+
 TEST(HttpParserTest, BadChunkSizes) {
   const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (const char* bad : {"zz\r\n", "-5\r\n", " 5\r\n", "\r\n", "5\n",
