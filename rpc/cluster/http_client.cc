@@ -20,20 +20,22 @@
 namespace mrpc {
 namespace {
 
-// A chunk-size line ("1a2b;ext\r\n") longer than this is hostile.
-constexpr size_t kMaxChunkLine = 1024;
-
-absl::string_view FindLine(const Buffer& input) {
-  const absl::string_view data = input.View();
-  const size_t end = data.find("\r\n");
-  if (end == absl::string_view::npos) return absl::string_view();
-  return data.substr(0, end + 2);
+// The chunked decoder's bounds: a chunk, or with no sink the whole body, is
+// capped at max_body_bytes; the trailers at the header cap.
+ChunkedDecoder::Limits ChunkLimits(const HttpLimits& limits, bool streamed) {
+  ChunkedDecoder::Limits chunk_limits;
+  chunk_limits.max_chunk_bytes = limits.max_body_bytes;
+  if (!streamed) chunk_limits.max_body_bytes = limits.max_body_bytes;
+  chunk_limits.max_trailer_bytes = limits.max_header_bytes;
+  return chunk_limits;
 }
 
 }  // namespace
 
 HttpResponseParser::HttpResponseParser(HttpLimits limits, BodySink sink)
-    : limits_(limits), sink_(std::move(sink)) {}
+    : limits_(limits),
+      sink_(std::move(sink)),
+      chunk_decoder_(ChunkLimits(limits, sink_ != nullptr)) {}
 
 absl::Status HttpResponseParser::Fail(absl::Status status) {
   state_ = State::kFailed;
@@ -101,7 +103,7 @@ absl::Status HttpResponseParser::ParseHeaders(absl::string_view head) {
   }
   has_length_ = seen_length;
   if (chunked_) {
-    state_ = State::kChunkSize;
+    state_ = State::kChunked;
   } else if (status_code_ == 204 || status_code_ == 304) {
     state_ = State::kDone;
   } else if (has_length_) {
@@ -148,46 +150,34 @@ absl::Status HttpResponseParser::Step(Buffer* input, bool* progress) {
       *progress = true;
       return absl::OkStatus();
     }
-    case State::kChunkSize: {
-      const absl::string_view line = FindLine(*input);
-      if (line.empty()) {
-        if (input->ReadableBytes() > kMaxChunkLine) {
-          return absl::DataLossError("HTTP chunk-size line too long");
-        }
+    case State::kChunked: {
+      absl::Status emitted;
+      const ChunkedDecoder::Result result = chunk_decoder_.Decode(
+          input, [this, &emitted](absl::string_view piece) {
+            emitted = Emit(piece);
+            return emitted.ok();
+          });
+      if (result == ChunkedDecoder::Result::kNeedMore) {
+        return absl::OkStatus();  // It took all it could.
+      }
+      if (result == ChunkedDecoder::Result::kDone) {
+        state_ = State::kDone;
+        *progress = true;
         return absl::OkStatus();
       }
-      if (line.size() > kMaxChunkLine) {
-        return absl::DataLossError("HTTP chunk-size line too long");
+      const ChunkedDecoder::Error error = chunk_decoder_.error();
+      const std::string message =
+          absl::StrCat("HTTP response: ", ChunkedDecoder::ErrorText(error));
+      switch (error) {
+        case ChunkedDecoder::Error::kSinkRefused:
+          return emitted;
+        case ChunkedDecoder::Error::kBodyTooLarge:
+        case ChunkedDecoder::Error::kTrailersTooLarge:
+          return absl::ResourceExhaustedError(message);
+        default:
+          return absl::DataLossError(message);
       }
-      absl::string_view hex = line.substr(0, line.size() - 2);
-      hex = hex.substr(0, hex.find(';'));
-      hex = absl::StripAsciiWhitespace(hex);
-      uint64_t size = 0;
-      // At most 8 hex digits: no chunk this client takes is 4 GiB, and a
-      // longer number could overflow.
-      if (hex.empty() || hex.size() > 8 ||
-          !absl::c_all_of(hex, absl::ascii_isxdigit)) {
-        return absl::DataLossError(absl::StrCat(
-            "bad HTTP chunk size \"", absl::CHexEscape(hex.substr(0, 32)),
-            "\""));
-      }
-      for (char c : hex) {
-        size = size * 16 + (absl::ascii_isdigit(c)
-                                ? c - '0'
-                                : absl::ascii_tolower(c) - 'a' + 10);
-      }
-      if (size > limits_.max_body_bytes) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "HTTP chunk of ", size, " bytes over ", limits_.max_body_bytes));
-      }
-      input->Retrieve(line.size());
-      remaining_ = size;
-      state_ = size == 0 ? State::kTrailers : State::kChunkData;
-      trailer_bytes_ = 0;
-      *progress = true;
-      return absl::OkStatus();
     }
-    case State::kChunkData:
     case State::kLengthBody: {
       const size_t n = static_cast<size_t>(
           std::min<uint64_t>(remaining_, input->ReadableBytes()));
@@ -196,36 +186,7 @@ absl::Status HttpResponseParser::Step(Buffer* input, bool* progress) {
       if (!status.ok()) return status;
       input->Retrieve(n);
       remaining_ -= n;
-      if (remaining_ == 0) {
-        state_ = state_ == State::kChunkData ? State::kChunkCrlf : State::kDone;
-      }
-      *progress = true;
-      return absl::OkStatus();
-    }
-    case State::kChunkCrlf: {
-      if (input->ReadableBytes() < 2) return absl::OkStatus();
-      if (input->Peek()[0] != '\r' || input->Peek()[1] != '\n') {
-        return absl::DataLossError("HTTP chunk longer than its size");
-      }
-      input->Retrieve(2);
-      state_ = State::kChunkSize;
-      *progress = true;
-      return absl::OkStatus();
-    }
-    case State::kTrailers: {
-      const absl::string_view line = FindLine(*input);
-      if (line.empty()) {
-        if (trailer_bytes_ + input->ReadableBytes() > limits_.max_header_bytes) {
-          return absl::ResourceExhaustedError("HTTP trailers over the cap");
-        }
-        return absl::OkStatus();
-      }
-      trailer_bytes_ += line.size();
-      if (trailer_bytes_ > limits_.max_header_bytes) {
-        return absl::ResourceExhaustedError("HTTP trailers over the cap");
-      }
-      input->Retrieve(line.size());
-      if (line.size() == 2) state_ = State::kDone;
+      if (remaining_ == 0) state_ = State::kDone;
       *progress = true;
       return absl::OkStatus();
     }

@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "net/callbacks.h"
 #include "net/inet_address.h"
+#include "rpc/http/chunked.h"
 
 namespace mrpc {
 
@@ -74,10 +75,7 @@ class HttpResponseParser {
  private:
   enum class State {
     kHeaders,
-    kChunkSize,
-    kChunkData,
-    kChunkCrlf,
-    kTrailers,
+    kChunked,  // In chunk_decoder_.
     kLengthBody,
     kUntilClose,
     kDone,
@@ -95,8 +93,8 @@ class HttpResponseParser {
   int status_code_ = 0;
   bool chunked_ = false;
   bool has_length_ = false;
-  uint64_t remaining_ = 0;  // Of the Content-Length body or current chunk.
-  size_t trailer_bytes_ = 0;
+  uint64_t remaining_ = 0;  // Of the Content-Length body.
+  ChunkedDecoder chunk_decoder_;  // The same chunked decoding as the server's.
   std::string body_;
 };
 
