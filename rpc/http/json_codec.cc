@@ -19,10 +19,11 @@ absl::Status ParseJsonRequest(absl::string_view json,
       google::protobuf::StringPiece(json.data(), json.size()), message,
       options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot parse the JSON body as ",
-                     message->GetTypeName(), ": ",
-                     std::string(status.message())));
+    // The parser's first line says what is wrong; it may add a caret line.
+    std::string reason(status.message());
+    reason = reason.substr(0, reason.find('\n'));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot parse the JSON body as ", message->GetTypeName(), ": ", reason));
   }
   return absl::OkStatus();
 }
