@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mrpc's main job: installs what is missing, builds, starts the example
 # services (echo, kv, and a gateway that calls kv), drives them with real
-# calls, load-tests the echo service with the bundled load tester, then
+# calls (binary, and JSON over HTTP with curl on the same port), load-tests the echo service with the bundled load tester, then
 # runs a small fleet on etcd (replicas that register themselves, a gateway
 # and a load tester that find them through etcd, a replica killed and
 # another started under load), prints what happened, and stops every
@@ -110,6 +110,16 @@ run "get profile of ada" 0 gw get ada
 run "get profile of alan" 0 gw get alan
 run "get profile of nobody (NOT_FOUND expected)" 1 gw get nobody
 run "what the gateway stored, seen in kv" 0 kv list user/
+
+step "HTTP on the same port: curl calls kv with JSON; /metrics for Prometheus"
+kv_http=http://127.0.0.1:$kv_port
+run "curl -d '{\"key\":\"color\"}' $kv_http/mrpc.examples.kv.KvService/Get" 0 \
+  curl -sS --fail-with-body -d '{"key":"color"}' "$kv_http/mrpc.examples.kv.KvService/Get"
+run "the same for a missing key (HTTP 404, the code in the body; curl exits 22)" 22 \
+  curl -sS --fail-with-body -d '{"key":"nope"}' "$kv_http/mrpc.examples.kv.KvService/Get"
+run "curl $kv_http/metrics (its first samples)" 0 \
+  bash -c "curl -sS --fail '$kv_http/metrics' | grep -v '^#' | head -n 12"
+echo "(also: $kv_http/status in a browser, /health, /rpcz)"
 
 step "load: the bundled load tester against the echo service (3 s)"
 # Closed loop, 8 connections x 8 calls in flight; every response is checked.
