@@ -322,6 +322,7 @@ void ServerCall::Answer(const absl::Status& status) {
   ReleaseAdmission(sent, now_ns);
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
+  if (ABSL_PREDICT_FALSE(http_)) connection_->ResumeHttp(conn_);
 }
 
 absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {

@@ -69,6 +69,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   // Answers an HTTP call (ServerCall::SetHttp) with `status` and, if OK,
   // its response as JSON or protobuf. Returns the status sent.
   absl::Status AnswerHttp(ServerCall* call, const absl::Status& status);
+  // After an HTTP call was answered and retired: serves the requests the
+  // client pipelined behind it.
+  void ResumeHttp(const TcpConnectionPtr& conn) {
+    if (http_ != nullptr) http_->Resume(conn);
+  }
 
   // The memory budget, per connection. A connection's share is an eighth
   // of the budget (at least two largest frames): what its unfinished calls hold, plus a large frame being

@@ -128,8 +128,12 @@ void HttpSession::Reply(const TcpConnectionPtr& conn, HttpReply reply) {
     conn->Shutdown();  // FIN once the reply is written.
     return;
   }
-  if (in_serve_ || !conn->connected()) return;  // Serve() goes on itself.
-  // Answered later than the request: serve what was pipelined meanwhile.
+}
+
+void HttpSession::Resume(const TcpConnectionPtr& conn) {
+  loop_->AssertInLoopThread();
+  // Within Serve() the loop there goes on by itself.
+  if (in_serve_ || serving_ || closing_ || !conn->connected()) return;
   if (!conn->reading()) conn->StartRead();
   Buffer* input = conn->input_buffer();
   if (input->ReadableBytes() > 0) Serve(conn, input);

@@ -80,6 +80,10 @@ class HttpSession {
   void OnMessage(const TcpConnectionPtr& conn, Buffer* input);
   // Answers the request being served. Once per request.
   void Reply(const TcpConnectionPtr& conn, HttpReply reply);
+  // After a reply made later than its request (outside OnHttpRequest):
+  // serves the requests pipelined meanwhile. Call it once the code that
+  // replied is done with its own state; a no-op otherwise.
+  void Resume(const TcpConnectionPtr& conn);
   // A request is being served (its reply not yet written).
   bool serving() const { return serving_; }
   // The request being served was a HEAD.
