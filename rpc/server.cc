@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
+#include "net/loop_watchdog.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
 #include "rpc/cluster/etcd_resolver.h"
@@ -33,12 +34,20 @@ ServerConnection* ConnectionOf(const TcpConnectionPtr& conn) {
   return state == nullptr ? nullptr : state->get();
 }
 
+std::unique_ptr<LoopWatchdog> MakeWatchdog(const ServerOptions& options) {
+  if (options.loop_stall_threshold <= absl::ZeroDuration()) return nullptr;
+  LoopWatchdogOptions watchdog;
+  watchdog.threshold = options.loop_stall_threshold;
+  return std::make_unique<LoopWatchdog>(watchdog);
+}
+
 }  // namespace
 
 class Server::Impl {
  public:
   explicit Impl(const ServerOptions& options)
-      : shared_(std::make_shared<ServerShared>(options)) {}
+      : shared_(std::make_shared<ServerShared>(options)),
+        watchdog_(MakeWatchdog(options)) {}
   ~Impl() {
     {
       MutexLock lock(&mutex_);
@@ -67,6 +76,7 @@ class Server::Impl {
     }
     methods.emplace(method, ServerMethod{std::string(service),
                                          std::string(method),
+                                         absl::StrCat(service, "/", method),
                                          &request_prototype,
                                          &response_prototype,
                                          std::move(handler), options,
@@ -123,6 +133,12 @@ class Server::Impl {
       if (!valid.ok()) return valid;
     }
     InstallProtobufLogHandler();  // Before any request is parsed.
+    if (watchdog_ != nullptr) {
+      // First: its thread is the one thing here that can fail to start
+      // without anything to undo.
+      absl::Status watching = watchdog_->Start();
+      if (!watching.ok()) return watching;
+    }
 
     if (needs_worker_pool_) {
       shared_->workers = std::make_shared<ThreadPool>(
@@ -181,6 +197,15 @@ class Server::Impl {
     }
     listen_address_ = tcp_server_->listen_address();
     acceptor_loop_ = *acceptor_loop;
+    if (watchdog_ != nullptr) {
+      watchdog_->Watch(acceptor_loop_, "mrpc-accept");
+      const std::vector<EventLoop*>& loops = tcp_server_->loops();
+      for (size_t i = 0; i < loops.size(); ++i) {
+        // num_threads 0: connections live on the acceptor loop.
+        if (loops[i] == acceptor_loop_) continue;
+        watchdog_->Watch(loops[i], absl::StrCat("mrpc-io-", i));
+      }
+    }
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
     return absl::OkStatus();
@@ -235,7 +260,13 @@ class Server::Impl {
       s.rejected_over_cap = tcp_server_->rejected_over_cap();
       s.fd_exhaustion_drops = tcp_server_->fd_exhaustion_drops();
     }
+    if (watchdog_ != nullptr) s.loop_stalls = watchdog_->total_stalls();
     return s;
+  }
+
+  std::vector<LoopStallStats> loop_stats() const {
+    if (watchdog_ == nullptr) return {};
+    return watchdog_->Snapshot();
   }
 
  private:
@@ -332,6 +363,11 @@ class Server::Impl {
     const absl::Status status = absl::UnavailableError(absl::StrCat(
         "the server shut down before the call finished (shutdown_grace ",
         absl::FormatDuration(grace), ")"));
+    // The loops stop (and are destroyed) below: stop watching them first.
+    // A stall during the grace period above was still reported.
+    if (watchdog_ != nullptr) {
+      for (EventLoop* loop : tcp_server_->loops()) watchdog_->Unwatch(loop);
+    }
     // On each loop: answer the calls, then close (the answers are written
     // before the close; a queued call leaves the worker queue).
     const bool loops_stopped = tcp_server_->Stop(
@@ -364,6 +400,7 @@ class Server::Impl {
                       "shutdown_grace; detached";
       }
     }
+    if (watchdog_ != nullptr) watchdog_->Unwatch(acceptor_loop_);
     acceptor_thread_.reset();
     MutexLock lock(&mutex_);
     down_ = true;
@@ -386,6 +423,10 @@ class Server::Impl {
   static constexpr absl::Duration kIdleStopTimeout = absl::Seconds(2);
 
   const std::shared_ptr<ServerShared> shared_;
+  // Watches the acceptor and connection loops from Start() until Drain()
+  // stops them; null if loop_stall_threshold is zero. Made here, not in
+  // Start(), so stats() may read it from any thread.
+  const std::unique_ptr<LoopWatchdog> watchdog_;
   bool needs_worker_pool_ = false;
   int num_methods_ = 0;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
@@ -440,5 +481,9 @@ const InetAddress& Server::listen_address() const {
 }
 
 ServerStats Server::stats() const { return impl_->stats(); }
+
+std::vector<LoopStallStats> Server::loop_stats() const {
+  return impl_->loop_stats();
+}
 
 }  // namespace mrpc

@@ -40,12 +40,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/inet_address.h"
+#include "net/loop_watchdog.h"
 #include "rpc/interceptor.h"
 #include "rpc/limits.h"
 #include "rpc/metadata.h"
@@ -160,6 +162,14 @@ struct ServerOptions {
   // shedding (MethodOptions). False turns both off for every method.
   // Default: true.
   bool overload_protection = true;
+  // A loop (acceptor or connection loop) that has not come back to
+  // epoll_wait for this long is stalled: a handler or callback blocks it
+  // and every connection on it waits. Each stall is logged once (WARNING,
+  // naming the loop and the method or task holding it), counted in
+  // ServerStats::loop_stalls and listed by loop_stats(). Checked by one
+  // watchdog thread every threshold / 4 (at least 5 ms). Zero: no watchdog.
+  // Default: 100 ms.
+  absl::Duration loop_stall_threshold = absl::Milliseconds(100);
 
   // Registering the server in etcd, where "etcd://" resolvers find it
   // (docs/guide.md, "Registering a server in etcd"). The key is
@@ -230,6 +240,8 @@ struct ServerStats {
   uint64_t connection_cap_refusals = 0;
   uint64_t worker_queue_calls = 0;
   uint64_t worker_queue_bytes = 0;
+  // Loop stalls seen (ServerOptions::loop_stall_threshold), all loops.
+  uint64_t loop_stalls = 0;
 };
 
 class Server {
@@ -286,6 +298,11 @@ class Server {
   const InetAddress& listen_address() const;
   int port() const { return listen_address().port(); }
   ServerStats stats() const;
+  // Per loop: busy time, iterations and stalls ("mrpc-accept", then
+  // "mrpc-io-0", "mrpc-io-1", ...; net/loop_watchdog.h). Empty before
+  // Start(), after the loops stop, or with loop_stall_threshold zero.
+  // Thread-safe.
+  std::vector<LoopStallStats> loop_stats() const;
 
  private:
   class Impl;
