@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
+#include "net/loop_watchdog.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
 #include "rpc/cluster/etcd_resolver.h"
@@ -35,12 +36,20 @@ ServerConnection* ConnectionOf(const TcpConnectionPtr& conn) {
   return state == nullptr ? nullptr : state->get();
 }
 
+std::unique_ptr<LoopWatchdog> MakeWatchdog(const ServerOptions& options) {
+  if (options.loop_stall_threshold <= absl::ZeroDuration()) return nullptr;
+  LoopWatchdogOptions watchdog;
+  watchdog.threshold = options.loop_stall_threshold;
+  return std::make_unique<LoopWatchdog>(watchdog);
+}
+
 }  // namespace
 
 class Server::Impl {
  public:
   explicit Impl(const ServerOptions& options)
-      : shared_(std::make_shared<ServerShared>(options)) {}
+      : shared_(std::make_shared<ServerShared>(options)),
+        watchdog_(MakeWatchdog(options)) {}
   ~Impl() {
     if (view_ != nullptr) view_->ClearSources();
     {
@@ -70,6 +79,7 @@ class Server::Impl {
     }
     methods.emplace(method, ServerMethod{std::string(service),
                                          std::string(method),
+                                         absl::StrCat(service, "/", method),
                                          &request_prototype,
                                          &response_prototype,
                                          std::move(handler), options,
@@ -132,6 +142,12 @@ class Server::Impl {
         shared_->method_list[method.index] = &method;
       }
     }
+    if (watchdog_ != nullptr) {
+      // First: its thread is the one thing here that can fail to start
+      // without anything to undo.
+      absl::Status watching = watchdog_->Start();
+      if (!watching.ok()) return watching;
+    }
 
     if (needs_worker_pool_) {
       shared_->workers = std::make_shared<ThreadPool>(
@@ -140,7 +156,8 @@ class Server::Impl {
     }
     // The pages are in place before the first connection can reach them.
     view_ = std::make_shared<ServerView>(shared_);
-    view_->SetSources({[this] { return stats(); }, nullptr});
+    view_->SetSources({[this] { return stats(); },
+                       [this] { return loop_stats(); }});
     shared_->pages.clear();
     InstallPages(view_, &shared_->pages);
     acceptor_thread_ = std::make_unique<EventLoopThread>("mrpc-accept");
@@ -196,6 +213,15 @@ class Server::Impl {
     listen_address_ = tcp_server_->listen_address();
     view_->SetAddress(listen_address_.ToString());
     acceptor_loop_ = *acceptor_loop;
+    if (watchdog_ != nullptr) {
+      watchdog_->Watch(acceptor_loop_, "mrpc-accept");
+      const std::vector<EventLoop*>& loops = tcp_server_->loops();
+      for (size_t i = 0; i < loops.size(); ++i) {
+        // num_threads 0: connections live on the acceptor loop.
+        if (loops[i] == acceptor_loop_) continue;
+        watchdog_->Watch(loops[i], absl::StrCat("mrpc-io-", i));
+      }
+    }
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
     return absl::OkStatus();
@@ -250,7 +276,26 @@ class Server::Impl {
       s.rejected_over_cap = tcp_server_->rejected_over_cap();
       s.fd_exhaustion_drops = tcp_server_->fd_exhaustion_drops();
     }
+    if (watchdog_ != nullptr) s.loop_stalls = watchdog_->total_stalls();
     return s;
+  }
+
+  std::vector<LoopStats> loop_stats() const {
+    std::vector<LoopStats> out;
+    if (watchdog_ == nullptr) return out;
+    for (LoopStallStats& l : watchdog_->Snapshot()) {
+      LoopStats& o = out.emplace_back();
+      o.name = std::move(l.name);
+      o.busy_ns = l.busy_ns;
+      o.iterations = l.iterations;
+      o.stalls = l.stalls;
+      o.stalled_ns = l.stalled_ns;
+      o.current_stall_ns = l.current_stall_ns;
+      o.holder = std::move(l.holder);
+      o.slowest_stall_ns = l.slowest_stall_ns;
+      o.slowest_holder = std::move(l.slowest_holder);
+    }
+    return out;
   }
 
  private:
@@ -347,6 +392,11 @@ class Server::Impl {
     const absl::Status status = absl::UnavailableError(absl::StrCat(
         "the server shut down before the call finished (shutdown_grace ",
         absl::FormatDuration(grace), ")"));
+    // The loops stop (and are destroyed) below: stop watching them first.
+    // A stall during the grace period above was still reported.
+    if (watchdog_ != nullptr) {
+      for (EventLoop* loop : tcp_server_->loops()) watchdog_->Unwatch(loop);
+    }
     // On each loop: answer the calls, then close (the answers are written
     // before the close; a queued call leaves the worker queue).
     const bool loops_stopped = tcp_server_->Stop(
@@ -379,6 +429,7 @@ class Server::Impl {
                       "shutdown_grace; detached";
       }
     }
+    if (watchdog_ != nullptr) watchdog_->Unwatch(acceptor_loop_);
     acceptor_thread_.reset();
     MutexLock lock(&mutex_);
     down_ = true;
@@ -403,6 +454,10 @@ class Server::Impl {
   const std::shared_ptr<ServerShared> shared_;
   // What the built-in pages read; theirs to keep past the server.
   std::shared_ptr<ServerView> view_;
+  // Watches the acceptor and connection loops from Start() until Drain()
+  // stops them; null if loop_stall_threshold is zero. Made here, not in
+  // Start(), so stats() may read it from any thread.
+  const std::unique_ptr<LoopWatchdog> watchdog_;
   bool needs_worker_pool_ = false;
   int num_methods_ = 0;
   std::unique_ptr<EventLoopThread> acceptor_thread_;
@@ -457,5 +512,9 @@ const InetAddress& Server::listen_address() const {
 }
 
 ServerStats Server::stats() const { return impl_->stats(); }
+
+std::vector<LoopStats> Server::loop_stats() const {
+  return impl_->loop_stats();
+}
 
 }  // namespace mrpc

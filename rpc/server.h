@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -160,6 +161,14 @@ struct ServerOptions {
   // shedding (MethodOptions). False turns both off for every method.
   // Default: true.
   bool overload_protection = true;
+  // A loop (acceptor or connection loop) that has not come back to
+  // epoll_wait for this long is stalled: a handler or callback blocks it
+  // and every connection on it waits. Each stall is logged once (WARNING,
+  // naming the loop and the method or task holding it), counted in
+  // ServerStats::loop_stalls and listed by loop_stats(). Checked by one
+  // watchdog thread every threshold / 4 (at least 5 ms). Zero: no watchdog.
+  // Default: 100 ms.
+  absl::Duration loop_stall_threshold = absl::Milliseconds(100);
 
   // Registering the server in etcd, where "etcd://" resolvers find it
   // (docs/guide.md, "Registering a server in etcd"). The key is
@@ -262,6 +271,22 @@ struct ServerStats {
   uint64_t http_requests = 0;
   uint64_t http_bad_requests = 0;
   uint64_t http_timeouts = 0;
+  // Loop stalls seen (ServerOptions::loop_stall_threshold), all loops.
+  uint64_t loop_stalls = 0;
+};
+
+// One of the server's event loops, as Server::loop_stats() reports it
+// (ServerOptions::loop_stall_threshold; docs/guide.md, "Loop stalls").
+struct LoopStats {
+  std::string name;          // "mrpc-accept", "mrpc-io-0", ...
+  uint64_t busy_ns = 0;      // Time outside epoll_wait.
+  uint64_t iterations = 0;
+  uint64_t stalls = 0;       // Iterations past the stall threshold...
+  uint64_t stalled_ns = 0;   // ...and their total time (ended stalls).
+  int64_t current_stall_ns = 0;  // The stall in progress (0: none)...
+  std::string holder;            // ...and what holds the loop.
+  uint64_t slowest_stall_ns = 0;  // The longest stall so far, and its holder.
+  std::string slowest_holder;
 };
 
 class Server {
@@ -318,6 +343,11 @@ class Server {
   const InetAddress& listen_address() const;
   int port() const { return listen_address().port(); }
   ServerStats stats() const;
+  // Per loop: busy time, iterations and stalls ("mrpc-accept", then
+  // "mrpc-io-0", "mrpc-io-1", ...; net/loop_watchdog.h). Empty before
+  // Start(), after the loops stop, or with loop_stall_threshold zero.
+  // Thread-safe.
+  std::vector<LoopStats> loop_stats() const;
 
  private:
   class Impl;

@@ -172,6 +172,10 @@ void ServerCall::Run() {
     Finish(absl::CancelledError("the call was cancelled before its handler ran"));
     return;
   }
+  // Inline, the handler holds the loop: label it, so that a stall names
+  // the method (two stores; a worker holds no loop).
+  const EventLoop::ScopedTask task(on_worker ? nullptr : conn_->loop(),
+                                   method_->full_name.c_str());
   try {
     method_->handler(&ctx_, *request_, response_.get(),
                      [self = shared_from_this()](absl::Status status) {

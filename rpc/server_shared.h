@@ -38,6 +38,10 @@ class ThreadPool;
 struct ServerMethod {
   std::string service;
   std::string name;
+  // "service/method": what an inline handler's loop is labelled with while
+  // it runs (EventLoop::ScopedTask), so a stall names it. Outlives the
+  // loops: the method table is shared-owned by every call.
+  std::string full_name;
   const google::protobuf::Message* request_prototype;
   const google::protobuf::Message* response_prototype;
   MethodHandler handler;

@@ -24,18 +24,8 @@ namespace mrpc {
 
 struct ServerShared;
 
-// One event loop, as the pages show it.
-struct LoopView {
-  std::string name;      // "mrpc-io-0", "mrpc-accept".
-  uint64_t busy_ns = 0;  // Time outside epoll_wait.
-  uint64_t iterations = 0;
-  uint64_t stalls = 0;           // Iterations past the stall threshold.
-  uint64_t stalled_ns = 0;       // Their total time.
-  int64_t current_stall_ns = 0;  // The stall in progress (0: none)...
-  std::string holder;            // ...and what holds the loop.
-  uint64_t slowest_stall_ns = 0;
-  std::string slowest_holder;
-};
+// One event loop, as the pages show it (rpc/server.h).
+using LoopView = LoopStats;
 
 class ServerView {
  public:
