@@ -11,7 +11,7 @@ set -euo pipefail
 # Tools: clang (sanitizers, libFuzzer), perf and valgrind (profiling),
 # procps/util-linux for ps/taskset used by the benchmark scripts.
 # Cluster tests: etcd (server and etcdctl) and dnsmasq, started by the tests
-# on free loopback ports.
+# on free loopback ports. Page tests: chromium (headless) renders /status.
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -21,6 +21,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   pkg-config linux-perf valgrind procps util-linux python3 git
   etcd-server etcd-client dnsmasq-base
+  chromium
 )
 
 missing=()
