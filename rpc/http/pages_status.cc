@@ -1,5 +1,7 @@
 #include "rpc/http/pages_status.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -384,7 +386,9 @@ footer{margin-top:2em;color:#888;font-size:.9em}
 std::string RenderHtml(const Report& r) {
   const BuildInfo& build = Build();
   const ServerStats& s = r.stats;
-  const std::string window = absl::StrFormat("%.1f&nbsp;s", r.window_s);
+  // Truncated as the uptime is, so that the window never reads longer.
+  const std::string window =
+      absl::StrFormat("%.1f&nbsp;s", std::floor(r.window_s * 10) / 10);
   std::string h;
   absl::StrAppend(
       &h,
@@ -444,8 +448,10 @@ std::string RenderHtml(const Report& r) {
           Num(m.total->calls()), Num(Rate(m.qps)),
           errors > 0 ? absl::StrCat("<td class=\"n err\">", errors, "</td>")
                      : Num(errors),
-          Num(absl::StrFormat("%.2f%%", 100 * m.error_rate)), "<td>",
-          Codes(m.window), "</td>", Num(Us(m.p50)), Num(Us(m.p90)),
+          Num(m.window.calls() == 0
+                  ? std::string("-")
+                  : absl::StrFormat("%.2f%%", 100 * m.error_rate)),
+          "<td>", Codes(m.window), "</td>", Num(Us(m.p50)), Num(Us(m.p90)),
           Num(Us(m.p99)), Num(Us(m.p999)), Num(Us(m.max_bucket)), "</tr>\n");
     }
   }
