@@ -222,6 +222,10 @@ class Server::Impl {
         watchdog_->Watch(loops[i], absl::StrCat("mrpc-io-", i));
       }
     }
+    // /status's last minute: a sample now, then one a second.
+    view_->Sample(absl::Now());
+    sample_timer_ = acceptor_loop_->RunEvery(
+        absl::Seconds(1), [view = view_] { view->Sample(absl::Now()); });
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
     return absl::OkStatus();
@@ -308,6 +312,9 @@ class Server::Impl {
   }
 
   void StopAccepting() {
+    // Waited for: no sample reads the server once it starts to stop.
+    RunInLoopAndWait(acceptor_loop_,
+                     [this] { acceptor_loop_->Cancel(sample_timer_); });
     shared_->draining = true;
     tcp_server_->StopAccepting();
   }
@@ -463,6 +470,7 @@ class Server::Impl {
   std::unique_ptr<EventLoopThread> acceptor_thread_;
   std::unique_ptr<TcpServer> tcp_server_;
   EventLoop* acceptor_loop_ = nullptr;
+  TimerId sample_timer_;  // ServerView::Sample(), on the acceptor loop.
   // On the acceptor loop; created by Start(), destroyed by Shutdown().
   std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;

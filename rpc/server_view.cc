@@ -50,6 +50,17 @@ std::vector<LoopView> ServerView::loops() const {
   return {};
 }
 
+void ServerView::Sample(absl::Time now) {
+  StatsSample sample;
+  sample.time = now;
+  sample.methods = methods();
+  sample.stats = stats();
+  for (const LoopView& loop : loops()) {
+    sample.loop_busy_ns.emplace_back(loop.name, loop.busy_ns);
+  }
+  window_.Add(std::move(sample));
+}
+
 bool ServerView::serving() const { return !draining(); }
 
 bool ServerView::draining() const {

@@ -17,6 +17,7 @@
 
 #include "absl/time/time.h"
 #include "net/sync.h"
+#include "rpc/http/pages_window.h"
 #include "rpc/method_stats.h"
 #include "rpc/server.h"
 
@@ -56,9 +57,16 @@ class ServerView {
   absl::Time start_time() const { return start_time_; }
   const ServerShared& shared() const { return *shared_; }
 
+  // The last minute (/status): Sample() adds the server as it is now,
+  // stamped `now`, to window(); a timer on the acceptor loop calls it
+  // every second.
+  void Sample(absl::Time now);
+  const StatsWindow& window() const { return window_; }
+
  private:
   const std::shared_ptr<ServerShared> shared_;
   const absl::Time start_time_;
+  StatsWindow window_;
   mutable Mutex mutex_;
   std::string address_ ABSL_GUARDED_BY(mutex_);
   Sources sources_ ABSL_GUARDED_BY(mutex_);

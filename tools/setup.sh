@@ -13,6 +13,7 @@ set -euo pipefail
 # Cluster tests: etcd (server and etcdctl) and dnsmasq, started by the tests
 # on free loopback ports. HTTP on the server's port: curl (tests and demo),
 # wrk (the JSON benchmark).
+# Page tests: chromium (headless) renders /status.
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -23,6 +24,7 @@ PACKAGES=(
   pkg-config linux-perf valgrind procps util-linux python3 git
   etcd-server etcd-client dnsmasq-base
   curl wrk
+  chromium
 )
 
 missing=()
