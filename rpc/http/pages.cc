@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/http/pages_rpcz.h"
 
 namespace mrpc {
 
@@ -16,6 +17,7 @@ void InstallPages(std::shared_ptr<ServerView> view,
         "\n\n"
         "POST /<package.Service>/<Method>  call a method with a JSON body\n");
   };
+  InstallRpczPage(view, pages);
 }
 
 }  // namespace mrpc
