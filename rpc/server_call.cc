@@ -64,6 +64,11 @@ constexpr int64_t kCallOverheadBytes = 1024;
 // about 64 KiB parsed).
 constexpr size_t kEstimateAbove = 4096;
 
+// The call whose inline handler this thread is running, if any: its `done`
+// called before the handler returns needs no clock read of its own. A
+// thread-local, so any thread may test it without a race.
+thread_local const ServerCall* t_inline_call = nullptr;
+
 }  // namespace
 
 void ServerCall::Start(absl::string_view payload) {
@@ -181,7 +186,8 @@ void ServerCall::Run() {
   // wait is what /rpcz shows as "queued"); inline, the arrival will do.
   handler_start_ns_.store(on_worker ? MonotonicNanos() : arrival_ns_,
                           std::memory_order_relaxed);
-  running_inline_ = !on_worker;
+  const ServerCall* const outer = t_inline_call;
+  if (!on_worker) t_inline_call = this;
   try {
     method_->handler(&ctx_, *request_, response_.get(),
                      [self = shared_from_this()](absl::Status status) {
@@ -199,15 +205,14 @@ void ServerCall::Run() {
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   }
-  running_inline_ = false;
+  t_inline_call = outer;
 }
 
 void ServerCall::Finish(absl::Status status) {
   // The handler's end, for /rpcz: a handler calling `done` before it
   // returns on the loop is answered right away, and the answer's clock
-  // read stands for it; any other `done` reads the clock here. (The
-  // thread test comes first: running_inline_ is the loop's to read.)
-  if (!(conn_->loop()->IsInLoopThread() && running_inline_) &&
+  // read stands for it; any other `done` reads the clock here.
+  if (t_inline_call != this &&
       handler_start_ns_.load(std::memory_order_relaxed) != 0) {
     done_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
   }

@@ -168,7 +168,6 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // worker writes.
   std::atomic<int64_t> handler_start_ns_{0};
   std::atomic<int64_t> done_ns_{0};
-  bool running_inline_ = false;  // Loop only: inside an inline handler.
   uint64_t request_bytes_ = 0;
 };
 
