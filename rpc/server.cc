@@ -20,6 +20,7 @@
 #include "rpc/cluster/registration.h"
 #include "rpc/http/pages.h"
 #include "rpc/protobuf_log.h"
+#include "rpc/rpcz.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
 #include "rpc/server_view.h"
@@ -59,6 +60,9 @@ class Server::Impl {
              "first";
     }
     Wait();
+    // The pages hold the view, which holds shared_: break the cycle, or
+    // every started server leaks its shared state (LeakSanitizer).
+    shared_->pages.clear();
   }
 
   absl::Status RegisterMethod(absl::string_view service,
@@ -111,6 +115,14 @@ class Server::Impl {
       return absl::InvalidArgumentError(
           "memory_budget must be 0 (sized to the machine) or at least four "
           "times max_frame_size");
+    }
+    if (options.rpcz.enabled &&
+        (options.rpcz.max_calls == 0 ||
+         options.rpcz.max_calls > RpczStore::kMaxCallsLimit ||
+         options.rpcz.slow_threshold < absl::ZeroDuration())) {
+      return absl::InvalidArgumentError(
+          "rpcz.max_calls must be in [1, 65536] and rpcz.slow_threshold "
+          "not negative");
     }
     if (needs_worker_pool_ && options.worker_threads < 1) {
       return absl::InvalidArgumentError(

@@ -216,6 +216,33 @@ struct ServerOptions {
     absl::Duration body_timeout = absl::Seconds(30);
   };
   Http http;
+
+  // /rpcz on the same port (docs/guide.md, "/rpcz"): the last max_calls
+  // calls that were slow or failed, with their phases (queued, handler,
+  // answer), peer, status and trace id. The test runs as each call is
+  // answered and costs a fast OK call no extra clock read; only kept calls
+  // take the store's lock. Calls refused before they became calls (unknown
+  // method, at a concurrency limit, bad metadata) are counted in /metrics
+  // and not kept here.
+  struct Rpcz {
+    // Keep records at all (the page then says it is off). Default: true.
+    bool enabled = true;
+    // Calls at least this slow, arrival to answer, are kept. Zero keeps
+    // every call; absl::InfiniteDuration() none for its latency. Must not
+    // be negative. Default: 100 ms.
+    absl::Duration slow_threshold = absl::Milliseconds(100);
+    // Calls answered with a non-OK status (any code, NOT_FOUND and
+    // CANCELLED included: the server cannot tell an expected error from a
+    // bug; /rpcz?errors=1 and the code column sort them) are kept,
+    // whatever their latency. A call whose client disconnected counts as
+    // UNAVAILABLE. Default: true.
+    bool keep_errors = true;
+    // Records kept per server, the oldest replaced first; in [1, 65536].
+    // Each is about 300 bytes plus its status message (capped at 256
+    // bytes). Default: 256.
+    size_t max_calls = 256;
+  };
+  Rpcz rpcz;
 };
 
 // Counters, readable at any time (each a relaxed snapshot).

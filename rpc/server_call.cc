@@ -8,14 +8,18 @@
 
 #include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
 #include "rpc/http/json_codec.h"
+#include "rpc/metadata.h"
 #include "rpc/overload.h"
+#include "rpc/rpcz.h"
 #include "rpc/server_connection.h"
 #include "rpc/thread_pool.h"
+#include "rpc/trace.h"
 #include "rpc/wire_cost.h"
 
 namespace mrpc {
@@ -60,10 +64,16 @@ constexpr int64_t kCallOverheadBytes = 1024;
 // about 64 KiB parsed).
 constexpr size_t kEstimateAbove = 4096;
 
+// The call whose inline handler this thread is running, if any: its `done`
+// called before the handler returns needs no clock read of its own. A
+// thread-local, so any thread may test it without a race.
+thread_local const ServerCall* t_inline_call = nullptr;
+
 }  // namespace
 
 void ServerCall::Start(absl::string_view payload) {
   pool_messages_ = payload.size() <= kBudgetExemptBytes;
+  request_bytes_ = payload.size();
   // Latency for the interceptors: from the loop iteration that read the
   // request (a clock read the loop made anyway) to the answer.
   if (!shared_->interceptors.empty()) {
@@ -176,6 +186,12 @@ void ServerCall::Run() {
   // the method (two stores; a worker holds no loop).
   const EventLoop::ScopedTask task(on_worker ? nullptr : conn_->loop(),
                                    method_->full_name.c_str());
+  // The handler starts now: on a worker that is a clock read (the queue
+  // wait is what /rpcz shows as "queued"); inline, the arrival will do.
+  handler_start_ns_.store(on_worker ? MonotonicNanos() : arrival_ns_,
+                          std::memory_order_relaxed);
+  const ServerCall* const outer = t_inline_call;
+  if (!on_worker) t_inline_call = this;
   try {
     method_->handler(&ctx_, *request_, response_.get(),
                      [self = shared_from_this()](absl::Status status) {
@@ -193,9 +209,17 @@ void ServerCall::Run() {
     if (!handler_done_.load())
       Finish(absl::InternalError("the handler threw an exception"));
   }
+  t_inline_call = outer;
 }
 
 void ServerCall::Finish(absl::Status status) {
+  // The handler's end, for /rpcz: a handler calling `done` before it
+  // returns on the loop is answered right away, and the answer's clock
+  // read stands for it; any other `done` reads the clock here.
+  if (t_inline_call != this &&
+      handler_start_ns_.load(std::memory_order_relaxed) != 0) {
+    done_ns_.store(MonotonicNanos(), std::memory_order_relaxed);
+  }
   if (handler_done_.exchange(true)) {
     MRPC_PEER_LOG(ERROR, "rpc done called twice", ctx_.peer())
         << "done called twice for " << ctx_.service() << "." << ctx_.method()
@@ -272,6 +296,7 @@ void ServerCall::Disconnected() {
     shared_->interceptors[i]->OnResponse(&ctx_, status, latency);
   }
   ReleaseAdmission(status, now_ns);
+  MaybeKeepForRpcz(status, now_ns);
   shared_->CallAnswered(handle_);
 }
 
@@ -324,6 +349,7 @@ void ServerCall::Answer(const absl::Status& status) {
     }
   }
   ReleaseAdmission(sent, now_ns);
+  MaybeKeepForRpcz(sent, now_ns);
   shared_->CallAnswered(handle_);
   connection_->Retire(this, conn_);  // May drop the last reference but ours.
   if (ABSL_PREDICT_FALSE(http_)) connection_->ResumeHttp(conn_);
@@ -404,6 +430,40 @@ void ServerCall::ReleaseAdmission(const absl::Status& sent, int64_t now_ns) {
   if (limiter_ == nullptr) return;
   ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
   limiter_ = nullptr;
+}
+
+void ServerCall::KeepForRpcz(const absl::Status& sent, int64_t now_ns) {
+  RpczCall call;
+  call.arrival = arrival_;
+  call.service = ctx_.service();
+  call.method = ctx_.method();
+  call.peer = &ctx_.peer();
+  call.http = http_;
+  call.code = sent.code();
+  call.message = sent.message();
+  call.request_bytes = request_bytes_;
+  call.total_us = (now_ns - arrival_ns_) / 1000;
+  const int64_t start_ns = handler_start_ns_.load(std::memory_order_relaxed);
+  if (start_ns != 0) {
+    call.queued_us = (start_ns - arrival_ns_) / 1000;
+    // Answered before the handler's `done` (a deadline, a cancel, a
+    // disconnect): its phase and the answer's are unknown.
+    if (handler_done_.load(std::memory_order_acquire)) {
+      int64_t done_ns = done_ns_.load(std::memory_order_relaxed);
+      if (done_ns == 0) done_ns = now_ns;  // `done` inside the handler.
+      call.handler_us = (done_ns - start_ns) / 1000;
+      call.answer_us = (now_ns - done_ns) / 1000;
+    }
+  }
+  // The caller's trace only: ctx_.trace() would start one (and belongs to
+  // the handler's thread). The request metadata is fixed before Start().
+  absl::optional<TraceContext> trace;
+  if (absl::optional<absl::string_view> header =
+          FindMetadata(ctx_.metadata_, kTraceparentKey)) {
+    trace = TraceContext::Parse(*header);
+  }
+  if (trace.has_value()) call.trace_id = &trace->trace_id;
+  shared_->rpcz.Add(call);
 }
 
 void ServerCall::ReleaseMessages() {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -114,6 +115,15 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // Tells the limiter that admitted the call it was answered with `sent`,
   // and counts the answer in the method's statistics.
   void ReleaseAdmission(const absl::Status& sent, int64_t now_ns);
+  // Keeps the call for /rpcz if it was slow or failed (the test inline,
+  // the rest out of line: the fast path pays a compare or two).
+  void MaybeKeepForRpcz(const absl::Status& sent, int64_t now_ns) {
+    if (ABSL_PREDICT_FALSE(
+            shared_->rpcz.Wants(now_ns - arrival_ns_, sent.ok()))) {
+      KeepForRpcz(sent, now_ns);
+    }
+  }
+  void KeepForRpcz(const absl::Status& sent, int64_t now_ns);
 
   ServerContext ctx_;
   const ServerMethod* const method_;
@@ -149,6 +159,16 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
   ConcurrencyLimiter* limiter_ = nullptr;  // The loop's; outlives the call.
   int64_t admitted_ns_ = 0;
+  // For /rpcz's phases (the monotonic clock, ns). The handler's start: the
+  // arrival for an inline handler (it runs in the batch that read the
+  // request), a clock read on the worker; 0 until it starts. Its `done`:
+  // a clock read in Finish(), except when the handler calls `done` before
+  // returning on the loop (the answer's own clock read then stands for it);
+  // 0 until then. Atomic: an Abort on the loop may read them while a
+  // worker writes.
+  std::atomic<int64_t> handler_start_ns_{0};
+  std::atomic<int64_t> done_ns_{0};
+  uint64_t request_bytes_ = 0;
 };
 
 }  // namespace mrpc

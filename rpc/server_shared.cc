@@ -25,7 +25,9 @@ ServerShared::ServerShared(const ServerOptions& o)
     : options(o),
       http_options(ToHttpOptions(o.http)),
       budget(o.memory_budget != 0 ? o.memory_budget
-                                  : MemoryBudget::DefaultLimit()) {}
+                                  : MemoryBudget::DefaultLimit()),
+      rpcz(o.rpcz.enabled, o.rpcz.slow_threshold, o.rpcz.keep_errors,
+           o.rpcz.max_calls) {}
 
 bool LoopHandle::Run(Functor task) {
   {

@@ -28,6 +28,7 @@
 #include "rpc/http/http_session.h"
 #include "rpc/interceptor.h"
 #include "rpc/method_stats.h"
+#include "rpc/rpcz.h"
 #include "rpc/server.h"
 
 namespace mrpc {
@@ -159,6 +160,8 @@ struct ServerShared {
   // blocks past shutdown may still reach it afterwards.
   std::shared_ptr<ThreadPool> workers;
   std::atomic<bool> draining{false};
+  // Slow and failed calls for /rpcz (ServerOptions::rpcz).
+  RpczStore rpcz;
 
  private:
   Mutex mutex_;

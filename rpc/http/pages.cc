@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rpc/http/pages_status.h"
+#include "rpc/http/pages_rpcz.h"
 
 namespace mrpc {
 
@@ -18,6 +19,7 @@ void InstallPages(std::shared_ptr<ServerView> view,
         "POST /<package.Service>/<Method>  call a method with a JSON body\n");
   };
   InstallStatusPage(view, pages);
+  InstallRpczPage(view, pages);
 }
 
 }  // namespace mrpc
