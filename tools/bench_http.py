@@ -49,10 +49,12 @@ def run_wrk(port, conns, args):
         url = "http://127.0.0.1:%d/mrpc.echo.EchoService/Echo" % port
         script = os.path.join(ROOT, "tools/wrk_echo.lua")
         base = ["taskset", "-c", "1", "wrk", "-t1", "-c%d" % conns, "-s", script]
-        subprocess.run(base + ["-d%gs" % args.warmup, url], env=env, check=True,
+        # wrk takes whole seconds.
+        subprocess.run(base + ["-d%ds" % max(1, round(args.warmup)), url], env=env, check=True,
                        capture_output=True, timeout=args.warmup + 60)
         cpu0 = cpu_seconds(proc.pid)
-        out = subprocess.run(base + ["-d%gs" % args.seconds, "--latency", url], env=env,
+        out = subprocess.run(base + ["-d%ds" % max(1, round(args.seconds)), "--latency", url],
+                             env=env,
                              check=True, capture_output=True, text=True,
                              timeout=args.seconds + 60).stdout
         cpu1 = cpu_seconds(proc.pid)
