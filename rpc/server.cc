@@ -15,6 +15,7 @@
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "proto/health.pb.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
 #include "rpc/http/pages.h"
@@ -34,6 +35,8 @@ ServerConnection* ConnectionOf(const TcpConnectionPtr& conn) {
       std::any_cast<std::shared_ptr<ServerConnection>>(&conn->context());
   return state == nullptr ? nullptr : state->get();
 }
+
+constexpr char kHealthService[] = "mrpc.health.v1.Health";
 
 }  // namespace
 
@@ -59,23 +62,8 @@ class Server::Impl {
                               MethodHandler handler, MethodOptions options) {
     absl::Status status = CheckNotStarted("RegisterMethod");
     if (!status.ok()) return status;
-    if (service.empty() || method.empty() || !handler) {
-      return absl::InvalidArgumentError(
-          "service, method and handler are required");
-    }
-    auto& methods = shared_->methods[service];
-    if (methods.contains(method)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "method ", service, ".", method, " is already registered"));
-    }
-    methods.emplace(method, ServerMethod{std::string(service),
-                                         std::string(method),
-                                         &request_prototype,
-                                         &response_prototype,
-                                         std::move(handler), options,
-                                         num_methods_++});
-    needs_worker_pool_ |= options.use_worker_pool;
-    return absl::OkStatus();
+    return AddMethod(service, method, request_prototype, response_prototype,
+                     std::move(handler), options);
   }
 
   absl::Status AddInterceptor(std::unique_ptr<ServerInterceptor> interceptor) {
@@ -126,6 +114,12 @@ class Server::Impl {
       if (!valid.ok()) return valid;
     }
     InstallProtobufLogHandler();  // Before any request is parsed.
+    if (options.health_service && !shared_->methods.contains(kHealthService)) {
+      AddHealthService();
+    }
+    for (const auto& [service, methods] : shared_->methods) {
+      shared_->health.AddService(service);
+    }
     shared_->method_list.assign(num_methods_, nullptr);
     for (const auto& [service, methods] : shared_->methods) {
       for (const auto& [name, method] : methods) {
@@ -236,6 +230,10 @@ class Server::Impl {
 
   const InetAddress& listen_address() const { return listen_address_; }
 
+  void SetServingStatus(absl::string_view service, bool serving) {
+    shared_->health.Set(service, serving);
+  }
+
   ServerStats stats() const {
     ServerStats s;
     shared_->AddCounters(&s);
@@ -260,6 +258,64 @@ class Server::Impl {
       return absl::FailedPreconditionError(absl::StrCat(what, " after Start"));
     }
     return absl::OkStatus();
+  }
+
+  absl::Status AddMethod(absl::string_view service, absl::string_view method,
+                         const google::protobuf::Message& request_prototype,
+                         const google::protobuf::Message& response_prototype,
+                         MethodHandler handler, MethodOptions options) {
+    if (service.empty() || method.empty() || !handler) {
+      return absl::InvalidArgumentError(
+          "service, method and handler are required");
+    }
+    auto& methods = shared_->methods[service];
+    if (methods.contains(method)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "method ", service, ".", method, " is already registered"));
+    }
+    methods.emplace(method,
+                    ServerMethod{std::string(service), std::string(method),
+                                 &request_prototype, &response_prototype,
+                                 std::move(handler), options, num_methods_++});
+    needs_worker_pool_ |= options.use_worker_pool;
+    return absl::OkStatus();
+  }
+
+  // mrpc.health.v1.Health/Check, inline: gRPC's Check semantics (NOT_FOUND
+  // for an unknown service), and NOT_SERVING for all while draining.
+  void AddHealthService() {
+    // The handler lives in shared->methods: `shared` outlives it.
+    const ServerShared* shared = shared_.get();
+    MethodOptions options;
+    // A probe is cheap and answered at once: never refuse it as overload.
+    options.max_concurrency = -1;
+    options.shed_by_deadline = false;
+    absl::Status added = AddMethod(
+        kHealthService, "Check",
+        health::v1::HealthCheckRequest::default_instance(),
+        health::v1::HealthCheckResponse::default_instance(),
+        [shared](ServerContext*, const google::protobuf::Message& request,
+                 google::protobuf::Message* response, RpcDone done) {
+          const std::string& service =
+              static_cast<const health::v1::HealthCheckRequest&>(request)
+                  .service();
+          auto* out = static_cast<health::v1::HealthCheckResponse*>(response);
+          const HealthStatus::State state = shared->health.Get(service);
+          if (state == HealthStatus::State::kUnknown) {
+            done(absl::NotFoundError(
+                absl::StrCat("unknown service \"", service, "\"")));
+            return;
+          }
+          const bool serving =
+              state == HealthStatus::State::kServing &&
+              !shared->draining.load(std::memory_order_relaxed);
+          out->set_status(serving
+                              ? health::v1::HealthCheckResponse::SERVING
+                              : health::v1::HealthCheckResponse::NOT_SERVING);
+          done(absl::OkStatus());
+        },
+        options);
+    CHECK(added.ok()) << added;  // Start() checked the name is free.
   }
 
   void StopAccepting() {
@@ -457,5 +513,9 @@ const InetAddress& Server::listen_address() const {
 }
 
 ServerStats Server::stats() const { return impl_->stats(); }
+
+void Server::SetServingStatus(absl::string_view service, bool serving) {
+  impl_->SetServingStatus(service, serving);
+}
 
 }  // namespace mrpc

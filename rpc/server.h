@@ -160,6 +160,10 @@ struct ServerOptions {
   // shedding (MethodOptions). False turns both off for every method.
   // Default: true.
   bool overload_protection = true;
+  // Serve the health checking service mrpc.health.v1.Health
+  // (proto/health.proto; gRPC's protocol), unless a service of that name
+  // is registered. /health answers either way. Default: true.
+  bool health_service = true;
 
   // Registering the server in etcd, where "etcd://" resolvers find it
   // (docs/guide.md, "Registering a server in etcd"). The key is
@@ -318,6 +322,14 @@ class Server {
   const InetAddress& listen_address() const;
   int port() const { return listen_address().port(); }
   ServerStats stats() const;
+
+  // Marks `service` ("" = the whole server) serving or not, as /health and
+  // the mrpc.health.v1.Health service report it (like gRPC's
+  // HealthCheckServiceInterface::SetServingStatus). "" and every
+  // registered service start serving; while the server drains, both
+  // report not serving whatever was set. Thread-safe; any time, before
+  // Start() too.
+  void SetServingStatus(absl::string_view service, bool serving);
 
  private:
   class Impl;

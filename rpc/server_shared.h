@@ -25,6 +25,7 @@
 #include "net/memory_budget.h"
 #include "net/sync.h"
 #include "rpc/concurrency_limiter.h"
+#include "rpc/health.h"
 #include "rpc/http/http_session.h"
 #include "rpc/interceptor.h"
 #include "rpc/method_stats.h"
@@ -155,6 +156,8 @@ struct ServerShared {
   // blocks past shutdown may still reach it afterwards.
   std::shared_ptr<ThreadPool> workers;
   std::atomic<bool> draining{false};
+  // Serving status by service (Server::SetServingStatus).
+  HealthStatus health;
 
  private:
   Mutex mutex_;

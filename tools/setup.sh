@@ -20,7 +20,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev protobuf-compiler-grpc
   pkg-config linux-perf valgrind procps util-linux python3 git
-  etcd-server etcd-client dnsmasq-base
+  etcd-server etcd-client dnsmasq-base prometheus
 )
 
 missing=()

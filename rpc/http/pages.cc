@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/http/pages_health.h"
+#include "rpc/http/pages_metrics.h"
 
 namespace mrpc {
 
@@ -16,6 +18,8 @@ void InstallPages(std::shared_ptr<ServerView> view,
         "\n\n"
         "POST /<package.Service>/<Method>  call a method with a JSON body\n");
   };
+  InstallMetricsPage(view, pages);
+  InstallHealthPage(view, pages);
 }
 
 }  // namespace mrpc
