@@ -53,6 +53,10 @@ class Server::Impl {
              "first";
     }
     Wait();
+    // The pages hold the view, which holds shared_: a cycle. With no loop
+    // left to serve them, drop them; a loop that a blocking handler keeps
+    // alive may still serve one, so then they stay (leaked with the loop).
+    if (!loops_leaked_) shared_->pages.clear();
   }
 
   absl::Status RegisterMethod(absl::string_view service,
@@ -412,6 +416,7 @@ class Server::Impl {
     // Only now: late answers from workers were wanted until the close.
     shared_->InvalidateLoops();
     if (!loops_stopped) {
+      loops_leaked_ = true;
       // A handler blocks a loop: that loop still uses the TcpServer (and
       // its own thread object) whenever the handler returns, so neither
       // may be destroyed. Its clients see their connections close when
@@ -468,6 +473,8 @@ class Server::Impl {
   std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;
   std::thread drain_thread_;
+  // Set by Drain() when a loop could not be stopped; read after joining it.
+  bool loops_leaked_ = false;
 
   Mutex join_mutex_;  // Serializes joining drain_thread_.
   Mutex mutex_;
