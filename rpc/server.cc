@@ -16,6 +16,7 @@
 #include "net/loop_watchdog.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "proto/health.pb.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
 #include "rpc/http/pages.h"
@@ -44,6 +45,8 @@ std::unique_ptr<LoopWatchdog> MakeWatchdog(const ServerOptions& options) {
   return std::make_unique<LoopWatchdog>(watchdog);
 }
 
+constexpr char kHealthService[] = "mrpc.health.v1.Health";
+
 }  // namespace
 
 class Server::Impl {
@@ -60,9 +63,10 @@ class Server::Impl {
              "first";
     }
     Wait();
-    // The pages hold the view, which holds shared_: break the cycle, or
-    // every started server leaks its shared state (LeakSanitizer).
-    shared_->pages.clear();
+    // The pages hold the view, which holds shared_: a cycle. With no loop
+    // left to serve them, drop them; a loop that a blocking handler keeps
+    // alive may still serve one, so then they stay (leaked with the loop).
+    if (!loops_leaked_) shared_->pages.clear();
   }
 
   absl::Status RegisterMethod(absl::string_view service,
@@ -72,24 +76,8 @@ class Server::Impl {
                               MethodHandler handler, MethodOptions options) {
     absl::Status status = CheckNotStarted("RegisterMethod");
     if (!status.ok()) return status;
-    if (service.empty() || method.empty() || !handler) {
-      return absl::InvalidArgumentError(
-          "service, method and handler are required");
-    }
-    auto& methods = shared_->methods[service];
-    if (methods.contains(method)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "method ", service, ".", method, " is already registered"));
-    }
-    methods.emplace(method, ServerMethod{std::string(service),
-                                         std::string(method),
-                                         absl::StrCat(service, "/", method),
-                                         &request_prototype,
-                                         &response_prototype,
-                                         std::move(handler), options,
-                                         num_methods_++});
-    needs_worker_pool_ |= options.use_worker_pool;
-    return absl::OkStatus();
+    return AddMethod(service, method, request_prototype, response_prototype,
+                     std::move(handler), options);
   }
 
   absl::Status AddInterceptor(std::unique_ptr<ServerInterceptor> interceptor) {
@@ -148,6 +136,12 @@ class Server::Impl {
       if (!valid.ok()) return valid;
     }
     InstallProtobufLogHandler();  // Before any request is parsed.
+    if (options.health_service && !shared_->methods.contains(kHealthService)) {
+      AddHealthService();
+    }
+    for (const auto& [service, methods] : shared_->methods) {
+      shared_->health.AddService(service);
+    }
     shared_->method_list.assign(num_methods_, nullptr);
     for (const auto& [service, methods] : shared_->methods) {
       for (const auto& [name, method] : methods) {
@@ -278,6 +272,10 @@ class Server::Impl {
 
   const InetAddress& listen_address() const { return listen_address_; }
 
+  void SetServingStatus(absl::string_view service, bool serving) {
+    shared_->health.Set(service, serving);
+  }
+
   ServerStats stats() const {
     ServerStats s;
     shared_->AddCounters(&s);
@@ -321,6 +319,65 @@ class Server::Impl {
       return absl::FailedPreconditionError(absl::StrCat(what, " after Start"));
     }
     return absl::OkStatus();
+  }
+
+  absl::Status AddMethod(absl::string_view service, absl::string_view method,
+                         const google::protobuf::Message& request_prototype,
+                         const google::protobuf::Message& response_prototype,
+                         MethodHandler handler, MethodOptions options) {
+    if (service.empty() || method.empty() || !handler) {
+      return absl::InvalidArgumentError(
+          "service, method and handler are required");
+    }
+    auto& methods = shared_->methods[service];
+    if (methods.contains(method)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "method ", service, ".", method, " is already registered"));
+    }
+    methods.emplace(method,
+                    ServerMethod{std::string(service), std::string(method),
+                                 absl::StrCat(service, "/", method),
+                                 &request_prototype, &response_prototype,
+                                 std::move(handler), options, num_methods_++});
+    needs_worker_pool_ |= options.use_worker_pool;
+    return absl::OkStatus();
+  }
+
+  // mrpc.health.v1.Health/Check, inline: gRPC's Check semantics (NOT_FOUND
+  // for an unknown service), and NOT_SERVING for all while draining.
+  void AddHealthService() {
+    // The handler lives in shared->methods: `shared` outlives it.
+    const ServerShared* shared = shared_.get();
+    MethodOptions options;
+    // A probe is cheap and answered at once: never refuse it as overload.
+    options.max_concurrency = -1;
+    options.shed_by_deadline = false;
+    absl::Status added = AddMethod(
+        kHealthService, "Check",
+        health::v1::HealthCheckRequest::default_instance(),
+        health::v1::HealthCheckResponse::default_instance(),
+        [shared](ServerContext*, const google::protobuf::Message& request,
+                 google::protobuf::Message* response, RpcDone done) {
+          const std::string& service =
+              static_cast<const health::v1::HealthCheckRequest&>(request)
+                  .service();
+          auto* out = static_cast<health::v1::HealthCheckResponse*>(response);
+          const HealthStatus::State state = shared->health.Get(service);
+          if (state == HealthStatus::State::kUnknown) {
+            done(absl::NotFoundError(
+                absl::StrCat("unknown service \"", service, "\"")));
+            return;
+          }
+          const bool serving =
+              state == HealthStatus::State::kServing &&
+              !shared->draining.load(std::memory_order_relaxed);
+          out->set_status(serving
+                              ? health::v1::HealthCheckResponse::SERVING
+                              : health::v1::HealthCheckResponse::NOT_SERVING);
+          done(absl::OkStatus());
+        },
+        options);
+    CHECK(added.ok()) << added;  // Start() checked the name is free.
   }
 
   void StopAccepting() {
@@ -425,6 +482,7 @@ class Server::Impl {
     // Only now: late answers from workers were wanted until the close.
     shared_->InvalidateLoops();
     if (!loops_stopped) {
+      loops_leaked_ = true;
       // A handler blocks a loop: that loop still uses the TcpServer (and
       // its own thread object) whenever the handler returns, so neither
       // may be destroyed. Its clients see their connections close when
@@ -487,6 +545,8 @@ class Server::Impl {
   std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;
   std::thread drain_thread_;
+  // Set by Drain() when a loop could not be stopped; read after joining it.
+  bool loops_leaked_ = false;
 
   Mutex join_mutex_;  // Serializes joining drain_thread_.
   Mutex mutex_;
@@ -535,6 +595,10 @@ ServerStats Server::stats() const { return impl_->stats(); }
 
 std::vector<LoopStats> Server::loop_stats() const {
   return impl_->loop_stats();
+}
+
+void Server::SetServingStatus(absl::string_view service, bool serving) {
+  impl_->SetServingStatus(service, serving);
 }
 
 }  // namespace mrpc

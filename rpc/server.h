@@ -169,6 +169,10 @@ struct ServerOptions {
   // watchdog thread every threshold / 4 (at least 5 ms). Zero: no watchdog.
   // Default: 100 ms.
   absl::Duration loop_stall_threshold = absl::Milliseconds(100);
+  // Serve the health checking service mrpc.health.v1.Health
+  // (proto/health.proto; gRPC's protocol), unless a service of that name
+  // is registered. /health answers either way. Default: true.
+  bool health_service = true;
 
   // Registering the server in etcd, where "etcd://" resolvers find it
   // (docs/guide.md, "Registering a server in etcd"). The key is
@@ -375,6 +379,14 @@ class Server {
   // Start(), after the loops stop, or with loop_stall_threshold zero.
   // Thread-safe.
   std::vector<LoopStats> loop_stats() const;
+
+  // Marks `service` ("" = the whole server) serving or not, as /health and
+  // the mrpc.health.v1.Health service report it (like gRPC's
+  // HealthCheckServiceInterface::SetServingStatus). "" and every
+  // registered service start serving; while the server drains, both
+  // report not serving whatever was set. Thread-safe; any time, before
+  // Start() too.
+  void SetServingStatus(absl::string_view service, bool serving);
 
  private:
   class Impl;

@@ -25,6 +25,7 @@
 #include "net/memory_budget.h"
 #include "net/sync.h"
 #include "rpc/concurrency_limiter.h"
+#include "rpc/health.h"
 #include "rpc/http/http_session.h"
 #include "rpc/interceptor.h"
 #include "rpc/method_stats.h"
@@ -162,6 +163,8 @@ struct ServerShared {
   std::atomic<bool> draining{false};
   // Slow and failed calls for /rpcz (ServerOptions::rpcz).
   RpczStore rpcz;
+  // Serving status by service (Server::SetServingStatus).
+  HealthStatus health;
 
  private:
   Mutex mutex_;

@@ -13,7 +13,8 @@ set -euo pipefail
 # Cluster tests: etcd (server and etcdctl) and dnsmasq, started by the tests
 # on free loopback ports. HTTP on the server's port: curl (tests and demo),
 # wrk (the JSON benchmark).
-# Page tests: chromium (headless) renders /status.
+# Page tests: chromium (headless) renders /status; promtool (prometheus)
+# checks /metrics.
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -23,8 +24,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   pkg-config linux-perf valgrind procps util-linux python3 git
   etcd-server etcd-client dnsmasq-base
-  curl wrk
-  chromium
+  curl wrk chromium prometheus
 )
 
 missing=()

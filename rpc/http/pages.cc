@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/http/pages_status.h"
 #include "rpc/http/pages_rpcz.h"
+#include "rpc/http/pages_health.h"
+#include "rpc/http/pages_metrics.h"
 
 namespace mrpc {
 
@@ -20,6 +22,8 @@ void InstallPages(std::shared_ptr<ServerView> view,
   };
   InstallStatusPage(view, pages);
   InstallRpczPage(view, pages);
+  InstallMetricsPage(view, pages);
+  InstallHealthPage(view, pages);
 }
 
 }  // namespace mrpc
