@@ -1,45 +1,60 @@
 #include "rpc/method_stats.h"
 
 #include <algorithm>
-#include <limits>
+#include <cstdint>
 
 namespace mrpc {
 namespace {
 
-constexpr int kPerDecade[9] = {10, 15, 20, 25, 30, 40, 50, 60, 80};
-
-// Bounds in microseconds, built once.
-struct Bounds {
-  std::array<int64_t, LatencyBuckets::kCount> us{};
-  Bounds() {
-    int i = 0;
-    us[i++] = 1;
-    us[i++] = 2;
-    us[i++] = 5;
-    int64_t decade = 1;  // x10 per step: 10 us .. 80 s.
-    for (int d = 0; d < 7; ++d) {
-      for (int m : kPerDecade) us[i++] = m * decade;
-      decade *= 10;
-    }
-    us[i] = std::numeric_limits<int64_t>::max();
-  }
+// The bounds in nanoseconds, and for each power of two the first bucket
+// whose bound reaches it: IndexOf starts there and steps at most a few
+// buckets (no bound is more than 2.5x the one before), instead of a binary
+// search over all of them. Built at compile time.
+struct Table {
+  int64_t bound_ns[LatencyBuckets::kCount] = {};
+  uint8_t first[64] = {};
 };
 
-const Bounds& TheBounds() {
-  static const Bounds* const bounds = new Bounds;
-  return *bounds;
+constexpr Table MakeTable() {
+  Table t;
+  constexpr int kPerDecade[9] = {10, 15, 20, 25, 30, 40, 50, 60, 80};
+  int i = 0;
+  t.bound_ns[i++] = 1000;
+  t.bound_ns[i++] = 2000;
+  t.bound_ns[i++] = 5000;
+  int64_t decade = 1000;  // x10 per step: 10 us .. 80 s.
+  for (int d = 0; d < 7; ++d) {
+    for (int m : kPerDecade) t.bound_ns[i++] = m * decade;
+    decade *= 10;
+  }
+  t.bound_ns[i] = INT64_MAX;
+  for (int k = 0; k < 64; ++k) {
+    const uint64_t power = uint64_t{1} << k;
+    int j = 0;
+    while (j < LatencyBuckets::kBounded &&
+           static_cast<uint64_t>(t.bound_ns[j]) < power) {
+      ++j;
+    }
+    t.first[k] = static_cast<uint8_t>(j);
+  }
+  return t;
 }
+
+constexpr Table kTable = MakeTable();
 
 }  // namespace
 
-int64_t LatencyBuckets::UpperBoundUs(int i) { return TheBounds().us[i]; }
+int64_t LatencyBuckets::UpperBoundUs(int i) {
+  return i == kBounded ? INT64_MAX : kTable.bound_ns[i] / 1000;
+}
 
 int LatencyBuckets::IndexOf(int64_t latency_ns) {
-  const auto& us = TheBounds().us;
-  // Rounded up: a bound is inclusive ("le"), 1000 ns is in the 1 us bucket.
-  const int64_t v = latency_ns <= 0 ? 0 : (latency_ns + 999) / 1000;
-  return static_cast<int>(std::lower_bound(us.begin(), us.end(), v) -
-                          us.begin());
+  // A bound is inclusive ("le"), in whole microseconds rounded up: 1000 ns
+  // is in the 1 us bucket, 1001 ns in the next.
+  if (latency_ns <= 1000) return 0;
+  int i = kTable.first[63 - __builtin_clzll(static_cast<uint64_t>(latency_ns))];
+  while (kTable.bound_ns[i] < latency_ns) ++i;
+  return i;
 }
 
 uint64_t MethodSnapshot::calls() const {

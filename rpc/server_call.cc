@@ -425,8 +425,9 @@ void ServerCall::ChargeHeld(size_t request_bytes) {
 }
 
 void ServerCall::ReleaseAdmission(const absl::Status& sent, int64_t now_ns) {
-  handle_->method_stats[method_->index].Record(sent.code(),
-                                               now_ns - arrival_ns_);
+  // ok() is inline; code() is a call: the common answer skips it.
+  handle_->method_stats[method_->index].Record(
+      sent.ok() ? absl::StatusCode::kOk : sent.code(), now_ns - arrival_ns_);
   if (limiter_ == nullptr) return;
   ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
   limiter_ = nullptr;
