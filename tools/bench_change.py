@@ -86,6 +86,8 @@ def main():
     parser.add_argument("--cells", default="16:8x8,16:1x1,4096:8x8")
     parser.add_argument("--port", type=int, default=21500)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--only", default="",
+                        help="comma-separated variant names to run (e.g. before,after)")
     args = parser.parse_args()
     base = build_base(args.base)
     if not args.no_build:
@@ -101,6 +103,9 @@ def main():
         ("after, list:// channel over the one server", new, [], [],
          "list://127.0.0.1:%d"),
     ]
+    if args.only:
+        wanted = args.only.split(",")
+        variants = [v for v in variants if v[0] in wanted]
     cells = []
     for cell in args.cells.split(","):
         payload, shape = cell.split(":")
