@@ -251,7 +251,8 @@ struct ServerOptions {
 
 // Counters, readable at any time (each a relaxed snapshot).
 struct ServerStats {
-  uint64_t requests = 0;           // REQUEST frames received.
+  // Calls received: REQUEST frames, and HTTP requests for methods.
+  uint64_t requests = 0;
   uint64_t responses = 0;          // Responses sent (any status).
   uint64_t protocol_errors = 0;    // Connections closed for bad frames.
   uint64_t unimplemented = 0;      // Unknown service or method.

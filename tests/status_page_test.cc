@@ -340,8 +340,8 @@ TEST_F(StatusServerTest, JsonCountsTheCalls) {
   EXPECT_EQ(Object(fail, "errors_by_code").fields_size(), 2);
 
   const Struct& requests = Object(status, "requests");
-  EXPECT_EQ(Number(requests, "mrpc_total"), kEchoes + kNotFound + kInternal);
-  EXPECT_GT(Number(requests, "mrpc_per_s"), 0);
+  EXPECT_EQ(Number(requests, "calls_total"), kEchoes + kNotFound + kInternal);
+  EXPECT_GT(Number(requests, "calls_per_s"), 0);
   EXPECT_GE(Number(requests, "http_total"), 1);
   const Struct& connections = Object(status, "connections");
   EXPECT_EQ(Number(connections, "mrpc_total"), 1);

@@ -174,8 +174,9 @@ std::string RenderHtml(const Report& r) {
       s.stall_closes, ", errors ", s.error_closes, "</td></tr>",
       "<tr><th>Refused</th><td>over max_connections ", s.rejected_over_cap,
       ", out of fds ", s.fd_exhaustion_drops, "</td></tr>",
-      "<tr><th>Requests</th><td>mrpc ", s.requests, " (",
-      Rate(r.Rate(&ServerStats::requests)), "/s), HTTP ", s.http_requests, " (",
+      "<tr><th>Requests</th><td>calls (both protocols) ", s.requests, " (",
+      Rate(r.Rate(&ServerStats::requests)), "/s), HTTP requests (calls and "
+      "pages) ", s.http_requests, " (",
       Rate(r.Rate(&ServerStats::http_requests)), "/s), in flight ",
       s.calls_in_flight, "</td></tr>",
       "<tr><th>Refused requests</th><td>"

@@ -73,8 +73,9 @@ std::string RenderJson(const Report& r) {
   const ServerStats& s = r.stats;
   json.Key("requests");
   json.BeginObject();
-  json.FieldUint("mrpc_total", s.requests);
-  json.FieldDouble("mrpc_per_s", r.Rate(&ServerStats::requests));
+  // Calls of methods, both protocols; HTTP requests, calls and pages.
+  json.FieldUint("calls_total", s.requests);
+  json.FieldDouble("calls_per_s", r.Rate(&ServerStats::requests));
   json.FieldUint("http_total", s.http_requests);
   json.FieldDouble("http_per_s", r.Rate(&ServerStats::http_requests));
   json.FieldUint("responses_total", s.responses);
