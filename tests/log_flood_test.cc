@@ -176,17 +176,18 @@ TEST_F(LogFloodTest, InvalidUtf8RequestsLogBoundedLines) {
   EXPECT_EQ(static_cast<int64_t>(lines.size()) + reported, kRequests + 1);
 }
 
-// (b) One peer opening connection after connection, each starting with a
-// bad magic: one protocol error each, bounded lines.
+// (b) One peer opening connection after connection, each starting with
+// bytes that are neither mrpc's magic nor HTTP: each closed at once as an
+// unknown protocol (docs/protocol.md, "One port"), bounded lines.
 TEST_F(LogFloodTest, BadMagicConnectionsLogBoundedLines) {
   constexpr int kConnections = 2000;
-  CountingSink sink("protocol error from 127.0.0.1:");
+  CountingSink sink("sent unknown first bytes");
   CountingSink all("");
   auto commit_error = [&] {
     absl::StatusOr<RawClient> raw = RawClient::Connect(address_);
     ASSERT_TRUE(raw.ok()) << raw.status();
     ASSERT_TRUE(raw->Write(std::string("JUNK\0\0\0\0\0\0\0\0", 12)).ok());
-    // The server answers a protocol error by closing.
+    // The server closes a connection of no protocol it speaks.
     ASSERT_TRUE(raw->WaitForClose().ok());
   };
 
