@@ -31,6 +31,7 @@
 #include "proto/health.pb.h"
 #include "rpc/channel.h"
 #include "rpc/server.h"
+#include "tests/http_wire.h"
 #include "tests/test_service.h"
 
 namespace mrpc {
@@ -41,63 +42,24 @@ using echo::EchoResponse;
 using health::v1::HealthCheckRequest;
 using health::v1::HealthCheckResponse;
 using ::mrpc::testing::Eventually;
+using ::mrpc::testing::HttpResponse;
 using ::mrpc::testing::kTestService;
 using ::mrpc::testing::RawClient;
 
 constexpr char kHealthService[] = "mrpc.health.v1.Health";
 
-struct HttpResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // Names lower-cased.
-  std::string body;
-};
-
-// One request on `client` (kept alive), and its response: the status line
-// and headers byte by byte up to the blank line, then Content-Length bytes.
+// One request on `client` (kept alive), and its response (tests/http_wire.h).
 absl::StatusOr<HttpResponse> Exchange(RawClient* client,
                                       absl::string_view method,
                                       absl::string_view target,
                                       absl::string_view body = "") {
-  std::string request =
-      absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: test\r\n");
-  if (method == "POST") {
-    absl::StrAppend(&request, "Content-Type: application/json\r\n",
-                    "Content-Length: ", body.size(), "\r\n");
-  }
-  absl::StrAppend(&request, "\r\n", body);
-  absl::Status written = client->Write(request);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (method == "POST")
+    headers.emplace_back("Content-Type", "application/json");
+  absl::Status written =
+      client->Write(testing::HttpRequestBytes(method, target, body, headers));
   if (!written.ok()) return written;
-  std::string head;
-  while (!absl::EndsWith(head, "\r\n\r\n")) {
-    absl::StatusOr<std::string> byte = client->ReadExactly(1);
-    if (!byte.ok()) return byte.status();
-    head += *byte;
-    if (head.size() > 16384) return absl::InternalError("headers too long");
-  }
-  std::vector<std::string> lines =
-      absl::StrSplit(head.substr(0, head.size() - 4), "\r\n");
-  HttpResponse response;
-  std::vector<std::string> status_line = absl::StrSplit(lines[0], ' ');
-  if (status_line.size() < 2 ||
-      !absl::SimpleAtoi(status_line[1], &response.status)) {
-    return absl::InternalError(absl::StrCat("bad status line: ", lines[0]));
-  }
-  for (size_t i = 1; i < lines.size(); ++i) {
-    std::pair<std::string, std::string> header =
-        absl::StrSplit(lines[i], absl::MaxSplits(':', 1));
-    response.headers[absl::AsciiStrToLower(header.first)] =
-        std::string(absl::StripAsciiWhitespace(header.second));
-  }
-  size_t length = 0;
-  if (!absl::SimpleAtoi(response.headers["content-length"], &length)) {
-    return absl::InternalError("no Content-Length");
-  }
-  if (length > 0) {
-    absl::StatusOr<std::string> read = client->ReadExactly(length);
-    if (!read.ok()) return read.status();
-    response.body = std::move(*read);
-  }
-  return response;
+  return testing::ReadHttpResponse(*client);
 }
 
 // The samples of a /metrics page by their name and labels as written
@@ -281,7 +243,7 @@ TEST_F(HttpPagesTest, MetricsCountTheCallsMade) {
 
   const HttpResponse response = Get("/metrics");
   ASSERT_EQ(response.status, 200);
-  EXPECT_EQ(response.headers.at("content-type"),
+  EXPECT_EQ(response.Header("content-type"),
             "text/plain; version=0.0.4; charset=utf-8");
   const Scrape scrape = ParseScrape(response.body);
   for (const auto& [family, count] : scrape.types) {
@@ -402,7 +364,7 @@ TEST_F(HttpPagesTest, HealthFollowsSetServingStatus) {
   HttpResponse r = get("/health");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{\"status\":\"SERVING\"}\n");
-  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(r.Header("content-type"), "application/json");
 
   server_->SetServingStatus("", false);
   r = get("/health");
@@ -464,7 +426,7 @@ TEST_F(HttpPagesTest, HealthServiceOverHttp) {
   EXPECT_NE(r.body.find("\"NOT_SERVING\""), std::string::npos) << r.body;
   r = post("{\"service\":\"no.Such\"}");
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(r.headers["mrpc-status"],
+  EXPECT_EQ(r.Header("mrpc-status"),
             absl::StrCat(static_cast<int>(absl::StatusCode::kNotFound)));
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "rpc/http/http_status.h"
+#include "rpc/http/pages_text.h"
 #include "rpc/rpcz.h"
 
 namespace mrpc {
@@ -54,33 +55,6 @@ absl::Status ParseQuery(const HttpServerRequest& request, RpczQuery* query) {
     query->limit = static_cast<size_t>(n);
   }
   return absl::OkStatus();
-}
-
-std::string HtmlEscape(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // A phase in microseconds as JSON: null when it did not happen.
