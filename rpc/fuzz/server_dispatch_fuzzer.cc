@@ -1,17 +1,23 @@
 // Fuzzes the server's handling of whatever a client sends: each input is
 // written on a fresh connection to a live in-process server (then the
-// client half-closes), exercising decoding and the dispatch of every frame
-// type, metadata and an interceptor included. Properties: the process never
-// crashes (ASan, UBSan); the server answers only with well-formed RESPONSE
-// and PONG frames whose metadata is within the default limits; it always closes
-// the connection (a hang is a finding); and every 64 inputs a normal client
-// is still served.
+// client half-closes), exercising protocol detection, decoding and the
+// dispatch of every frame type, metadata and an interceptor included, and
+// HTTP requests on the same port. Properties: the process never crashes
+// (ASan, UBSan); to binary input the server answers only with well-formed
+// RESPONSE and PONG frames whose metadata is within the default limits; to
+// input that starts as HTTP, only with well-formed HTTP/1.1 responses; it
+// always closes the connection (a hang is a finding); and every 64 inputs
+// a normal client is still served.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "net/buffer.h"
 #include "net/test_util.h"
 #include "proto/echo.pb.h"
@@ -104,6 +110,50 @@ Target& GetTarget() {
   return *target;
 }
 
+// The input starts as an HTTP/1.1 request line would (a method and a
+// space), which is what the server serves as HTTP.
+bool StartsAsHttp(absl::string_view input) {
+  for (absl::string_view method :
+       {"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ",
+        "TRACE ", "CONNECT "}) {
+    if (absl::StartsWith(input, method)) return true;
+  }
+  return false;
+}
+
+// `received` is a sequence of whole HTTP/1.1 responses, each with a status
+// line, headers and a body of its Content-Length (none for 1xx and 204).
+// After a HEAD request bodies are omitted: only the first response's head
+// is checked then.
+void CheckHttpResponses(absl::string_view received, bool head_requests) {
+  while (!received.empty()) {
+    const size_t end = received.find("\r\n\r\n");
+    FUZZ_CHECK(end != absl::string_view::npos);
+    std::vector<absl::string_view> lines =
+        absl::StrSplit(received.substr(0, end), "\r\n");
+    FUZZ_CHECK(absl::StartsWith(lines[0], "HTTP/1.1 "));
+    int status = 0;
+    FUZZ_CHECK(absl::SimpleAtoi(lines[0].substr(9, 3), &status));
+    FUZZ_CHECK(status >= 100 && status <= 599);
+    size_t length = 0;
+    bool has_length = false;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const size_t colon = lines[i].find(':');
+      FUZZ_CHECK(colon != absl::string_view::npos && colon > 0);
+      if (absl::EqualsIgnoreCase(lines[i].substr(0, colon), "content-length")) {
+        FUZZ_CHECK(absl::SimpleAtoi(
+            absl::StripAsciiWhitespace(lines[i].substr(colon + 1)), &length));
+        has_length = true;
+      }
+    }
+    received.remove_prefix(end + 4);
+    if (head_requests) return;
+    if (status < 200 || status == 204) continue;
+    FUZZ_CHECK(has_length && length <= received.size());
+    received.remove_prefix(length);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -120,21 +170,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // error, or (for a stalled partial frame) its timeouts.
   std::string received;
   FUZZ_CHECK(client->WaitForClose(absl::Seconds(10), &received).ok());
-  mrpc::Buffer replies;
-  replies.Append(received);
-  mrpc::RpcMeta scratch;
-  absl::Status decoded = mrpc::DecodeFrames(
-      &replies, 1 << 20, &scratch,
-      [](const mrpc::RpcMeta& meta, absl::string_view) {
-        FUZZ_CHECK(meta.type() == mrpc::RESPONSE || meta.type() == mrpc::PONG);
-        // The server never sends metadata a default client would refuse.
-        FUZZ_CHECK(mrpc::CheckMetadata(meta, mrpc::kDefaultMaxMetadataBytes,
-                                       mrpc::kDefaultMaxMetadataEntries)
-                       .ok());
-        return true;
-      });
-  FUZZ_CHECK(decoded.ok());
-  FUZZ_CHECK(replies.ReadableBytes() == 0);  // Only whole frames.
+  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  if (StartsAsHttp(input)) {
+    CheckHttpResponses(received, absl::StrContains(input, "HEAD "));
+  } else {
+    mrpc::Buffer replies;
+    replies.Append(received);
+    mrpc::RpcMeta scratch;
+    absl::Status decoded = mrpc::DecodeFrames(
+        &replies, 1 << 20, &scratch,
+        [](const mrpc::RpcMeta& meta, absl::string_view) {
+          FUZZ_CHECK(meta.type() == mrpc::RESPONSE ||
+                     meta.type() == mrpc::PONG);
+          // The server never sends metadata a default client would refuse.
+          FUZZ_CHECK(mrpc::CheckMetadata(meta, mrpc::kDefaultMaxMetadataBytes,
+                                         mrpc::kDefaultMaxMetadataEntries)
+                         .ok());
+          return true;
+        });
+    FUZZ_CHECK(decoded.ok());
+    FUZZ_CHECK(replies.ReadableBytes() == 0);  // Only whole frames.
+  }
 
   static int inputs = 0;
   if (++inputs % 64 == 0) {
