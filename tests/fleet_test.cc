@@ -183,14 +183,18 @@ TEST_F(FleetTest, KilledServerIsSteppedAroundAndANewOneGetsCallsWithinASecond) {
     ASSERT_TRUE(Eventually([&] { return load->ok() > ok_before + 2000; },
                            absl::Seconds(10)));
     load->Stop();
-    // Only calls in flight on it (8 at most) may fail, and only if they
-    // are not idempotent; none from 1 s after the kill.
+    // Only calls sent to it may fail, and only if they are not idempotent;
+    // none from 1 s after the kill. Those are the 8 in flight when it died,
+    // and at most one more round: SIGKILL is not instant, and while the
+    // process exits its kernel may still complete the channel's reconnect
+    // into the listening socket's backlog (seen once: 9 failures), resetting
+    // the calls sent on it when the socket closes.
     EXPECT_EQ(load->FailuresSince(killed + absl::Seconds(1)), 0)
         << load->last_error();
     if (idempotent) {
       EXPECT_EQ(load->failures(), 0) << load->last_error();
     } else {
-      EXPECT_LE(load->failures(), 8) << load->last_error();
+      EXPECT_LE(load->failures(), 16) << load->last_error();
     }
     // A new server registers: it gets calls within a second.
     auto load2 = std::make_unique<Load>(channel->get(), idempotent);
