@@ -43,23 +43,6 @@ ChunkedDecoder::Result ChunkedDecoder::Fail(Error error) {
   return Result::kError;
 }
 
-size_t ChunkedDecoder::FindLine(absl::string_view data, bool* bare_lf) {
-  *bare_lf = false;
-  // Resume where the last call stopped: a line fed a byte at a time is
-  // searched once, not once per byte.
-  const size_t lf = data.find('\n', std::min(scanned_, data.size()));
-  if (lf == absl::string_view::npos) {
-    scanned_ = data.size();
-    return absl::string_view::npos;
-  }
-  scanned_ = 0;
-  if (lf == 0 || data[lf - 1] != '\r') {
-    *bare_lf = true;
-    return lf;
-  }
-  return lf - 1;
-}
-
 ChunkedDecoder::Result ChunkedDecoder::OnSizeLine(absl::string_view line) {
   uint64_t size = 0;
   size_t i = 0;
@@ -95,8 +78,9 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
     switch (state_) {
       case State::kSize: {
         const absl::string_view data = input->View();
-        bool bare_lf = false;
-        const size_t len = FindLine(data, &bare_lf);
+        size_t end_len = 0;
+        const size_t len = http::FindLine(data, &scanned_, &end_len);
+        const bool bare_lf = end_len == 1;
         if (len == absl::string_view::npos) {
           // Incomplete: a trailing CR may still be the line's end.
           size_t pending = data.size();
@@ -140,8 +124,9 @@ ChunkedDecoder::Result ChunkedDecoder::Decode(Buffer* input, Sink sink) {
       }
       case State::kTrailers: {
         const absl::string_view data = input->View();
-        bool bare_lf = false;
-        const size_t len = FindLine(data, &bare_lf);
+        size_t end_len = 0;
+        const size_t len = http::FindLine(data, &scanned_, &end_len);
+        const bool bare_lf = end_len == 1;
         if (len == absl::string_view::npos) {
           size_t pending = data.size();
           if (pending > 0 && data.back() == '\r') --pending;

@@ -56,12 +56,12 @@ class ChunkedDecoder {
   enum class Result { kNeedMore, kDone, kError };
   enum class Error {
     kNone,
-    kBadChunkSize,     // Not hex, overflows, bad extension, line too long.
-    kBadChunkEnd,      // Chunk data not followed by CRLF.
-    kBadTrailer,       // A trailer line that is not "name: value".
-    kBodyTooLarge,     // Over max_chunk_bytes or max_body_bytes.
-    kTrailersTooLarge, // Over max_trailer_bytes.
-    kSinkRefused,      // The sink returned false.
+    kBadChunkSize,      // Not hex, overflows, bad extension, line too long.
+    kBadChunkEnd,       // Chunk data not followed by CRLF.
+    kBadTrailer,        // A trailer line that is not "name: value".
+    kBodyTooLarge,      // Over max_chunk_bytes or max_body_bytes.
+    kTrailersTooLarge,  // Over max_trailer_bytes.
+    kSinkRefused,       // The sink returned false.
   };
   // Takes a piece of decoded body; false stops decoding (kSinkRefused).
   using Sink = absl::FunctionRef<bool(absl::string_view piece)>;
@@ -83,18 +83,15 @@ class ChunkedDecoder {
  private:
   enum class State { kSize, kData, kDataEnd, kTrailers, kDone, kFailed };
   Result Fail(Error error);
-  // Finds the line at the front of `data`: its length without the CRLF (or
-  // the bare LF, which sets *bare_lf), or npos if incomplete.
-  size_t FindLine(absl::string_view data, bool* bare_lf);
   Result OnSizeLine(absl::string_view line);
 
   const Limits limits_;
   State state_ = State::kSize;
   Error error_ = Error::kNone;
-  uint64_t remaining_ = 0;     // Of the current chunk's data.
+  uint64_t remaining_ = 0;  // Of the current chunk's data.
   uint64_t body_bytes_ = 0;
   size_t trailer_bytes_ = 0;
-  size_t scanned_ = 0;         // Bytes of the pending line searched for LF.
+  size_t scanned_ = 0;  // http::FindLine's progress on the pending line.
 };
 
 }  // namespace mrpc

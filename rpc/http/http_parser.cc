@@ -93,23 +93,6 @@ HttpRequestParser::Result HttpRequestParser::Fail(int status,
   return Result::kError;
 }
 
-size_t HttpRequestParser::FindLine(absl::string_view data, size_t* end_len) {
-  // Resume where the last call stopped: a line fed a byte at a time is
-  // searched once, not once per byte.
-  const size_t lf = data.find('\n', std::min(scanned_, data.size()));
-  if (lf == absl::string_view::npos) {
-    scanned_ = data.size();
-    return absl::string_view::npos;
-  }
-  scanned_ = 0;
-  if (lf > 0 && data[lf - 1] == '\r') {
-    *end_len = 2;
-    return lf - 1;
-  }
-  *end_len = 1;  // A bare LF ends a line too (RFC 9112 section 2.2).
-  return lf;
-}
-
 HttpRequestParser::Result HttpRequestParser::OnRequestLine(
     absl::string_view line) {
   // method SP request-target SP HTTP-version, single spaces.
@@ -256,7 +239,7 @@ HttpRequestParser::Result HttpRequestParser::Feed(Buffer* input) {
           started_ = true;
         }
         size_t end_len = 0;
-        const size_t len = FindLine(data, &end_len);
+        const size_t len = http::FindLine(data, &scanned_, &end_len);
         if (len == absl::string_view::npos) {
           // A trailing CR may still be the line's end.
           size_t pending = data.size();
@@ -289,7 +272,7 @@ HttpRequestParser::Result HttpRequestParser::Feed(Buffer* input) {
       case State::kHeaders: {
         const absl::string_view data = input->View();
         size_t end_len = 0;
-        const size_t len = FindLine(data, &end_len);
+        const size_t len = http::FindLine(data, &scanned_, &end_len);
         if (len == absl::string_view::npos) {
           size_t pending = data.size();
           if (pending > 0 && data.back() == '\r') --pending;

@@ -65,14 +65,14 @@ struct HttpServerLimits {
 };
 
 struct HttpServerRequest {
-  std::string method;        // "GET", "POST", ... as sent (case-sensitive).
-  std::string target;        // Raw request-target, e.g. "/status?format=json".
-  std::string path;          // Target before '?', raw (not percent-decoded).
-  std::string query;         // After '?', raw ("" if none).
-  int version_minor = 1;     // HTTP/1.0 -> 0, HTTP/1.1 (or 1.x > 1) -> 1.
+  std::string method;     // "GET", "POST", ... as sent (case-sensitive).
+  std::string target;     // Raw request-target, e.g. "/status?format=json".
+  std::string path;       // Target before '?', raw (not percent-decoded).
+  std::string query;      // After '?', raw ("" if none).
+  int version_minor = 1;  // HTTP/1.0 -> 0, HTTP/1.1 (or 1.x > 1) -> 1.
   // In arrival order; names lower-cased, values with surrounding OWS trimmed.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;          // De-chunked.
+  std::string body;  // De-chunked.
   // From the version and the Connection header ("close", "keep-alive").
   bool keep_alive = true;
   bool expect_continue = false;  // "Expect: 100-continue" seen.
@@ -125,9 +125,6 @@ class HttpRequestParser {
  private:
   enum class State { kRequestLine, kHeaders, kBody, kChunked, kDone, kFailed };
   Result Fail(int status, const char* reason);
-  // The LF-ended line at the front of `data`: its length without CRLF / LF,
-  // or npos if incomplete; *end_len is the line end's length.
-  size_t FindLine(absl::string_view data, size_t* end_len);
   Result OnRequestLine(absl::string_view line);
   Result OnHeaderLine(absl::string_view line);
   Result OnHeadersEnd();
@@ -140,12 +137,12 @@ class HttpRequestParser {
   bool started_ = false;
   size_t empty_line_bytes_ = 0;  // Before the request line.
   size_t header_bytes_ = 0;
-  size_t scanned_ = 0;           // Bytes of the pending line searched for LF.
+  size_t scanned_ = 0;  // http::FindLine's progress on the pending line.
   bool has_length_ = false;
   uint64_t content_length_ = 0;
   bool chunked_ = false;
   bool has_host_ = false;
-  uint64_t remaining_ = 0;       // Of the Content-Length body.
+  uint64_t remaining_ = 0;  // Of the Content-Length body.
   std::optional<ChunkedDecoder> chunked_decoder_;  // Per chunked body.
 };
 
