@@ -15,6 +15,7 @@ set -euo pipefail
 # wrk (the JSON benchmark).
 # Page tests: chromium (headless) renders /status; promtool (prometheus)
 # checks /metrics.
+# TLS: libssl-dev (the library) and openssl (tests' s_client, certificates).
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -25,6 +26,7 @@ PACKAGES=(
   pkg-config linux-perf valgrind procps util-linux python3 git
   etcd-server etcd-client dnsmasq-base
   curl wrk chromium prometheus
+  libssl-dev openssl
 )
 
 missing=()

@@ -27,6 +27,7 @@ _LIBRARIES = {
     "absl_flags": ["absl_flags", "absl_flags_parse", "absl_flags_usage"],
     "absl_random": ["absl_random_random"],
     "absl_hash": ["absl_hash", "absl_raw_hash_set"],
+    "openssl": ["openssl"],
 }
 
 # target name -> binary under /usr/bin.
