@@ -42,6 +42,12 @@ void Connector::Restart() {
   StartInLoop();
 }
 
+void Connector::RetryAfterFailure(const absl::Status& status) {
+  loop_->AssertInLoopThread();
+  wanted_ = true;
+  Fail(status, /*retriable=*/true);
+}
+
 void Connector::Stop() {
   wanted_ = false;
   loop_->RunInLoop([self = shared_from_this()] { self->StopInLoop(); });
@@ -127,7 +133,6 @@ void Connector::HandleWrite() {
     return;
   }
   state_ = State::kConnected;
-  backoff_ = options_.initial_backoff;
   Socket connected = std::move(socket_);
   if (wanted_ && new_connection_callback_) {
     new_connection_callback_(std::move(connected));

@@ -68,6 +68,11 @@ class Connector : public std::enable_shared_from_this<Connector> {
   // Connects again at once with the backoff reset (after a connection that
   // worked has closed). Loop thread only.
   void Restart();
+  // The connection this connector made failed before it was of use (its
+  // TLS handshake failed): reports `status` to the error callback and
+  // retries after the backoff, which keeps growing across such failures
+  // (a TCP connect alone does not reset it; Restart() does). Loop only.
+  void RetryAfterFailure(const absl::Status& status);
   // Abandons any attempt in progress and cancels retries. Thread-safe.
   void Stop();
 

@@ -8,6 +8,9 @@
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
 #include "net/sync.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
+#include "absl/strings/str_cat.h"
 
 namespace mrpc {
 
@@ -42,7 +45,8 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
         loop_, next_id_++, std::move(socket),
         local.ok() ? *local : InetAddress(), peer.ok() ? *peer : server,
         options_.connection);
-    conn->SetConnectionCallback(connection_callback_);
+    // TLS: "up" once the handshake is done, not at the TCP connect.
+    if (options_.tls == nullptr) conn->SetConnectionCallback(connection_callback_);
     conn->SetMessageCallback(message_callback_);
     conn->SetWriteCompleteCallback(write_complete_callback_);
     std::weak_ptr<Core> weak = shared_from_this();
@@ -58,6 +62,20 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
       connection_ = conn;
     }
     conn->ConnectEstablished();
+    if (options_.tls != nullptr) StartTls(conn);
+  }
+
+  void StartTls(const TcpConnectionPtr& conn) {
+    std::weak_ptr<Core> weak = shared_from_this();
+    conn->StartTls(
+        options_.tls->NewSession(options_.tls_server_name),
+        options_.tls_handshake_timeout,
+        [weak](const TcpConnectionPtr& c, const absl::Status& status) {
+          auto self = weak.lock();
+          if (self == nullptr || !status.ok()) return;  // The close reports it.
+          c->SetConnectionCallback(self->connection_callback_);
+          if (self->connection_callback_) self->connection_callback_(c);
+        });
   }
 
   void RemoveConnection(const TcpConnectionPtr& conn) {
@@ -67,6 +85,17 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
       if (connection_ == conn) connection_.reset();
     }
     loop_->QueueInLoop([conn] { conn->ConnectDestroyed(); });
+    if (options_.tls != nullptr && conn->tls() != nullptr &&
+        !conn->tls()->handshake_done()) {
+      // Never up: a failed attempt, with the TLS error and backoff.
+      if (!connecting_) return;
+      connector_->RetryAfterFailure(absl::UnavailableError(absl::StrCat(
+          "TLS with ", connector_->server_address().ToString(), ": ",
+          conn->tls_error().empty() ? TcpConnection::CloseReasonName(
+                                          conn->close_reason())
+                                    : conn->tls_error())));
+      return;
+    }
     if (options_.reconnect && connecting_) {
       MRPC_PEER_LOG(INFO, "tcp client reconnect", connector_->server_address())
           << options_.name << ": connection to "

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
 #include "net/callbacks.h"
 #include "net/connector.h"
 #include "net/inet_address.h"
@@ -25,6 +26,7 @@
 namespace mrpc {
 
 class EventLoop;
+class TlsContext;
 
 class TcpClient {
  public:
@@ -38,6 +40,14 @@ class TcpClient {
     Connector::Options connector;
     // The connection's buffers, idle timeout, LT/ET.
     TcpConnection::Options connection;
+    // TLS: when set, each connection runs a handshake (verifying the
+    // server as `tls_server_name`, a DNS name or an IP address) before it
+    // is reported up; a failed or timed-out handshake counts as a failed
+    // connect attempt (the error callback, then the connector's backoff).
+    // Default: null (plaintext).
+    std::shared_ptr<const TlsContext> tls;
+    std::string tls_server_name;
+    absl::Duration tls_handshake_timeout = absl::Seconds(10);
   };
 
   // `loop` is not owned and must outlive the client.

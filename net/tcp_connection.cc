@@ -12,6 +12,7 @@
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
 #include "net/memory_budget.h"
+#include "net/tls_session.h"
 
 namespace mrpc {
 namespace {
@@ -24,8 +25,20 @@ constexpr size_t kShrinkAbove = 64 * 1024;
 // throughput; it is what each of 10,000 quiet connections keeps. Busy
 // connections grow theirs as needed.
 constexpr size_t kInitialBufferSize = 256;
+// What a TLS session's own state (OpenSSL's SSL object and, while busy,
+// its record buffers) is charged to the memory budget: an estimate, since
+// OpenSSL allocates it out of sight.
+constexpr size_t kTlsSessionCharge = 16 * 1024;
 
 }  // namespace
+
+struct TcpConnection::Tls {
+  std::unique_ptr<TlsSession> session;
+  Buffer wire_in{kInitialBufferSize};    // Records read, not yet decrypted.
+  Buffer plain_out{kInitialBufferSize};  // Plaintext, not yet encrypted.
+  TlsHandshakeCallback done;             // Until the handshake ends.
+  TimerId timer;                         // The handshake's deadline.
+};
 
 const char* TcpConnection::CloseReasonName(CloseReason reason) {
   switch (reason) {
@@ -43,6 +56,8 @@ const char* TcpConnection::CloseReasonName(CloseReason reason) {
       return "closed locally";
     case CloseReason::kOutputStalled:
       return "output stalled";
+    case CloseReason::kTlsError:
+      return "TLS error";
   }
   return "?";
 }
@@ -109,6 +124,10 @@ void TcpConnection::ConnectDestroyed() {
     channel_.DisableAll();
     loop_->Cancel(idle_timer_);
     loop_->Cancel(stall_timer_);
+    if (tls_ != nullptr && tls_->done != nullptr) {
+      FinishHandshake(absl::UnavailableError(
+          "connection closed during the TLS handshake"));
+    }
     if (connection_callback_) connection_callback_(shared_from_this());
   }
   channel_.Remove();
@@ -121,6 +140,14 @@ void TcpConnection::ConnectDestroyed() {
   input_.Shrink(0);
   output_.RetrieveAll();
   output_.Shrink(0);
+  if (tls_ != nullptr) {
+    loop_->Cancel(tls_->timer);
+    tls_->session.reset();  // The peer identity was copied by whoever needs it.
+    tls_->wire_in.RetrieveAll();
+    tls_->wire_in.Shrink(0);
+    tls_->plain_out.RetrieveAll();
+    tls_->plain_out.Shrink(0);
+  }
   UpdateCharge();
   budget_ = nullptr;
   // Close the fd now, not when the last reference goes: whoever still holds
@@ -136,15 +163,32 @@ void TcpConnection::HandleRead() {
   // waits in the kernel until StartRead().
   while (reading_ && !close_queued_ &&
          state_.load() != State::kDisconnected) {
-    const size_t writable = input_.WritableBytes();
+    Buffer* const target = tls_ == nullptr ? &input_ : &tls_->wire_in;
+    const size_t writable = target->WritableBytes();
     const size_t capacity =
         writable +
         (writable < Buffer::kReadSpillSize ? Buffer::kReadSpillSize : 0);
     int err = 0;
-    const ssize_t n = input_.ReadFd(socket_.fd(), &err);
+    const ssize_t n = target->ReadFd(socket_.fd(), &err);
     if (n > 0) {
       bytes_received_ += n;
       last_active_ms_ = loop_->CachedNowMs();
+      bool tls_closed = false;
+      if (tls_ != nullptr) {
+        const size_t before = input_.ReadableBytes();
+        if (!ReceiveTls(&tls_closed)) return;
+        if (input_.ReadableBytes() == before) {  // Handshake bytes only.
+          if (tls_closed) {
+            HandlePeerClosed();
+            return;
+          }
+          Flush();
+          UpdateCharge();
+          if (!options_.edge_triggered || static_cast<size_t>(n) < capacity)
+            return;
+          continue;
+        }
+      }
       in_message_callback_ = true;
       message_callback_(shared_from_this(), &input_);
       in_message_callback_ = false;
@@ -154,6 +198,10 @@ void TcpConnection::HandleRead() {
       }
       Flush();
       UpdateCharge();
+      if (tls_closed) {  // close_notify: the peer sends nothing more.
+        HandlePeerClosed();
+        return;
+      }
       // Level-triggered: epoll reports what is left. Edge-triggered: a read
       // shorter than the room offered proves the socket is drained.
       if (!options_.edge_triggered || static_cast<size_t>(n) < capacity) return;
@@ -168,9 +216,15 @@ void TcpConnection::HandleRead() {
 }
 
 void TcpConnection::HandlePeerClosed() {
+  if (state_.load() == State::kDisconnected) return;
   peer_closed_ = true;
   reading_ = false;
-  if (output_.ReadableBytes() == 0 && !busy_) {
+  if (tls_ != nullptr && tls_->done != nullptr) {
+    FailTls(absl::UnavailableError(
+        "the peer closed the connection during the TLS handshake"));
+    return;
+  }
+  if (OutputBytes() == 0 && !busy_) {
     HandleClose(CloseReason::kPeerClosed);
     return;
   }
@@ -185,10 +239,9 @@ void TcpConnection::HandleWrite() {
 }
 
 void TcpConnection::Flush() {
-  if (close_queued_ || state_.load() == State::kDisconnected ||
-      output_.ReadableBytes() == 0) {
-    return;
-  }
+  if (close_queued_ || state_.load() == State::kDisconnected) return;
+  if (tls_ != nullptr && !EncryptPending()) return;
+  if (output_.ReadableBytes() == 0) return;
   while (output_.ReadableBytes() > 0) {
     const ssize_t n = ::send(socket_.fd(), output_.Peek(),
                              output_.ReadableBytes(), MSG_NOSIGNAL);
@@ -216,7 +269,9 @@ void TcpConnection::Flush() {
   }
   if (!options_.edge_triggered && channel_.IsWriting())
     channel_.DisableWriting();
-  OnOutputDrained();
+  // TLS: plaintext still waiting for the handshake is not drained.
+  if (tls_ == nullptr || tls_->plain_out.ReadableBytes() == 0)
+    OnOutputDrained();
 }
 
 void TcpConnection::OnOutputDrained() {
@@ -273,6 +328,16 @@ void TcpConnection::SendInLoop(const char* data, size_t length) {
         << "connection " << name_ << ": dropping a send after close/shutdown";
     return;
   }
+  if (tls_ != nullptr) {
+    const size_t old_size = OutputBytes();
+    tls_->plain_out.Append(data, length);
+    if (!AcceptOutput(old_size)) return;
+    if (!in_message_callback_) {
+      Flush();
+      UpdateCharge();
+    }
+    return;
+  }
   size_t written = 0;
   // Nothing queued and not inside the message callback (which coalesces):
   // try the socket directly, so the common case copies nothing.
@@ -312,8 +377,8 @@ void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
       state == State::kDisconnecting) {
     return;
   }
-  const size_t old_size = output_.ReadableBytes();
-  fill(&output_);
+  const size_t old_size = OutputBytes();
+  fill(tls_ == nullptr ? &output_ : &tls_->plain_out);
   if (!AcceptOutput(old_size)) return;
   if (!in_message_callback_) {
     Flush();
@@ -322,7 +387,7 @@ void TcpConnection::SendInPlace(absl::FunctionRef<void(Buffer*)> fill) {
 }
 
 bool TcpConnection::AcceptOutput(size_t old_size) {
-  const size_t size = output_.ReadableBytes();
+  const size_t size = OutputBytes();
   if (options_.max_output_bytes > 0 && size > options_.max_output_bytes) {
     MRPC_PEER_LOG(ERROR, "tcp output overflow", peer_address_)
         << "connection " << name_ << ": output buffer at " << size
@@ -349,8 +414,15 @@ void TcpConnection::Shutdown() {
 void TcpConnection::ShutdownInLoop() {
   loop_->AssertInLoopThread();
   if (state_.load() != State::kConnected) return;
+  if (tls_ != nullptr && tls_->session->handshake_done()) {
+    // close_notify after the last plaintext: the peer can tell an orderly
+    // end from a truncation.
+    if (!EncryptPending()) return;
+    tls_->session->SendCloseNotify(&output_);
+    Flush();
+  }
   state_ = State::kDisconnecting;
-  if (output_.ReadableBytes() == 0) {
+  if (OutputBytes() == 0) {
     absl::Status status = socket_.ShutdownWrite();
     if (!status.ok())  // E.g. ENOTCONN: the peer reset first.
       MRPC_PEER_LOG(WARNING, "tcp socket call failed", peer_address_)
@@ -405,8 +477,7 @@ void TcpConnection::SetBusy(bool busy) {
 
 void TcpConnection::MaybeFinishHalfClose() {
   if (state_.load() == State::kDisconnected) return;
-  if (output_.ReadableBytes() == 0 && !busy_)
-    HandleClose(CloseReason::kPeerClosed);
+  if (OutputBytes() == 0 && !busy_) HandleClose(CloseReason::kPeerClosed);
 }
 
 void TcpConnection::HandleClose(CloseReason reason) {
@@ -420,6 +491,15 @@ void TcpConnection::HandleClose(CloseReason reason) {
   loop_->Cancel(stall_timer_);
   VLOG(1) << "connection " << name_ << " closed: " << CloseReasonName(reason);
   TcpConnectionPtr guard = shared_from_this();
+  if (tls_ != nullptr && tls_->done != nullptr) {
+    loop_->Cancel(tls_->timer);
+    TlsHandshakeCallback done = std::move(tls_->done);
+    tls_->done = nullptr;
+    done(guard, absl::UnavailableError(absl::StrCat(
+                    "connection closed during the TLS handshake: ",
+                    tls_error_.empty() ? CloseReasonName(reason)
+                                       : tls_error_)));
+  }
   if (connection_callback_) connection_callback_(guard);
   if (close_callback_) close_callback_(guard);
 }
@@ -479,9 +559,130 @@ void TcpConnection::HandleIdleTimer() {
   HandleClose(CloseReason::kIdleTimeout);
 }
 
+size_t TcpConnection::OutputBytes() const {
+  return output_.ReadableBytes() +
+         (tls_ == nullptr ? 0 : tls_->plain_out.ReadableBytes());
+}
+
+size_t TcpConnection::buffer_capacity() const {
+  size_t capacity = input_.Capacity() + output_.Capacity();
+  if (tls_ != nullptr && tls_->session != nullptr) {
+    capacity += tls_->wire_in.Capacity() + tls_->plain_out.Capacity() +
+                kTlsSessionCharge;
+  }
+  return capacity;
+}
+
+const TlsSession* TcpConnection::tls() const {
+  return tls_ == nullptr ? nullptr : tls_->session.get();
+}
+
+void TcpConnection::StartTls(std::unique_ptr<TlsSession> session,
+                             absl::Duration timeout,
+                             TlsHandshakeCallback done) {
+  loop_->AssertInLoopThread();
+  CHECK(tls_ == nullptr) << "connection " << name_ << ": TLS started twice";
+  tls_ = std::make_unique<Tls>();
+  tls_->session = std::move(session);
+  tls_->done = std::move(done);
+  if (state_.load() == State::kDisconnected) return;
+  if (timeout > absl::ZeroDuration()) {
+    std::weak_ptr<TcpConnection> weak = shared_from_this();
+    tls_->timer = loop_->RunAfter(timeout, [weak, timeout] {
+      TcpConnectionPtr self = weak.lock();
+      if (self == nullptr || self->tls_->done == nullptr) return;
+      self->FailTls(absl::DeadlineExceededError(
+          absl::StrCat("TLS handshake not finished within ",
+                       absl::FormatDuration(timeout))));
+    });
+  }
+  // What was read so far is the peer's first TLS bytes.
+  tls_->wire_in.Swap(input_);
+  bool closed = false;
+  absl::Status status;
+  if (tls_->wire_in.ReadableBytes() > 0) {
+    if (!ReceiveTls(&closed)) return;
+  } else if (!tls_->session->handshake_done()) {
+    status = tls_->session->StartClient(&output_);
+    if (!status.ok()) {
+      FailTls(status);
+      return;
+    }
+  }
+  if (!in_message_callback_) Flush();
+  UpdateCharge();
+  // Plaintext cannot precede the handshake's end, but if some came with
+  // it, deliver it as a read would.
+  if (input_.ReadableBytes() > 0) {
+    loop_->QueueInLoop([self = shared_from_this()] {
+      if (self->connected() && self->input_.ReadableBytes() > 0) {
+        self->message_callback_(self, &self->input_);
+        self->Flush();
+      }
+    });
+  }
+}
+
+bool TcpConnection::ReceiveTls(bool* peer_closed) {
+  const bool was_done = tls_->session->handshake_done();
+  absl::Status status = tls_->session->Receive(&tls_->wire_in, &input_,
+                                               &output_, peer_closed);
+  if (!status.ok()) {
+    FailTls(status);
+    return false;
+  }
+  if (tls_->wire_in.ReadableBytes() == 0 &&
+      tls_->wire_in.Capacity() > kShrinkAbove) {
+    tls_->wire_in.Shrink(kInitialBufferSize);
+  }
+  if (!was_done && tls_->session->handshake_done()) {
+    FinishHandshake(absl::OkStatus());
+    if (state_.load() == State::kDisconnected) return false;
+  }
+  return true;
+}
+
+bool TcpConnection::EncryptPending() {
+  Buffer& plain = tls_->plain_out;
+  if (plain.ReadableBytes() == 0 || !tls_->session->handshake_done())
+    return true;
+  absl::Status status =
+      tls_->session->Send(plain.Peek(), plain.ReadableBytes(), &output_);
+  plain.RetrieveAll();
+  if (plain.Capacity() > kShrinkAbove) plain.Shrink(kInitialBufferSize);
+  if (!status.ok()) {
+    FailTls(status);
+    return false;
+  }
+  return true;
+}
+
+void TcpConnection::FinishHandshake(const absl::Status& status) {
+  loop_->Cancel(tls_->timer);
+  TlsHandshakeCallback done = std::move(tls_->done);
+  tls_->done = nullptr;
+  if (done) done(shared_from_this(), status);
+}
+
+void TcpConnection::FailTls(const absl::Status& status) {
+  if (state_.load() == State::kDisconnected) return;
+  tls_error_ = std::string(status.message());
+  MRPC_PEER_LOG(WARNING, "tls error", peer_address_)
+      << "connection " << name_ << ": " << status.message() << "; closing";
+  // Best effort: the alert OpenSSL queued tells the peer why.
+  if (output_.ReadableBytes() > 0) {
+    const ssize_t n = ::send(socket_.fd(), output_.Peek(),
+                             output_.ReadableBytes(), MSG_NOSIGNAL);
+    if (n > 0) bytes_sent_ += n;
+  }
+  TcpConnectionPtr guard = shared_from_this();
+  if (tls_->done != nullptr) FinishHandshake(status);
+  HandleClose(CloseReason::kTlsError);
+}
+
 void TcpConnection::UpdateCharge() {
   if (budget_ == nullptr) return;
-  const size_t capacity = input_.Capacity() + output_.Capacity();
+  const size_t capacity = buffer_capacity();
   if (capacity == charged_) return;
   budget_->Charge(static_cast<int64_t>(capacity) -
                   static_cast<int64_t>(charged_));

@@ -21,6 +21,12 @@
 // buffer. Sends made inside the message callback are coalesced into one
 // write after it returns. Writes use MSG_NOSIGNAL, so a closed peer can
 // never raise SIGPIPE.
+//
+// TLS: StartTls() puts a TlsSession (net/tls_session.h) between the socket
+// and the buffers. The message callback then sees decrypted bytes and
+// Send() takes plaintext; output_bytes() counts both the plaintext waiting
+// for the handshake and the records waiting for the socket. Shutdown()
+// sends close_notify first.
 #ifndef MRPC_NET_TCP_CONNECTION_H_
 #define MRPC_NET_TCP_CONNECTION_H_
 
@@ -31,6 +37,7 @@
 #include <string>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/buffer.h"
@@ -43,6 +50,7 @@ namespace mrpc {
 
 class EventLoop;
 class MemoryBudget;
+class TlsSession;
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
@@ -82,8 +90,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     kOutputOverflow,  // Output buffer past max_output_bytes.
     kLocalClose,      // ForceClose() or Shutdown() on this side.
     kOutputStalled,   // Output pending, none drained for output_stall_timeout.
+    kTlsError,        // A TLS failure (handshake, record, timeout): tls_error().
   };
-  static constexpr int kNumCloseReasons = 7;
+  static constexpr int kNumCloseReasons = 8;
   static const char* CloseReasonName(CloseReason reason);
 
   // `loop` is not owned and must outlive the connection. Call
@@ -112,6 +121,24 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // As ForceClose(), with a reason for logs. Loop thread only.
   void ForceCloseInLoop(CloseReason reason = CloseReason::kLocalClose);
 
+  // Runs once, on the loop, when a StartTls() handshake ends: OK, or why it
+  // failed (the connection then closes, kTlsError; a close for any other
+  // reason before the handshake ends reports that too).
+  using TlsHandshakeCallback =
+      std::function<void(const TcpConnectionPtr&, const absl::Status&)>;
+  // From now on the bytes on the wire are TLS records (see the file
+  // comment). Bytes already in the input buffer are taken as the peer's
+  // first TLS bytes (a server that recognized a ClientHello in them); a
+  // client session sends its ClientHello at once. The handshake must end
+  // within `timeout` (zero: no limit). Plaintext sent before it ends waits.
+  // May be called inside the message callback. Loop thread only.
+  void StartTls(std::unique_ptr<TlsSession> session, absl::Duration timeout,
+                TlsHandshakeCallback done);
+  // The TLS session, or null for a plaintext connection. Loop thread only.
+  const TlsSession* tls() const;
+  // Why the connection failed with kTlsError. Loop thread only.
+  const std::string& tls_error() const { return tls_error_; }
+
   // Stop and resume reading (backpressure). Loop thread only.
   void StopRead();
   void StartRead();
@@ -131,22 +158,21 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   const std::string& name() const { return name_; }
 
   // Loop thread only.
-  size_t output_bytes() const { return output_.ReadableBytes(); }
+  size_t output_bytes() const { return OutputBytes(); }
   size_t input_bytes() const { return input_.ReadableBytes(); }
   // The bytes read and not yet consumed, for a protocol that resumes
   // parsing outside the message callback. Loop only.
   Buffer* input_buffer() { return &input_; }
   // Bytes allocated for the input and output buffers.
-  size_t buffer_capacity() const {
-    return input_.Capacity() + output_.Capacity();
-  }
+  size_t buffer_capacity() const;
   uint64_t bytes_received() const { return bytes_received_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   CloseReason close_reason() const { return close_reason_; }
   // A slot for the layer above's per-connection state.
   std::any& context() { return context_; }
 
-  // Set before ConnectEstablished().
+  // Set before ConnectEstablished() (or, for a TLS client that reports "up"
+  // only after its handshake, before StartTls's callback returns).
   void SetConnectionCallback(ConnectionCallback cb) {
     connection_callback_ = std::move(cb);
   }
@@ -170,6 +196,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
  private:
   enum class State { kConnecting, kConnected, kDisconnecting, kDisconnected };
+  struct Tls;  // The session, its buffers and handshake state.
 
   void HandleRead();
   void HandleWrite();
@@ -197,6 +224,17 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void HandleStallTimer();
   // Brings the memory budget's charge in line with the buffers' capacity.
   void UpdateCharge();
+  // Output not yet on the wire: records, and plaintext not yet encrypted.
+  size_t OutputBytes() const;
+  // TLS: decrypts what the socket delivered into input_. False if the
+  // connection closed.
+  bool ReceiveTls(bool* peer_closed);
+  // TLS: encrypts the pending plaintext into output_ (once the handshake is
+  // done). False if the connection closed.
+  bool EncryptPending();
+  // TLS: the handshake ended (OK) or the connection fails with `status`.
+  void FinishHandshake(const absl::Status& status);
+  void FailTls(const absl::Status& status);
 
   EventLoop* const loop_;
   const uint64_t id_;
@@ -225,6 +263,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   MemoryBudget* budget_;  // Null once ConnectDestroyed() released the charge.
   size_t charged_ = 0;    // Bytes charged to budget_.
   CloseReason close_reason_ = CloseReason::kNone;
+  std::unique_ptr<Tls> tls_;  // Null: plaintext.
+  std::string tls_error_;
   std::any context_;
 
   ConnectionCallback connection_callback_;

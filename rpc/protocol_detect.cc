@@ -51,14 +51,15 @@ WireProtocol DetectProtocol(absl::string_view first_bytes,
     partial = true;
   }
   if (partial) return WireProtocol::kNeedMore;
+  // A TLS record: content type 22 (handshake), then version major 3.
   const unsigned char b0 = static_cast<unsigned char>(first_bytes[0]);
   if (b0 == 0x16 && (first_bytes.size() < 2 || first_bytes[1] == 0x03)) {
-    *reason = "a TLS handshake (TLS is not enabled on this port)";
-  } else {
-    *reason = absl::StrCat("unknown first bytes \"",
-                           absl::CHexEscape(first_bytes.substr(0, 16)),
-                           "\" (neither mrpc's \"MRPC\" nor an HTTP request)");
+    return first_bytes.size() < 2 ? WireProtocol::kNeedMore
+                                  : WireProtocol::kTls;
   }
+  *reason = absl::StrCat(
+      "unknown first bytes \"", absl::CHexEscape(first_bytes.substr(0, 16)),
+      "\" (neither mrpc's \"MRPC\", an HTTP request nor a TLS handshake)");
   return WireProtocol::kUnknown;
 }
 

@@ -16,6 +16,7 @@
 #include "net/loop_watchdog.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
+#include "net/tls_context.h"
 #include "proto/health.pb.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
@@ -30,6 +31,18 @@
 
 namespace mrpc {
 namespace {
+
+// Re-reads the TLS files (ServerOptions::tls) and logs what came of it.
+absl::Status ReloadTlsFiles(TlsContext& tls, const char* why) {
+  absl::StatusOr<bool> reloaded = tls.Reload();
+  if (!reloaded.ok()) {
+    LOG(WARNING) << "TLS reload (" << why << ") failed; new connections "
+                 << "keep the current certificate: " << reloaded.status();
+    return reloaded.status();
+  }
+  if (*reloaded) LOG(INFO) << "TLS reloaded (" << why << "): " << tls.Describe();
+  return absl::OkStatus();
+}
 
 // The connection's ServerConnection, or null before it came up.
 ServerConnection* ConnectionOf(const TcpConnectionPtr& conn) {
@@ -135,6 +148,29 @@ class Server::Impl {
       }
       if (!valid.ok()) return valid;
     }
+    if (!options.tls.cert_file.empty() || !options.tls.key_file.empty()) {
+      TlsContext::Config tls;
+      tls.role = TlsContext::Role::kServer;
+      tls.cert_file = options.tls.cert_file;
+      tls.key_file = options.tls.key_file;
+      tls.ca_file = options.tls.ca_file;
+      tls.require_client_cert = options.tls.require_client_cert;
+      absl::StatusOr<std::shared_ptr<TlsContext>> context =
+          TlsContext::Create(tls);
+      if (!context.ok()) return context.status();
+      shared_->tls = *std::move(context);
+      LOG(INFO) << "TLS: " << shared_->tls->Describe()
+                << (options.tls.ca_file.empty() ? ""
+                                                : ", client certificates ")
+                << (options.tls.ca_file.empty()
+                        ? ""
+                        : (options.tls.require_client_cert ? "required"
+                                                           : "verified"))
+                << (options.tls.required ? ", plaintext refused" : "");
+    } else if (options.tls.required || !options.tls.ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "tls.required and tls.ca_file need tls.cert_file and tls.key_file");
+    }
     InstallProtobufLogHandler();  // Before any request is parsed.
     if (options.health_service && !shared_->methods.contains(kHealthService)) {
       AddHealthService();
@@ -232,6 +268,12 @@ class Server::Impl {
     view_->Sample(absl::Now());
     sample_timer_ = acceptor_loop_->RunEvery(
         absl::Seconds(1), [view = view_] { view->Sample(absl::Now()); });
+    if (shared_->tls != nullptr &&
+        options.tls.reload_interval > absl::ZeroDuration()) {
+      reload_timer_ = acceptor_loop_->RunEvery(
+          options.tls.reload_interval,
+          [tls = shared_->tls] { ReloadTlsFiles(*tls, "file change"); });
+    }
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
     return absl::OkStatus();
@@ -276,6 +318,19 @@ class Server::Impl {
     shared_->health.Set(service, serving);
   }
 
+  absl::Status ReloadTls() {
+    std::shared_ptr<TlsContext> tls;
+    {
+      MutexLock lock(&mutex_);
+      tls = shared_->tls;
+    }
+    if (tls == nullptr) {
+      return absl::FailedPreconditionError(
+          "ReloadTls: the server is not started with TLS");
+    }
+    return ReloadTlsFiles(*tls, "ReloadTls");
+  }
+
   ServerStats stats() const {
     ServerStats s;
     shared_->AddCounters(&s);
@@ -291,6 +346,7 @@ class Server::Impl {
       s.fd_exhaustion_drops = tcp_server_->fd_exhaustion_drops();
     }
     if (watchdog_ != nullptr) s.loop_stalls = watchdog_->total_stalls();
+    if (shared_->tls != nullptr) s.tls_reloads = shared_->tls->reloads();
     return s;
   }
 
@@ -383,7 +439,10 @@ class Server::Impl {
   void StopAccepting() {
     // Waited for: no sample reads the server once it starts to stop.
     RunInLoopAndWait(acceptor_loop_,
-                     [this] { acceptor_loop_->Cancel(sample_timer_); });
+                     [this] {
+                       acceptor_loop_->Cancel(sample_timer_);
+                       acceptor_loop_->Cancel(reload_timer_);
+                     });
     shared_->draining = true;
     tcp_server_->StopAccepting();
   }
@@ -541,6 +600,7 @@ class Server::Impl {
   std::unique_ptr<TcpServer> tcp_server_;
   EventLoop* acceptor_loop_ = nullptr;
   TimerId sample_timer_;  // ServerView::Sample(), on the acceptor loop.
+  TimerId reload_timer_;  // ServerOptions::tls.reload_interval, ditto.
   // On the acceptor loop; created by Start(), destroyed by Shutdown().
   std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;
@@ -600,5 +660,7 @@ std::vector<LoopStats> Server::loop_stats() const {
 void Server::SetServingStatus(absl::string_view service, bool serving) {
   impl_->SetServingStatus(service, serving);
 }
+
+absl::Status Server::ReloadTls() { return impl_->ReloadTls(); }
 
 }  // namespace mrpc

@@ -247,6 +247,40 @@ struct ServerOptions {
     size_t max_calls = 256;
   };
   Rpcz rpcz;
+
+  // TLS on the same port (docs/guide.md, "TLS"). With cert_file and
+  // key_file set, a connection whose first byte starts a TLS handshake
+  // record (0x16) is served over TLS, binary calls and HTTP alike, and the
+  // others in plaintext unless `required`. TLS 1.2 and 1.3; renegotiation
+  // refused.
+  struct Tls {
+    // PEM: the certificate chain (leaf first) and its private key. Both
+    // empty: no TLS. Start() fails if they cannot be read or do not match.
+    std::string cert_file;
+    std::string key_file;
+    // PEM: CAs that client certificates must chain to. Set: clients are
+    // asked for a certificate, and a verified one's identity is on
+    // ServerContext::tls(); a certificate that does not verify fails the
+    // handshake. Empty: no client certificates. Default: empty.
+    std::string ca_file;
+    // Refuse clients without a certificate (mutual TLS; needs ca_file).
+    // Default: false.
+    bool require_client_cert = false;
+    // Refuse plaintext: a connection whose first bytes are not a TLS
+    // handshake is closed (counted in ServerStats::tls_plaintext_refused).
+    // Default: false.
+    bool required = false;
+    // A handshake must finish within this long of its first byte, or the
+    // connection is closed. Default: 10 s.
+    absl::Duration handshake_timeout = absl::Seconds(10);
+    // The files are read again this often; if they changed, new
+    // connections use the new certificate, key and CAs (established ones
+    // keep theirs). A bad new set is logged and the old one kept.
+    // Server::ReloadTls() does the same at once (the examples call it on
+    // SIGHUP). Zero: only ReloadTls(). Default: 10 s.
+    absl::Duration reload_interval = absl::Seconds(10);
+  };
+  Tls tls;
 };
 
 // Counters, readable at any time (each a relaxed snapshot).
@@ -305,6 +339,13 @@ struct ServerStats {
   uint64_t http_timeouts = 0;
   // Loop stalls seen (ServerOptions::loop_stall_threshold), all loops.
   uint64_t loop_stalls = 0;
+  // TLS (ServerOptions::tls): handshakes completed and failed (bad
+  // records, certificates that do not verify, timeouts, peers that left),
+  // plaintext connections refused (tls.required), and certificate reloads.
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_handshake_failures = 0;
+  uint64_t tls_plaintext_refused = 0;
+  uint64_t tls_reloads = 0;
 };
 
 // One of the server's event loops, as Server::loop_stats() reports it
@@ -388,6 +429,13 @@ class Server {
   // report not serving whatever was set. Thread-safe; any time, before
   // Start() too.
   void SetServingStatus(absl::string_view service, bool serving);
+
+  // Reads ServerOptions::tls's files again now; if they changed, new
+  // connections use them and established ones keep theirs. An error (a
+  // file unreadable, the key not matching the certificate) leaves the
+  // current ones in place. FAILED_PRECONDITION without TLS or before
+  // Start(). Thread-safe.
+  absl::Status ReloadTls();
 
  private:
   class Impl;

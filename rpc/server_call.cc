@@ -43,6 +43,7 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
       connection_(std::move(connection)),
       shared_(std::move(shared)),
       handle_(handle) {
+  ctx_.tls_ = connection_->tls_peer();
   std::atomic<int64_t>& n = handle_->counters.in_flight;
   n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }

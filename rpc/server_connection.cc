@@ -11,6 +11,8 @@
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 #include "net/tcp_connection.h"
 #include "rpc/codec.h"
 #include "rpc/overload.h"
@@ -72,7 +74,29 @@ bool ServerConnection::DetectProtocol(const TcpConnectionPtr& conn,
   std::string reason;
   protocol_ = mrpc::DetectProtocol(
       absl::string_view(input->Peek(), input->ReadableBytes()), &reason);
+  const bool plaintext = conn->tls() == nullptr;
+  if (plaintext && shared_->tls != nullptr && shared_->options.tls.required &&
+      protocol_ != WireProtocol::kNeedMore &&
+      protocol_ != WireProtocol::kTls) {
+    LoopCounters::Add(counters_.tls_plaintext_refused);
+    MRPC_PEER_LOG(WARNING, "plaintext refused", conn->peer_address())
+        << "client " << conn->peer_address().ToString()
+        << " sent plaintext to a port that requires TLS; closing";
+    protocol_ = WireProtocol::kUnknown;
+    closing_ = true;
+    input->RetrieveAll();
+    conn->ForceCloseInLoop();
+    return false;
+  }
   switch (protocol_) {
+    case WireProtocol::kTls:
+      if (shared_->tls != nullptr && plaintext) {
+        StartTls(conn);
+        return false;
+      }
+      reason = plaintext ? "a TLS handshake (TLS is not enabled on this port)"
+                         : "a TLS handshake inside TLS";
+      break;
     case WireProtocol::kMrpc:
       LoopCounters::Add(counters_.mrpc_connections);
       return true;
@@ -102,6 +126,25 @@ bool ServerConnection::DetectProtocol(const TcpConnectionPtr& conn,
   input->RetrieveAll();
   conn->ForceCloseInLoop();
   return false;
+}
+
+void ServerConnection::StartTls(const TcpConnectionPtr& conn) {
+  // What the handshake carries is detected again, from its first bytes.
+  protocol_ = WireProtocol::kNeedMore;
+  std::weak_ptr<ServerConnection> weak = shared_from_this();
+  conn->StartTls(
+      shared_->tls->NewSession(""), shared_->options.tls.handshake_timeout,
+      [weak, counters = &counters_](const TcpConnectionPtr& c,
+                                    const absl::Status& status) {
+        if (!status.ok()) {  // TcpConnection logged it.
+          LoopCounters::Add(counters->tls_handshake_failures);
+          return;
+        }
+        LoopCounters::Add(counters->tls_handshakes);
+        if (auto self = weak.lock()) {
+          self->tls_peer_ = std::make_shared<const TlsPeer>(c->tls()->peer());
+        }
+      });
 }
 
 absl::Status ServerConnection::HandleFrame(const TcpConnectionPtr& conn,

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/callbacks.h"
+#include "net/tls_peer.h"
 #include "proto/rpc_meta.pb.h"
 #include "rpc/codec.h"
 #include "rpc/http/http_session.h"
@@ -63,6 +64,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
 
   // For calls.
   LoopHandle* handle() const { return handle_.get(); }
+  // The peer as the TLS handshake established it; null for plaintext.
+  const std::shared_ptr<const TlsPeer>& tls_peer() const { return tls_peer_; }
   EventLoop* loop() const { return loop_; }
   // A call was answered: its id is free again.
   void Retire(const ServerCall* call, const TcpConnectionPtr& conn);
@@ -120,6 +123,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   // The first bytes decide the protocol (rpc/protocol_detect.h); false if
   // nothing more is to be done with this input now.
   bool DetectProtocol(const TcpConnectionPtr& conn, Buffer* input);
+  // A TLS handshake began: the connection decrypts from now on.
+  void StartTls(const TcpConnectionPtr& conn);
   // HTTP (rpc/server_http.cc): a request parsed by the session.
   void OnHttpRequest(const TcpConnectionPtr& conn,
                      HttpServerRequest* request) override;
@@ -180,6 +185,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   WireProtocol protocol_ = WireProtocol::kNeedMore;  // Until detected.
   std::unique_ptr<HttpSession> http_;                // When protocol_ is kHttp.
   uint64_t http_calls_ = 0;                          // Ids for HTTP calls.
+  std::shared_ptr<const TlsPeer> tls_peer_;  // Once a TLS handshake is done.
 };
 
 }  // namespace mrpc

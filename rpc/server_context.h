@@ -26,6 +26,7 @@
 #define MRPC_RPC_SERVER_CONTEXT_H_
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -36,6 +37,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "net/inet_address.h"
+#include "net/tls_peer.h"
 #include "rpc/metadata.h"
 #include "rpc/trace.h"
 
@@ -77,6 +79,11 @@ class ServerContext {
   const std::string& service() const { return service_; }
   const std::string& method() const { return method_; }
   const InetAddress& peer() const { return peer_; }
+  // The connection's TLS: protocol, cipher, SNI and, if the client
+  // presented a certificate that verified (ServerOptions::tls.ca_file), its
+  // identity: subject and subjectAltNames (docs/guide.md, "Mutual TLS").
+  // Null for a plaintext connection.
+  const TlsPeer* tls() const { return tls_.get(); }
   // The event loop of the caller's connection: for timers that finish the
   // call later (loop()->RunAfter(...)). A Channel placed on this loop
   // (ChannelOptions::loop) saves a thread hop on chained calls, but must be
@@ -119,6 +126,7 @@ class ServerContext {
   Metadata metadata_;
   Metadata response_metadata_;
   mutable absl::optional<TraceContext> trace_;
+  std::shared_ptr<const TlsPeer> tls_;  // Set by the server; null: plaintext.
 };
 
 }  // namespace mrpc

@@ -115,6 +115,9 @@ void ServerShared::AddCounters(ServerStats* s) {
     s->mrpc_connections += c.mrpc_connections.load();
     s->http_connections += c.http_connections.load();
     s->unknown_protocol_closes += c.unknown_protocol_closes.load();
+    s->tls_handshakes += c.tls_handshakes.load();
+    s->tls_handshake_failures += c.tls_handshake_failures.load();
+    s->tls_plaintext_refused += c.tls_plaintext_refused.load();
     s->http_requests += c.http.requests.load();
     s->http_bad_requests += c.http.bad_requests.load();
     s->http_timeouts += c.http.timeouts.load();

@@ -36,6 +36,7 @@ namespace mrpc {
 
 class EventLoop;
 class ThreadPool;
+class TlsContext;
 
 struct ServerMethod {
   std::string service;
@@ -76,6 +77,9 @@ struct alignas(64) LoopCounters {
   Counter mrpc_connections{0};
   Counter http_connections{0};
   Counter unknown_protocol_closes{0};
+  Counter tls_handshakes{0};
+  Counter tls_handshake_failures{0};
+  Counter tls_plaintext_refused{0};
   HttpCounters http;
   // Calls received and not yet answered on this loop.
   std::atomic<int64_t> in_flight{0};
@@ -165,6 +169,8 @@ struct ServerShared {
   RpczStore rpcz;
   // Serving status by service (Server::SetServingStatus).
   HealthStatus health;
+  // ServerOptions::tls as a context; null without TLS. Set at Start().
+  std::shared_ptr<TlsContext> tls;
 
  private:
   Mutex mutex_;
