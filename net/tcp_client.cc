@@ -89,11 +89,13 @@ class TcpClient::Core : public std::enable_shared_from_this<Core> {
         !conn->tls()->handshake_done()) {
       // Never up: a failed attempt, with the TLS error and backoff.
       if (!connecting_) return;
-      connector_->RetryAfterFailure(absl::UnavailableError(absl::StrCat(
-          "TLS with ", connector_->server_address().ToString(), ": ",
-          conn->tls_error().empty() ? TcpConnection::CloseReasonName(
-                                          conn->close_reason())
-                                    : conn->tls_error())));
+      connector_->RetryAfterFailure(absl::UnavailableError(
+          conn->tls_error().empty()
+              ? absl::StrCat("connection closed during the TLS handshake (",
+                             TcpConnection::CloseReasonName(
+                                 conn->close_reason()),
+                             ")")
+              : conn->tls_error()));
       return;
     }
     if (options_.reconnect && connecting_) {

@@ -669,11 +669,21 @@ void TcpConnection::FailTls(const absl::Status& status) {
   tls_error_ = std::string(status.message());
   MRPC_PEER_LOG(WARNING, "tls error", peer_address_)
       << "connection " << name_ << ": " << status.message() << "; closing";
-  // Best effort: the alert OpenSSL queued tells the peer why.
+  // Best effort: the alert OpenSSL queued tells the peer why. Unread
+  // input would turn the close into a reset that can destroy the alert
+  // before the peer reads it (a TLS 1.3 client sends its first request
+  // before it learns that the server refused its certificate), so what
+  // already arrived is read and dropped first.
   if (output_.ReadableBytes() > 0) {
     const ssize_t n = ::send(socket_.fd(), output_.Peek(),
                              output_.ReadableBytes(), MSG_NOSIGNAL);
     if (n > 0) bytes_sent_ += n;
+    char discard[4096];
+    for (int i = 0; i < 16; ++i) {
+      if (::recv(socket_.fd(), discard, sizeof discard, MSG_DONTWAIT) <= 0)
+        break;
+    }
+    (void)socket_.ShutdownWrite();
   }
   TcpConnectionPtr guard = shared_from_this();
   if (tls_->done != nullptr) FinishHandshake(status);

@@ -24,9 +24,9 @@ constexpr unsigned char kAlpn[] = "\x04mrpc\x08http/1.1";
 std::string OpenSslError() {
   const unsigned long code = ERR_peek_last_error();  // NOLINT(runtime/int)
   std::string out = code == 0 ? "unknown error"
-                              : ERR_reason_error_string(code) != nullptr
-                                    ? ERR_reason_error_string(code)
-                                    : absl::StrCat("error ", code);
+                    : ERR_reason_error_string(code) != nullptr
+                        ? ERR_reason_error_string(code)
+                        : absl::StrCat("error ", code);
   ERR_clear_error();
   return out;
 }
@@ -58,17 +58,17 @@ absl::Status LoadCertChain(SSL_CTX* ctx, const std::string& pem,
   BioPtr bio = MemBio(pem);
   X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
   if (leaf == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no PEM certificate in ", file, ": ", OpenSslError()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no PEM certificate in ", file, ": ", OpenSslError()));
   }
   const int ok = SSL_CTX_use_certificate(ctx, leaf);
   X509_free(leaf);
   if (ok != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad certificate in ", file, ": ", OpenSslError()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad certificate in ", file, ": ", OpenSslError()));
   }
-  while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr,
-                                         nullptr)) {
+  while (X509* extra =
+             PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
       X509_free(extra);
       return absl::InvalidArgumentError(absl::StrCat(
@@ -84,8 +84,8 @@ absl::Status LoadKey(SSL_CTX* ctx, const std::string& pem,
   BioPtr bio = MemBio(pem);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no PEM private key in ", file, ": ", OpenSslError()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no PEM private key in ", file, ": ", OpenSslError()));
   }
   const int ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
@@ -159,8 +159,8 @@ absl::StatusOr<std::shared_ptr<SSL_CTX>> BuildContext(
     absl::Status status = LoadCas(c, material.ca_pem, config.ca_file, server);
     if (!status.ok()) return status;
   } else if (!server && SSL_CTX_set_default_verify_paths(c) != 1) {
-    return absl::InternalError(absl::StrCat(
-        "cannot load the system's trusted CAs: ", OpenSslError()));
+    return absl::InternalError(
+        absl::StrCat("cannot load the system's trusted CAs: ", OpenSslError()));
   }
   if (server) {
     if (config.require_client_cert && material.ca_pem.empty()) {

@@ -22,9 +22,9 @@ struct TlsPeer {
   // True when the peer presented a certificate chain that verified against
   // the trusted CAs; the fields below are empty otherwise.
   bool verified = false;
-  std::string subject;      // RFC 2253: "CN=client-a,O=Example"
-  std::string common_name;  // "client-a"
-  std::string issuer;       // RFC 2253, the certificate's issuer.
+  std::string subject;                    // RFC 2253: "CN=client-a,O=Example"
+  std::string common_name;                // "client-a"
+  std::string issuer;                     // RFC 2253, the certificate's issuer.
   std::vector<std::string> dns_names;     // subjectAltName DNS entries.
   std::vector<std::string> uris;          // URI entries: "spiffe://..."
   std::vector<std::string> ip_addresses;  // IP entries: "127.0.0.1", "::1"

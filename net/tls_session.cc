@@ -214,8 +214,7 @@ void TlsSession::CapturePeer() {
         peer_.dns_names.push_back(Asn1String(name->d.dNSName));
         break;
       case GEN_URI:
-        peer_.uris.push_back(
-            Asn1String(name->d.uniformResourceIdentifier));
+        peer_.uris.push_back(Asn1String(name->d.uniformResourceIdentifier));
         break;
       case GEN_IPADD:
         peer_.ip_addresses.push_back(IpToString(name->d.iPAddress));

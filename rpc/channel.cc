@@ -10,11 +10,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
 #include "net/log_limiter.h"
 #include "net/sync.h"
+#include "net/tls_context.h"
 #include "rpc/cluster/load_balancer.h"
 #include "rpc/cluster/outlier_detector.h"
 #include "rpc/cluster/resolver.h"
@@ -26,6 +29,22 @@
 
 namespace mrpc {
 namespace {
+
+// The name a TLS server's certificate must carry, from the target: the
+// host of "host:port" or "dns:///host:port" (brackets off an IPv6 literal);
+// empty for list:// and etcd://, where each server is checked by its IP.
+std::string TargetHost(absl::string_view target) {
+  if (absl::ConsumePrefix(&target, "dns:///")) {
+  } else if (absl::StrContains(target, "://")) {
+    return "";
+  }
+  const size_t colon = target.rfind(':');
+  absl::string_view host = target.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::string(host);
+}
 
 // An error status with a representation of its own. absl::Status shares
 // its heap representation between copies and frees it from
@@ -52,7 +71,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                       public Subchannel::Owner {
  public:
   Core(EventLoop* loop, std::string target, ChannelOptions options,
-       LbPolicy policy, ParsedTarget parsed)
+       LbPolicy policy, ParsedTarget parsed,
+       std::shared_ptr<const TlsContext> tls)
       : loop_(loop),
         target_(std::move(target)),
         options_(std::move(options)),
@@ -65,6 +85,12 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     sub_options_.heartbeat_timeout = options_.heartbeat_timeout;
     sub_options_.max_frame_size = options_.max_frame_size;
     sub_options_.connect = options_.connect;
+    sub_options_.tls = tls;
+    sub_options_.tls_handshake_timeout = options_.tls.handshake_timeout;
+    sub_options_.tls_server_name = options_.tls.server_name;
+    if (sub_options_.tls_server_name.empty()) {
+      sub_options_.tls_server_name = TargetHost(target_);
+    }
     for (const std::string& name : options_.cluster.idempotent_methods) {
       idempotent_.insert(name);
     }
@@ -1219,6 +1245,18 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
   }
   absl::StatusOr<LbPolicy> policy = ParseLbPolicy(options.cluster.lb_policy);
   if (!policy.ok()) return policy.status();
+  std::shared_ptr<const TlsContext> tls;
+  if (options.tls.enabled) {
+    TlsContext::Config config;
+    config.role = TlsContext::Role::kClient;
+    config.ca_file = options.tls.ca_file;
+    config.cert_file = options.tls.cert_file;
+    config.key_file = options.tls.key_file;
+    absl::StatusOr<std::shared_ptr<TlsContext>> context =
+        TlsContext::Create(config);
+    if (!context.ok()) return context.status();
+    tls = *std::move(context);
+  }
   const RetryOptions& retry = options.cluster.retry;
   if (retry.max_attempts < 1 || retry.budget_ratio < 0 ||
       retry.budget_burst < 0) {
@@ -1240,7 +1278,7 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
   channel->own_loop_ = std::move(own_loop);
   channel->core_ =
       std::make_shared<Core>(loop, std::string(target), std::move(options),
-                             *policy, *std::move(parsed));
+                             *policy, *std::move(parsed), std::move(tls));
   std::shared_ptr<Core> core = channel->core_;
   absl::Status started;
   RunInLoopAndWait(loop, [&] { started = core->Start(); });

@@ -50,6 +50,19 @@ void Subchannel::Start() {
   client_options.name = "channel " + name_;
   client_options.reconnect = true;
   client_options.connector = options_.connect;
+  if (options_.tls != nullptr) {
+    client_options.tls = options_.tls;
+    client_options.tls_handshake_timeout = options_.tls_handshake_timeout;
+    client_options.tls_server_name = options_.tls_server_name;
+    if (client_options.tls_server_name.empty()) {  // The IP: "[::1]:1" -> "::1"
+      const std::string host_port = address_.ToString();
+      std::string host = host_port.substr(0, host_port.rfind(':'));
+      if (host.size() >= 2 && host.front() == '[') {
+        host = host.substr(1, host.size() - 2);
+      }
+      client_options.tls_server_name = host;
+    }
+  }
   client_ = std::make_unique<TcpClient>(loop_, address_, client_options);
   client_->SetConnectionCallback(
       [this](const TcpConnectionPtr& conn) { OnConnection(conn); });
@@ -96,9 +109,11 @@ void Subchannel::OnConnection(const TcpConnectionPtr& conn) {
   }
   conn_.reset();
   SingleWriterAdd(counters_->connection_losses);
-  lost_reason_ = close_reason_.empty()
-                     ? TcpConnection::CloseReasonName(conn->close_reason())
-                     : std::exchange(close_reason_, std::string());
+  lost_reason_ =
+      !close_reason_.empty() ? std::exchange(close_reason_, std::string())
+      : !conn->tls_error().empty()
+          ? absl::StrCat("TLS: ", conn->tls_error())
+          : TcpConnection::CloseReasonName(conn->close_reason());
   // The client reconnects at once.
   SetState(State::kConnecting);
 }

@@ -32,6 +32,7 @@
 namespace mrpc {
 
 class EventLoop;
+class TlsContext;
 
 class Subchannel {
  public:
@@ -59,6 +60,11 @@ class Subchannel {
     absl::Duration heartbeat_timeout;
     size_t max_frame_size = 0;
     Connector::Options connect;
+    // TLS: null for plaintext. The name the server's certificate must
+    // carry; empty: the server's IP address.
+    std::shared_ptr<const TlsContext> tls;
+    std::string tls_server_name;
+    absl::Duration tls_handshake_timeout;
   };
 
   // What the subchannel tells its owner. Each runs on the loop.
