@@ -253,8 +253,20 @@ void TcpConnection::Flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
+      const int err = errno;
+      if (tls_ != nullptr) {
+        absl::Status alert = ReadTlsAlert();
+        if (!alert.ok()) {  // Closed inside a send: from the queue.
+          tls_error_ = std::string(alert.message());
+          MRPC_PEER_LOG(WARNING, "tls error", peer_address_)
+              << "connection " << name_ << ": " << alert.message()
+              << "; closing";
+          CloseSoon(CloseReason::kTlsError);
+          return;
+        }
+      }
       MRPC_PEER_LOG(WARNING, "tcp write error", peer_address_)
-          << "connection " << name_ << ": write: " << std::strerror(errno)
+          << "connection " << name_ << ": write: " << std::strerror(err)
           << "; closing";
       CloseSoon(CloseReason::kError);
       return;
@@ -505,6 +517,13 @@ void TcpConnection::HandleClose(CloseReason reason) {
 }
 
 void TcpConnection::HandleError() {
+  if (tls_ != nullptr && state_.load() != State::kDisconnected) {
+    absl::Status alert = ReadTlsAlert();
+    if (!alert.ok()) {
+      FailTls(alert);
+      return;
+    }
+  }
   const int err = socket_.PendingError();
   if (err != 0) HandleSocketError(err, "socket");
 }
@@ -662,6 +681,19 @@ void TcpConnection::FinishHandshake(const absl::Status& status) {
   TlsHandshakeCallback done = std::move(tls_->done);
   tls_->done = nullptr;
   if (done) done(shared_from_this(), status);
+}
+
+absl::Status TcpConnection::ReadTlsAlert() {
+  char chunk[4096];
+  for (int i = 0; i < 16; ++i) {
+    const ssize_t n = ::recv(socket_.fd(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n <= 0) break;
+    tls_->wire_in.Append(chunk, static_cast<size_t>(n));
+  }
+  Buffer plain(0);
+  Buffer out(0);
+  bool closed = false;
+  return tls_->session->Receive(&tls_->wire_in, &plain, &out, &closed);
 }
 
 void TcpConnection::FailTls(const absl::Status& status) {

@@ -18,6 +18,8 @@
 #include "net/log_limiter.h"
 #include "net/sync.h"
 #include "net/tls_context.h"
+#include "rpc/client_tls.h"
+#include "rpc/cluster/etcd_client.h"
 #include "rpc/cluster/load_balancer.h"
 #include "rpc/cluster/outlier_detector.h"
 #include "rpc/cluster/resolver.h"
@@ -72,8 +74,10 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
  public:
   Core(EventLoop* loop, std::string target, ChannelOptions options,
        LbPolicy policy, ParsedTarget parsed,
-       std::shared_ptr<const TlsContext> tls)
+       std::shared_ptr<const TlsContext> tls,
+       std::shared_ptr<const TlsContext> etcd_tls)
       : loop_(loop),
+        etcd_tls_(std::move(etcd_tls)),
         target_(std::move(target)),
         options_(std::move(options)),
         policy_(policy),
@@ -105,8 +109,12 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       SetBackends(parsed_.addresses);
       return absl::OkStatus();
     }
+    EtcdClientOptions etcd;
+    etcd.tls = etcd_tls_;
+    etcd.tls_server_name = options_.cluster.etcd_tls.server_name;
+    etcd.tls_handshake_timeout = options_.cluster.etcd_tls.handshake_timeout;
     absl::StatusOr<std::unique_ptr<Resolver>> resolver =
-        NewResolver(loop_, parsed_, target_);
+        NewResolver(loop_, parsed_, target_, etcd);
     if (!resolver.ok()) return resolver.status();
     resolver_ = std::move(*resolver);
     std::weak_ptr<Core> weak = shared_from_this();
@@ -1180,6 +1188,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   }
 
   EventLoop* const loop_;
+  const std::shared_ptr<const TlsContext> etcd_tls_;  // Null: plaintext.
   const std::string target_;
   const ChannelOptions options_;
   const LbPolicy policy_;
@@ -1245,18 +1254,12 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
   }
   absl::StatusOr<LbPolicy> policy = ParseLbPolicy(options.cluster.lb_policy);
   if (!policy.ok()) return policy.status();
-  std::shared_ptr<const TlsContext> tls;
-  if (options.tls.enabled) {
-    TlsContext::Config config;
-    config.role = TlsContext::Role::kClient;
-    config.ca_file = options.tls.ca_file;
-    config.cert_file = options.tls.cert_file;
-    config.key_file = options.tls.key_file;
-    absl::StatusOr<std::shared_ptr<TlsContext>> context =
-        TlsContext::Create(config);
-    if (!context.ok()) return context.status();
-    tls = *std::move(context);
-  }
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls =
+      NewClientTlsContext(options.tls);
+  if (!tls.ok()) return tls.status();
+  absl::StatusOr<std::shared_ptr<const TlsContext>> etcd_tls =
+      NewClientTlsContext(options.cluster.etcd_tls);
+  if (!etcd_tls.ok()) return etcd_tls.status();
   const RetryOptions& retry = options.cluster.retry;
   if (retry.max_attempts < 1 || retry.budget_ratio < 0 ||
       retry.budget_burst < 0) {
@@ -1278,7 +1281,8 @@ absl::StatusOr<std::unique_ptr<Channel>> Channel::Create(
   channel->own_loop_ = std::move(own_loop);
   channel->core_ =
       std::make_shared<Core>(loop, std::string(target), std::move(options),
-                             *policy, *std::move(parsed), std::move(tls));
+                             *policy, *std::move(parsed), *std::move(tls),
+                             *std::move(etcd_tls));
   std::shared_ptr<Core> core = channel->core_;
   absl::Status started;
   RunInLoopAndWait(loop, [&] { started = core->Start(); });

@@ -69,6 +69,7 @@
 #include "rpc/interceptor.h"
 #include "rpc/limits.h"
 #include "rpc/metadata.h"
+#include "rpc/tls_options.h"
 
 namespace mrpc {
 
@@ -123,30 +124,8 @@ struct ChannelOptions {
   // servers (rpc/cluster_options.h).
   ClusterOptions cluster;
 
-  // TLS to the servers (docs/guide.md, "TLS"). The server's certificate
-  // must chain to a trusted CA and carry the server's name; a handshake
-  // that fails counts as a failed connect attempt (backoff), and calls
-  // waiting for the server fail UNAVAILABLE with the reason ("certificate
-  // verify failed (Hostname mismatch)").
-  struct Tls {
-    // Use TLS. Default: false.
-    bool enabled = false;
-    // PEM: the CAs the server's certificate must chain to. Empty: the
-    // system's trust store. Default: empty.
-    std::string ca_file;
-    // PEM: this client's certificate chain and key, for servers that ask
-    // for one (mutual TLS). Empty: none. Default: empty.
-    std::string cert_file;
-    std::string key_file;
-    // The name the server's certificate must carry: a DNS name (also sent
-    // as SNI) or an IP address. Empty: the host of a "host:port" or
-    // "dns:///host:port" target; for list:// and etcd:// targets, each
-    // server's IP address. Default: empty.
-    std::string server_name;
-    // A handshake must finish within this long. Default: 10 s.
-    absl::Duration handshake_timeout = absl::Seconds(10);
-  };
-  Tls tls;
+  // TLS to the servers (rpc/tls_options.h). Default: off.
+  ClientTlsOptions tls;
 };
 
 // Counters, each a relaxed snapshot.

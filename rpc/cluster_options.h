@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "rpc/tls_options.h"
 
 namespace mrpc {
 
@@ -60,6 +61,9 @@ struct ClusterOptions {
   std::vector<std::string> idempotent_methods;
   RetryOptions retry;
   OutlierOptions outlier;
+  // TLS to etcd, for etcd:// targets whose etcd serves https (and, with a
+  // certificate, checks clients: --client-cert-auth). Default: off.
+  ClientTlsOptions etcd_tls;
 };
 
 }  // namespace mrpc

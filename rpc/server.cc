@@ -18,6 +18,7 @@
 #include "net/tcp_server.h"
 #include "net/tls_context.h"
 #include "proto/health.pb.h"
+#include "rpc/client_tls.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
 #include "rpc/http/pages.h"
@@ -147,6 +148,10 @@ class Server::Impl {
         valid = absl::InvalidArgumentError("registration.ttl under 1 s");
       }
       if (!valid.ok()) return valid;
+      absl::StatusOr<std::shared_ptr<const TlsContext>> etcd_tls =
+          NewClientTlsContext(registration.etcd_tls);
+      if (!etcd_tls.ok()) return etcd_tls.status();
+      registration_tls_ = *std::move(etcd_tls);
     }
     if (!options.tls.cert_file.empty() || !options.tls.key_file.empty()) {
       TlsContext::Config tls;
@@ -453,6 +458,10 @@ class Server::Impl {
     RegistrationOptions registration;
     registration.target = options.target;
     registration.ttl = options.ttl;
+    registration.client.tls = registration_tls_;
+    registration.client.tls_server_name = options.etcd_tls.server_name;
+    registration.client.tls_handshake_timeout =
+        options.etcd_tls.handshake_timeout;
     registration.advertise = options.advertise;
     if (registration.advertise.empty()) {
       // A wildcard address is no address to call: publish loopback.
@@ -601,6 +610,8 @@ class Server::Impl {
   EventLoop* acceptor_loop_ = nullptr;
   TimerId sample_timer_;  // ServerView::Sample(), on the acceptor loop.
   TimerId reload_timer_;  // ServerOptions::tls.reload_interval, ditto.
+  // ServerOptions::registration.etcd_tls; set by Start().
+  std::shared_ptr<const TlsContext> registration_tls_;
   // On the acceptor loop; created by Start(), destroyed by Shutdown().
   std::unique_ptr<Registration> registration_;
   InetAddress listen_address_;

@@ -51,6 +51,7 @@
 #include "rpc/limits.h"
 #include "rpc/metadata.h"
 #include "rpc/server_context.h"
+#include "rpc/tls_options.h"
 
 namespace mrpc {
 
@@ -196,6 +197,8 @@ struct ServerOptions {
     // How long Shutdown() waits for etcd to confirm the deregistration
     // before it drains anyway. Default: 2 s.
     absl::Duration deregister_timeout = absl::Seconds(2);
+    // TLS to etcd (rpc/tls_options.h), when it serves https. Default: off.
+    ClientTlsOptions etcd_tls;
   };
   Registration registration;
 

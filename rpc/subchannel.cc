@@ -54,13 +54,8 @@ void Subchannel::Start() {
     client_options.tls = options_.tls;
     client_options.tls_handshake_timeout = options_.tls_handshake_timeout;
     client_options.tls_server_name = options_.tls_server_name;
-    if (client_options.tls_server_name.empty()) {  // The IP: "[::1]:1" -> "::1"
-      const std::string host_port = address_.ToString();
-      std::string host = host_port.substr(0, host_port.rfind(':'));
-      if (host.size() >= 2 && host.front() == '[') {
-        host = host.substr(1, host.size() - 2);
-      }
-      client_options.tls_server_name = host;
+    if (client_options.tls_server_name.empty()) {
+      client_options.tls_server_name = address_.Ip();
     }
   }
   client_ = std::make_unique<TcpClient>(loop_, address_, client_options);

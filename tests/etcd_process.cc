@@ -37,7 +37,7 @@ int WaitPid(pid_t pid, absl::Duration limit) {
 
 }  // namespace
 
-EtcdProcess::EtcdProcess() {
+EtcdProcess::EtcdProcess(Tls tls) : tls_(std::move(tls)) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string pattern = absl::StrCat(tmp ? tmp : "/tmp", "/etcd.XXXXXX");
   CHECK(::mkdtemp(pattern.data()) != nullptr) << pattern;
@@ -63,7 +63,8 @@ InetAddress EtcdProcess::address() const {
 
 void EtcdProcess::Start() {
   CHECK(pid_ <= 0) << "etcd already running";
-  const std::string client_url = absl::StrCat("http://", client_address_);
+  const std::string client_url = absl::StrCat(
+      tls_.cert_file.empty() ? "http://" : "https://", client_address_);
   const std::string peer_url = absl::StrCat("http://127.0.0.1:", peer_port_);
   std::vector<std::string> args = {
       "/usr/bin/etcd",
@@ -81,6 +82,14 @@ void EtcdProcess::Start() {
       "--logger=zap",
       "--log-level=warn",
   };
+  if (!tls_.cert_file.empty()) {
+    args.push_back(absl::StrCat("--cert-file=", tls_.cert_file));
+    args.push_back(absl::StrCat("--key-file=", tls_.key_file));
+    if (!tls_.ca_file.empty()) {
+      args.push_back(absl::StrCat("--trusted-ca-file=", tls_.ca_file));
+      args.push_back("--client-cert-auth");
+    }
+  }
   const std::string log = absl::StrCat(dir_, "/etcd.log");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -105,6 +114,9 @@ void EtcdProcess::Start() {
 }
 
 bool EtcdProcess::Healthy() {
+  if (!tls_.cert_file.empty()) {  // etcdctl speaks TLS for us.
+    return Etcdctl({"get", "/health-probe"}, absl::Seconds(3)).ok();
+  }
   absl::StatusOr<RawClient> client =
       RawClient::Connect(address(), absl::Milliseconds(500));
   if (!client.ok()) return false;
@@ -146,6 +158,13 @@ absl::StatusOr<std::string> EtcdProcess::Etcdctl(
   std::vector<std::string> all = {"/usr/bin/etcdctl",
                                   absl::StrCat("--endpoints=", client_address_),
                                   "--dial-timeout=2s", "--command-timeout=5s"};
+  if (!tls_.cert_file.empty()) {
+    if (!tls_.ca_file.empty()) all.push_back("--cacert=" + tls_.ca_file);
+    if (!tls_.client_cert.empty()) {
+      all.push_back("--cert=" + tls_.client_cert);
+      all.push_back("--key=" + tls_.client_key);
+    }
+  }
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : all) argv.push_back(arg.data());

@@ -27,9 +27,20 @@ namespace mrpc::testing {
 
 class EtcdProcess {
  public:
+  // TLS on the client port (https): etcd's certificate and key, and, if
+  // set, the CA whose client certificates it requires (--client-cert-auth);
+  // client_cert/client_key are what Etcdctl() and the health check present.
+  struct Tls {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_file;
+    std::string client_cert;
+    std::string client_key;
+  };
+
   // Starts etcd and waits (up to 20 s) until it answers /health; failures
-  // are fatal.
-  EtcdProcess();
+  // are fatal. With `tls.cert_file` set it serves https.
+  explicit EtcdProcess(Tls tls = {});
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
@@ -58,6 +69,7 @@ class EtcdProcess {
   void Start();
   bool Healthy();
 
+  const Tls tls_;
   std::string dir_;  // Temporary; holds data/ and etcd.log.
   int client_port_ = 0;
   int peer_port_ = 0;

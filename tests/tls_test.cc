@@ -417,6 +417,16 @@ TEST_F(TlsTest, CurlAndOpensslSpeakToThePort) {
   ASSERT_TRUE(absl::Base64Unescape(
       out.substr(at + 11, out.find('"', at + 11) - at - 11), &who));
   EXPECT_TRUE(absl::StartsWith(who, "TLSv1.3 verified=1 cn=client-a")) << who;
+  // The handshakes are counted on /metrics.
+  out.clear();
+  EXPECT_EQ(RunCommand(absl::StrCat("curl -sS --cacert ", ca_file_,
+                                    " https://localhost:", server_->port(),
+                                    "/metrics"),
+                       &out),
+            0);
+  EXPECT_TRUE(absl::StrContains(
+      out, "mrpc_server_tls_handshakes_total{result=\"ok\"} 3"))
+      << out;
   // openssl s_client: the chain verifies and the protocol is TLS 1.3; -tls1_2
   // works too.
   for (const char* version : {"-tls1_3", "-tls1_2"}) {

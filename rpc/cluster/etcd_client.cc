@@ -229,6 +229,9 @@ class EtcdClient::Core : public std::enable_shared_from_this<Core> {
     HttpCall::Options options;
     options.timeout = timeout;
     options.limits = options_.limits;
+    options.tls = options_.tls;
+    options.tls_server_name = options_.tls_server_name;
+    options.tls_handshake_timeout = options_.tls_handshake_timeout;
     return options;
   }
 

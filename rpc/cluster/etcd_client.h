@@ -47,6 +47,7 @@
 namespace mrpc {
 
 class EventLoop;
+class TlsContext;
 
 struct EtcdClientOptions {
   // Per request, all endpoints tried included; for a watch, until etcd has
@@ -60,6 +61,11 @@ struct EtcdClientOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
   double jitter = 0.2;
+  // TLS to the endpoints (etcd serving https); null: plaintext. The name
+  // each endpoint's certificate must carry; empty: the endpoint's IP.
+  std::shared_ptr<const TlsContext> tls;
+  std::string tls_server_name;
+  absl::Duration tls_handshake_timeout = absl::Seconds(10);
 };
 
 struct EtcdKeyValue {

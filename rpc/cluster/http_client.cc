@@ -270,6 +270,11 @@ void HttpCall::Begin(const HttpRequest& request) {
   options.name = "http";
   options.connector.retry = false;
   options.connector.connect_timeout = options_.timeout;
+  options.tls = options_.tls;
+  options.tls_handshake_timeout = options_.tls_handshake_timeout;
+  options.tls_server_name = options_.tls_server_name.empty()
+                                ? server_.Ip()
+                                : options_.tls_server_name;
   client_ = std::make_unique<TcpClient>(loop_, server_, options);
   std::weak_ptr<HttpCall> weak = shared_from_this();
   client_->SetConnectionCallback([weak](const TcpConnectionPtr& conn) {
@@ -312,8 +317,12 @@ void HttpCall::OnConnection(const TcpConnectionPtr& conn) {
   }
   absl::Status status = parser_.FeedEof();
   if (!status.ok()) {
+    // A TLS failure after the handshake (a TLS 1.3 server refusing the
+    // client's certificate) says more than the truncated response.
     Finish(absl::UnavailableError(absl::StrCat(
-        server_.ToString(), ": ", status.message())));
+        server_.ToString(), ": ",
+        conn->tls_error().empty() ? status.message()
+                                  : absl::StrCat("TLS: ", conn->tls_error()))));
     return;
   }
   Finish(HttpResponse{parser_.status_code(), std::move(*parser_.mutable_body())});

@@ -41,6 +41,7 @@ namespace mrpc {
 class Buffer;
 class EventLoop;
 class TcpClient;
+class TlsContext;
 
 struct HttpLimits {
   // Status line plus headers (and chunked trailers). Default: 64 KiB.
@@ -118,6 +119,11 @@ class HttpCall : public std::enable_shared_from_this<HttpCall> {
     // response headers arrive. Default: 5 s.
     absl::Duration timeout = absl::Seconds(5);
     HttpLimits limits;
+    // TLS (https); null: plaintext. The name the server's certificate
+    // must carry; empty: the server's IP.
+    std::shared_ptr<const TlsContext> tls;
+    std::string tls_server_name;
+    absl::Duration tls_handshake_timeout = absl::Seconds(10);
   };
   // The call's end: the response (any status code), or UNAVAILABLE (could
   // not connect, or the connection closed before the response ended),

@@ -48,12 +48,16 @@ absl::StatusOr<ParsedTarget> ParseTarget(absl::string_view target) {
 }
 
 absl::StatusOr<std::unique_ptr<Resolver>> NewResolver(
-    EventLoop* loop, const ParsedTarget& parsed, absl::string_view target) {
+    EventLoop* loop, const ParsedTarget& parsed, absl::string_view target,
+    const EtcdClientOptions& etcd) {
   switch (parsed.kind) {
     case ParsedTarget::Kind::kDns:
       return NewDnsResolver(loop, target);
-    case ParsedTarget::Kind::kEtcd:
-      return NewEtcdResolver(loop, target);
+    case ParsedTarget::Kind::kEtcd: {
+      EtcdResolverOptions options;
+      options.client = etcd;
+      return NewEtcdResolver(loop, target, options);
+    }
     default:
       return absl::InvalidArgumentError(absl::StrCat(
           "target \"", target, "\" names fixed servers, not a resolver"));

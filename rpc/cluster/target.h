@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "net/inet_address.h"
+#include "rpc/cluster/etcd_client.h"
 #include "rpc/cluster/resolver.h"
 
 namespace mrpc {
@@ -31,8 +32,10 @@ struct ParsedTarget {
 absl::StatusOr<ParsedTarget> ParseTarget(absl::string_view target);
 
 // The resolver for a kDns or kEtcd target, on `loop`.
+// `etcd` configures the etcd client of an etcd:// target (TLS).
 absl::StatusOr<std::unique_ptr<Resolver>> NewResolver(
-    EventLoop* loop, const ParsedTarget& parsed, absl::string_view target);
+    EventLoop* loop, const ParsedTarget& parsed, absl::string_view target,
+    const EtcdClientOptions& etcd = {});
 
 }  // namespace mrpc
 

@@ -175,6 +175,19 @@ void AddServer(const ServerStats& s, PrometheusWriter* w) {
     w->Add("mrpc_server_connections_by_protocol_total", kCounter, by_protocol,
            {{"protocol", protocol}}, static_cast<double>(n));
   }
+  const char* const handshakes =
+      "TLS handshakes by result: \"failed\" counts bad records, "
+      "certificates that did not verify, timeouts and peers that left.";
+  w->Add("mrpc_server_tls_handshakes_total", kCounter, handshakes,
+         {{"result", "ok"}}, static_cast<double>(s.tls_handshakes));
+  w->Add("mrpc_server_tls_handshakes_total", kCounter, handshakes,
+         {{"result", "failed"}}, static_cast<double>(s.tls_handshake_failures));
+  w->Add("mrpc_server_tls_plaintext_refused_total", kCounter,
+         "Plaintext connections closed because the port requires TLS.", {},
+         static_cast<double>(s.tls_plaintext_refused));
+  w->Add("mrpc_server_tls_reloads_total", kCounter,
+         "Certificate and key reloads that changed what new connections get.",
+         {}, static_cast<double>(s.tls_reloads));
 
   struct Gauge {
     const char* name;

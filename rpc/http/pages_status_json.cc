@@ -106,7 +106,11 @@ std::string RenderJson(const Report& r) {
   json.FieldUint("output_stalled", s.stall_closes);
   json.FieldUint("error", s.error_closes);
   json.FieldUint("unknown_protocol", s.unknown_protocol_closes);
+  json.FieldUint("tls_plaintext_refused", s.tls_plaintext_refused);
   json.EndObject();
+  json.FieldUint("tls_handshakes_total", s.tls_handshakes);
+  json.FieldUint("tls_handshake_failures_total", s.tls_handshake_failures);
+  json.FieldUint("tls_reloads_total", s.tls_reloads);
   json.FieldUint("rejected_over_cap_total", s.rejected_over_cap);
   json.FieldUint("fd_exhaustion_drops_total", s.fd_exhaustion_drops);
   json.EndObject();
