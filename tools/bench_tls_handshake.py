@@ -14,11 +14,12 @@ Against gRPC the client offers ALPN h2, which gRPC's server requires.
 Reported per system: handshakes/s, handshake latency p50/p99 (connect() to
 SSL_connect() done), the server's CPU time per handshake over the measured
 window (/proc/PID/stat utime+stime; the connection's setup and teardown
-included), and how busy that made the server's core. The client's side of a
-P-256 handshake (ECDHE plus two ECDSA verifications) costs more than the
-server's (ECDHE plus one signature), so handshakes/s may be bound by the
-client's core: compare the servers by CPU per handshake. Passes alternate
-the order of the systems; medians over passes, ratios are paired per pass.
+included), how busy that made the server's core, and the client's CPU per
+handshake. The client does as much crypto as the server or more (ECDHE and
+two ECDSA verifications against ECDHE and one signature), so handshakes/s
+can be bound by the client's core (client CPU per handshake near 1e6 /
+rate): compare the servers by their CPU per handshake. Passes alternate the
+order of the systems; medians over passes, ratios are paired per pass.
 
   tools/bench_tls_handshake.py [--passes 3] [--seconds 5] [--warmup 1]
       [--parallel 4] [--resume] [--systems mrpc,grpc] [--no-build]
@@ -110,10 +111,11 @@ def main():
                 r = measure(system, resume, port, certs, args)
                 results[(system, resume)].append(r)
                 log("pass %d %-4s %-7s %7.0f/s p50 %7.0fus p99 %7.0fus server %6.1fus/hs "
-                    "(%3.0f%% busy) resumed %d/%d" % (
+                    "(%3.0f%% busy) client %6.1fus/hs resumed %d/%d" % (
                         p + 1, system, "resumed" if resume else "full", r["rate"],
                         r["p50_us"], r["p99_us"], r["server_cpu_us_per_handshake"],
-                        100 * r["server_busy"], r["resumed"], r["handshakes"]))
+                        100 * r["server_busy"], r["client_cpu_us_per_handshake"],
+                        r["resumed"], r["handshakes"]))
 
     def m(run, key):
         return statistics.median(x[key] for x in results[run])
@@ -128,17 +130,17 @@ def main():
     print("Each connection: TCP connect, TLS handshake (server certificate EC P-256 from a "
           "throwaway CA, verified by IP; key exchange %s; ALPN h2 against gRPC), "
           "close_notify, close. Full: no session offered; resumed: the client offers its "
-          "previous session. Server CPU per handshake covers the whole connection. "
-          "handshakes/s may be bound by the client's core (verifying costs it more than "
-          "signing costs the server): compare servers by CPU per handshake.\n" % args.groups)
+          "previous session. CPU per handshake covers the whole connection. handshakes/s "
+          "may be bound by the client's core (then client CPU per handshake is near "
+          "1e6 / rate): compare servers by their CPU per handshake.\n" % args.groups)
     print("| server | handshake | handshakes/s | p50 us | p99 us | server CPU us/handshake "
-          "| server core busy |")
-    print("|---|---|---|---|---|---|---|")
+          "| server core busy | client CPU us/handshake |")
+    print("|---|---|---|---|---|---|---|---|")
     for run in runs:
-        print("| %s | %s | %.0f | %.0f | %.0f | %.1f | %.0f%% |" % (
+        print("| %s | %s | %.0f | %.0f | %.0f | %.1f | %.0f%% | %.1f |" % (
             NAMES[run[0]], "resumed" if run[1] else "full", m(run, "rate"), m(run, "p50_us"),
             m(run, "p99_us"), m(run, "server_cpu_us_per_handshake"),
-            100 * m(run, "server_busy")))
+            100 * m(run, "server_busy"), m(run, "client_cpu_us_per_handshake")))
     if "mrpc" in args.systems and "grpc" in args.systems:
         print("\nmrpc/gRPC, paired per pass: " + "; ".join(
             "%s: handshakes/s %.2fx, server CPU per handshake %.2fx" % (
