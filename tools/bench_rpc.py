@@ -14,16 +14,27 @@ Reported: medians over passes; ratios are medians of per-pass ratios (each
 pass measures the systems back to back, so the VM's slow and fast phases
 cancel).
 
+--tls: mrpc and gRPC over TLS. A throwaway CA and server certificate (EC
+P-256, for IP:127.0.0.1 and DNS:localhost) are made in a temporary directory;
+the servers get --tls_cert/--tls_key (mrpc also --tls_required, so nothing is
+measured in plaintext by mistake), the clients --tls --tls_ca. The raw epoll
+baseline has no TLS and stays plaintext: mrpc/baseline then shows what TLS
+and the RPC layer cost together. The slow-request mix runs over TLS too; the
+idle-connection test stays plaintext (idle_conns has no TLS flags).
+
   tools/bench_rpc.py [--passes 3] [--seconds 5] [--warmup 1] [--no-build]
-                     [--skip-matrix] [--skip-slow] [--skip-idle]
+                     [--skip-matrix] [--skip-slow] [--skip-idle] [--tls]
+                     [--cells 1x1,8x8,64x4] [--payloads 16,4096]
+                     [--systems mrpc,grpc,baseline]
 """
 import argparse
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
 
-from benchlib import BIN, ROOT, machine, start_server, stop_server
+from benchlib import BIN, ROOT, machine, make_test_certs, start_server, stop_server
 
 SERVERS = {
     "mrpc": [BIN + "/examples/echo/echo_server", "--threads=1"],
@@ -37,6 +48,10 @@ CLIENTS = {
 }
 CELLS = [(1, 1), (8, 8), (64, 4)]
 PAYLOADS = [16, 4096]
+NAMES = {"mrpc": "mrpc", "grpc": "gRPC", "baseline": "baseline"}
+# Extra flags per system with --tls (filled in by main); the baseline has none.
+TLS_SERVER_FLAGS = {}
+TLS_CLIENT_FLAGS = {}
 
 
 def log(*args):
@@ -44,7 +59,8 @@ def log(*args):
 
 
 def start(system, port, extra=()):
-    return start_server(SERVERS[system] + list(extra), port, system)
+    return start_server(SERVERS[system] + TLS_SERVER_FLAGS.get(system, []) + list(extra), port,
+                        system)
 
 
 def run_client(system, port, pid, conns, depth, payload, seconds, warmup, extra=()):
@@ -52,7 +68,7 @@ def run_client(system, port, pid, conns, depth, payload, seconds, warmup, extra=
         timing = ["--seconds=%g" % seconds]
     else:
         timing = ["--duration=%g" % seconds]
-    cmd = (["taskset", "-c", "1"] + CLIENTS[system] +
+    cmd = (["taskset", "-c", "1"] + CLIENTS[system] + TLS_CLIENT_FLAGS.get(system, []) +
            ["--target=127.0.0.1:%d" % port, "--conns=%d" % conns, "--depth=%d" % depth,
             "--payload=%d" % payload, "--warmup=%g" % warmup, "--server_pid=%d" % pid,
             "--json"] + timing + list(extra))
@@ -77,12 +93,12 @@ def med(values):
 
 
 def run_matrix(args, port):
-    systems = ["mrpc", "grpc", "baseline"]
+    systems = args.systems
     results = {}
     for p in range(args.passes):
         order = systems if p % 2 == 0 else list(reversed(systems))
-        for payload in PAYLOADS:
-            for conns, depth in CELLS:
+        for payload in args.payloads:
+            for conns, depth in args.cells:
                 for system in order:
                     port[0] += 1
                     r = measure(system, port[0], conns, depth, payload, args)
@@ -98,25 +114,38 @@ def run_matrix(args, port):
     def paired(a, b, cell, key):
         return med([x[key] / y[key] for x, y in zip(results[(a,) + cell], results[(b,) + cell])])
 
-    print("### mrpc vs gRPC vs the raw baseline\n")
+    if args.tls:
+        print("### mrpc vs gRPC over TLS vs the raw baseline (plaintext)\n")
+        print("mrpc and gRPC over TLS (throwaway EC P-256 CA and server certificate; "
+              "connections made before the measured window, so this is the record "
+              "layer, not handshakes); the raw epoll baseline has no TLS and stays "
+              "plaintext.\n")
+    else:
+        print("### mrpc vs gRPC vs the raw baseline\n")
     print("Per system: QPS | p50 | p99 (us) | server CPU per call (us). Ratios: paired "
           "per-pass medians.\n")
-    print("| payload | conns x depth | mrpc | gRPC | baseline | mrpc/gRPC QPS | "
-          "mrpc/baseline QPS | mrpc/gRPC p99 | mrpc/baseline p50 |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for payload in PAYLOADS:
-        for cell in CELLS:
+    # The ratio columns whose two systems were both measured (see --systems).
+    ratios = [(a, b, key, fmt, "%s/%s %s" % (NAMES[a], NAMES[b], label))
+              for a, b, key, fmt, label in [
+                  ("mrpc", "grpc", "qps", "%.1fx", "QPS"),
+                  ("mrpc", "baseline", "qps", "%.2fx", "QPS"),
+                  ("mrpc", "grpc", "p99_us", "%.3fx", "p99"),
+                  ("mrpc", "baseline", "p50_us", "%.2fx", "p50")]
+              if a in systems and b in systems]
+    heads = [NAMES[s] for s in systems] + [r[4] for r in ratios]
+    print("| payload | conns x depth | %s |" % " | ".join(heads))
+    print("|---|---|%s" % ("---|" * len(heads)))
+    for payload in args.payloads:
+        for cell in args.cells:
             key = (payload,) + cell
             cols = []
-            for system in ["mrpc", "grpc", "baseline"]:
+            for system in systems:
                 cols.append("%.0f \\| %.1f \\| %.1f \\| %.2f" % (
                     m(system, key, "qps"), m(system, key, "p50_us"), m(system, key, "p99_us"),
                     m(system, key, "server_cpu_us_per_req")))
-            print("| %d B | %dx%d | %s | %s | %s | %.1fx | %.2fx | %.3fx | %.2fx |" % (
-                payload, cell[0], cell[1], cols[0], cols[1], cols[2],
-                paired("mrpc", "grpc", key, "qps"), paired("mrpc", "baseline", key, "qps"),
-                paired("mrpc", "grpc", key, "p99_us"),
-                paired("mrpc", "baseline", key, "p50_us")))
+            for a, b, metric, fmt, _ in ratios:
+                cols.append(fmt % paired(a, b, key, metric))
+            print("| %d B | %dx%d | %s |" % (payload, cell[0], cell[1], " | ".join(cols)))
     print()
 
 
@@ -142,10 +171,11 @@ def run_slow(args, port):
             log("slow pass %d %-38s fast p50 %.1f p99 %.1f us, slow p99 %.1f us, errors %d" % (
                 p + 1, name, r["fast"]["p50_us"], r["fast"]["p99_us"], r["slow"]["p99_us"],
                 r["error_count"]))
-    print("### Slow-request mix\n")
+    print("### Slow-request mix%s\n" % (" (TLS)" if args.tls else ""))
     print("Open loop at %d calls/s over 8 connections (latency from the intended send "
           "time), 16 B; 1%% of calls are SlowEcho with 5 ms of blocking work. mrpc "
-          "server on one loop with 4 worker threads.\n" % rate)
+          "server on one loop with 4 worker threads%s.\n" %
+          (rate, ", over TLS" if args.tls else ""))
     print("| server | fast calls p50 us | fast calls p99 us | fast p99 vs no slow calls | "
           "slow calls p99 us | errors |")
     print("|---|---|---|---|---|---|")
@@ -173,7 +203,8 @@ def run_idle(args, port):
         r = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         stop_server(proc)
-    print("### Idle connections\n")
+    print("### Idle connections%s\n" % (" (plaintext: idle_conns has no TLS flags)"
+                                         if args.tls else ""))
     print("%d mrpc connections that each made one call and then only exchange heartbeats "
           "(PING every %d ms), held for %.0f s; server on one loop.\n" %
           (r["conns"], r["heartbeat_ms"], r["idle_seconds"]))
@@ -183,6 +214,29 @@ def run_idle(args, port):
     print("| %d KiB | %d KiB | %.0f bytes | %.2f%% of one core | %d | %d |\n" % (
         r["rss_before_kib"], r["rss_after_kib"], r["rss_per_conn_bytes"],
         r["idle_cpu_percent"], r["pings"], r["connection_losses"]))
+
+
+def parse_ints(text):
+    return [int(x) for x in text.split(",") if x]
+
+
+def parse_systems(text):
+    systems = [x for x in text.split(",") if x]
+    unknown = [x for x in systems if x not in SERVERS]
+    if unknown or not systems:
+        raise argparse.ArgumentTypeError("systems are %s: %r" % (",".join(SERVERS), text))
+    return systems
+
+
+def parse_cells(text):
+    """"1x1,8x8" -> [(1, 1), (8, 8)]."""
+    try:
+        cells = [tuple(int(n) for n in cell.split("x")) for cell in text.split(",") if cell]
+    except ValueError:
+        cells = []
+    if not cells or any(len(c) != 2 for c in cells):
+        raise argparse.ArgumentTypeError("cells are CONNSxDEPTH, comma-separated: %r" % text)
+    return cells
 
 
 def main():
@@ -198,20 +252,42 @@ def main():
     parser.add_argument("--skip-slow", action="store_true")
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--port", type=int, default=20500)
+    parser.add_argument("--tls", action="store_true",
+                        help="mrpc and gRPC over TLS (the baseline stays plaintext)")
+    parser.add_argument("--cells", type=parse_cells, default=CELLS,
+                        help="conns x depth cells of the matrix, e.g. 1x1,64x4")
+    parser.add_argument("--payloads", type=parse_ints, default=PAYLOADS,
+                        help="payload sizes of the matrix in bytes, e.g. 16,4096")
+    parser.add_argument("--systems", type=parse_systems, default=list(SERVERS),
+                        help="systems of the matrix, e.g. grpc,baseline (default: all)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["bazel", "build", "--config=opt", "//examples/echo:all",
                         "//examples/tcp_echo:all", "//tools/baseline:all", "//tools/load:all",
                         "//tools/grpc:all"], cwd=ROOT, check=True)
     port = [args.port]
-    print("Machine: %s. %d passes, %gs measured after %gs warm-up; server on CPU 0, "
-          "client on CPU 1.\n" % (machine(), args.passes, args.seconds, args.warmup))
-    if not args.skip_matrix:
-        run_matrix(args, port)
-    if not args.skip_slow:
-        run_slow(args, port)
-    if not args.skip_idle:
-        run_idle(args, port)
+    with tempfile.TemporaryDirectory(prefix="bench_rpc_tls.") as cert_dir:
+        if args.tls:
+            certs = make_test_certs(cert_dir)
+            server_flags = ["--tls_cert=" + certs["server_cert"],
+                            "--tls_key=" + certs["server_key"]]
+            TLS_SERVER_FLAGS["mrpc"] = server_flags + ["--tls_required"]
+            TLS_SERVER_FLAGS["grpc"] = server_flags
+            for system in ("mrpc", "grpc"):
+                TLS_CLIENT_FLAGS[system] = ["--tls", "--tls_ca=" + certs["ca"]]
+        print("Machine: %s. %d passes, %gs measured after %gs warm-up; server on CPU 0, "
+              "client on CPU 1.%s\n" % (
+                  machine(), args.passes, args.seconds, args.warmup,
+                  " TLS: mrpc and gRPC over TLS, the baseline plaintext." if args.tls
+                  else ""))
+        if not args.skip_matrix:
+            run_matrix(args, port)
+        if not args.skip_slow:
+            run_slow(args, port)
+        if not args.skip_idle:
+            if args.tls:
+                TLS_SERVER_FLAGS.pop("mrpc")  # idle_conns speaks plaintext only.
+            run_idle(args, port)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""What tools/bench_net.py and tools/bench_rpc.py share: where the optimized
-binaries are, starting a server pinned to CPU 0 and stopping it by its PID,
-and a line describing the machine."""
+"""What tools/bench_net.py, tools/bench_rpc.py and tools/bench_tls_handshake.py
+share: where the optimized binaries are, starting a server pinned to CPU 0 and
+stopping it by its PID, throwaway TLS certificates, and a line describing the
+machine."""
 import os
 import platform
 import signal
@@ -35,6 +36,16 @@ def stop_server(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def make_test_certs(directory):
+    """A throwaway CA and certificates in `directory` (tools/make_test_certs.sh:
+    EC P-256; the server's for IP:127.0.0.1 and DNS:localhost); returns their
+    paths: ca, server_cert, server_key, client_cert, client_key."""
+    subprocess.run([os.path.join(ROOT, "tools/make_test_certs.sh"), directory], check=True)
+    names = {"ca": "ca.pem", "server_cert": "server.pem", "server_key": "server.key",
+             "client_cert": "client.pem", "client_key": "client.key"}
+    return {k: os.path.join(directory, v) for k, v in names.items()}
 
 
 def machine():

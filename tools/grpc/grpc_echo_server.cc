@@ -15,6 +15,11 @@
 // --threads completion-queue threads, --workers SlowEcho workers, and
 // gRPC's own internal threads. After start it prints exactly one line,
 // "grpc_echo_server listening on <port>", which scripts parse.
+//
+// TLS (the flags of examples/echo:echo_server): --tls_cert and --tls_key
+// serve TLS instead of plaintext; --tls_ca also requires a client
+// certificate signed by that CA. A gRPC port is either TLS or plaintext, so
+// there is no --tls_required: with a certificate the port is TLS only.
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
 
@@ -31,17 +36,24 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "examples/common/stop_signals.h"
 #include "net/sync.h"
 #include "tools/grpc/echo.grpc.pb.h"
+#include "tools/grpc/tls_credentials.h"
 
 ABSL_FLAG(int, port, 0,
           "port to listen on (all interfaces); 0 picks a free port");
 ABSL_FLAG(int, threads, 1,
           "completion-queue threads (one ServerCompletionQueue each)");
 ABSL_FLAG(int, workers, 4, "worker threads for SlowEcho's blocking work");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: serve TLS (with --tls_key), not plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates: require a client certificate signed by one");
 
 namespace mrpc::echo {
 namespace {
@@ -232,11 +244,22 @@ int Serve() {
   // the mask and only the sigwait below receives the signals.
   mrpc::examples::BlockStopSignals();
 
+  grpc_tools::TlsFiles tls_files;
+  tls_files.cert = absl::GetFlag(FLAGS_tls_cert);
+  tls_files.key = absl::GetFlag(FLAGS_tls_key);
+  tls_files.ca = absl::GetFlag(FLAGS_tls_ca);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      grpc_tools::MakeServerCredentials(tls_files);
+  if (!credentials.ok()) {
+    LOG(ERROR) << "grpc_echo_server: " << credentials.status();
+    return 1;
+  }
+
   EchoService::AsyncService service;
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort("0.0.0.0:" + std::to_string(port),
-                           grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort("0.0.0.0:" + std::to_string(port), *credentials,
+                           &selected_port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);

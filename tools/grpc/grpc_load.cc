@@ -11,6 +11,11 @@
 // --threads CompletionQueue threads owned by the transport (connection i on
 // queue i % threads), which run the driver's callback and, in the closed
 // loop, start the next call from there. Call() may run on any thread.
+//
+// TLS (the flags of mrpc_load): --tls turns it on; the server is verified
+// against --tls_ca (default: the system's roots) and the name
+// --tls_server_name (default: the target's host), which is also the SNI;
+// --tls_cert and --tls_key give a client certificate.
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
 
@@ -21,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,7 +34,19 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tools/grpc/echo.grpc.pb.h"
+#include "tools/grpc/tls_credentials.h"
 #include "tools/load/load_driver.h"
+
+ABSL_FLAG(bool, tls, false, "connect with TLS");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates to verify the server with (default: the "
+          "system's roots); needs --tls");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate chain (with --tls_key); needs --tls");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name the server's certificate must hold, also sent as SNI "
+          "(default: the target's host); needs --tls");
 
 namespace mrpc::load {
 namespace {
@@ -84,7 +102,13 @@ class GrpcConnection : public EchoConnection {
 // has destroyed every connection and its calls have completed.
 class GrpcTransport : public EchoTransport {
  public:
-  explicit GrpcTransport(int threads) {
+  // `server_name`: if not empty, overrides the target's host as the name the
+  // server's certificate is checked against (and the SNI).
+  GrpcTransport(int threads,
+                std::shared_ptr<grpc::ChannelCredentials> credentials,
+                std::string server_name)
+      : credentials_(std::move(credentials)),
+        server_name_(std::move(server_name)) {
     for (int i = 0; i < threads; ++i) {
       cqs_.push_back(std::make_unique<grpc::CompletionQueue>());
     }
@@ -116,8 +140,9 @@ class GrpcTransport : public EchoTransport {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
     args.SetMaxSendMessageSize(kMaxMessageBytes);
-    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args);
+    if (!server_name_.empty()) args.SetSslTargetNameOverride(server_name_);
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(target, credentials_, args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    std::chrono::seconds(10))) {
       return absl::UnavailableError(absl::StrCat(
@@ -142,6 +167,8 @@ class GrpcTransport : public EchoTransport {
     }
   }
 
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const std::string server_name_;
   std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs_;
   std::vector<std::thread> threads_;
 };
@@ -153,6 +180,23 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
-  mrpc::load::GrpcTransport transport(mrpc::load::SpecFromFlags().threads);
+  const bool tls = absl::GetFlag(FLAGS_tls);
+  mrpc::grpc_tools::TlsFiles tls_files;
+  tls_files.ca = absl::GetFlag(FLAGS_tls_ca);
+  tls_files.cert = absl::GetFlag(FLAGS_tls_cert);
+  tls_files.key = absl::GetFlag(FLAGS_tls_key);
+  const std::string server_name = absl::GetFlag(FLAGS_tls_server_name);
+  if (!tls && !server_name.empty()) {
+    LOG(ERROR) << "grpc_load: --tls_server_name needs --tls";
+    return 1;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      mrpc::grpc_tools::MakeChannelCredentials(tls, tls_files);
+  if (!credentials.ok()) {
+    LOG(ERROR) << "grpc_load: " << credentials.status();
+    return 1;
+  }
+  mrpc::load::GrpcTransport transport(mrpc::load::SpecFromFlags().threads,
+                                      *std::move(credentials), server_name);
   return mrpc::load::RunFromFlags(&transport);
 }
