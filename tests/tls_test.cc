@@ -244,8 +244,18 @@ TEST_F(TlsTest, MutualTlsPutsTheVerifiedIdentityOnTheContext) {
       Call(NewChannel(TlsChannelOptions("stranger")), "Whoami");
   EXPECT_EQ(stranger.code(), absl::StatusCode::kUnavailable) << stranger;
   EXPECT_TRUE(absl::StrContains(stranger.message(), "unknown ca")) << stranger;
+  // An expired client certificate from the right CA.
+  CertSpec expired;
+  expired.common_name = "client-a";
+  expired.not_before = absl::Now() - absl::Hours(48);
+  expired.not_after = absl::Now() - absl::Hours(24);
+  WritePair("expired_client", ca_->Issue(expired));
+  absl::Status old =
+      Call(NewChannel(TlsChannelOptions("expired_client")), "Whoami");
+  EXPECT_EQ(old.code(), absl::StatusCode::kUnavailable) << old;
+  EXPECT_TRUE(absl::StrContains(old.message(), "certificate expired")) << old;
   EXPECT_TRUE(::mrpc::testing::Eventually(
-      [&] { return server_->stats().tls_handshake_failures >= failures + 2; },
+      [&] { return server_->stats().tls_handshake_failures >= failures + 3; },
       absl::Seconds(5)));
   // The server names the peer and the reason, and never the key material.
   bool named = false;
