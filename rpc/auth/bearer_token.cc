@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -35,8 +36,16 @@ bool IsPrintableWord(absl::string_view s) {
   return true;
 }
 
-std::array<unsigned char, 32> Sha256(absl::string_view data) {
-  std::array<unsigned char, 32> digest;
+using Digest = std::array<unsigned char, 32>;
+
+// Overwrites a secret's bytes before its memory is freed (OPENSSL_cleanse:
+// a write the compiler may not drop as dead).
+void Wipe(std::string* secret) {
+  if (!secret->empty()) OPENSSL_cleanse(&(*secret)[0], secret->size());
+}
+
+Digest Sha256(absl::string_view data) {
+  Digest digest;
   unsigned int length = 0;
   // EVP_Digest fails only when out of memory or without SHA-256 at all.
   CHECK_EQ(EVP_Digest(data.data(), data.size(), digest.data(), &length,
@@ -47,12 +56,12 @@ std::array<unsigned char, 32> Sha256(absl::string_view data) {
 }
 
 // 1 if the digests are equal, else 0, without a branch on their contents.
-uint32_t DigestsEqual(const std::array<unsigned char, 32>& a,
-                      const std::array<unsigned char, 32>& b) {
-  // CRYPTO_memcmp returns 0 or the OR of the differing bytes' XORs (1..255).
+uint32_t DigestsEqual(const Digest& a, const Digest& b) {
+  // CRYPTO_memcmp returns 0 if equal, else nonzero (which nonzero value
+  // varies by platform); for nonzero d, d | -d has its top bit set.
   const uint32_t diff =
       static_cast<uint32_t>(CRYPTO_memcmp(a.data(), b.data(), a.size()));
-  return ((diff - 1) >> 8) & 1;
+  return 1 ^ ((diff | (0u - diff)) >> 31);
 }
 
 std::string LinePrefix(const std::string& path, int line) {
@@ -76,12 +85,17 @@ absl::StatusOr<std::vector<BearerToken>> LoadTokenFile(
            : error == EACCES ? absl::PermissionDeniedError(message)
                              : absl::UnavailableError(message);
   }
+  // The file's bytes are wiped once parsed (best effort: a buffer the
+  // string outgrew is freed unwiped; token files are small).
   std::string content;
+  content.reserve(4096);
+  const absl::Cleanup wipe = [&content] { Wipe(&content); };
   char chunk[4096];
   size_t n;
   while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) {
     content.append(chunk, n);
   }
+  OPENSSL_cleanse(chunk, sizeof chunk);
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
   if (failed) {
@@ -90,8 +104,9 @@ absl::StatusOr<std::vector<BearerToken>> LoadTokenFile(
   }
 
   std::vector<BearerToken> tokens;
-  // Token -> its line, for repeats. Errors never quote a line: a line that
-  // does not parse may hold a token (a principal left out, a stray space).
+  // A token's digest -> its line, for repeats. Errors never quote a line:
+  // a line that does not parse may hold a token (a principal left out, a
+  // stray space).
   absl::flat_hash_map<std::string, int> seen;
   int number = 0;
   for (absl::string_view line : absl::StrSplit(content, '\n')) {
@@ -111,7 +126,11 @@ absl::StatusOr<std::vector<BearerToken>> LoadTokenFile(
       return absl::InvalidArgumentError(absl::StrCat(
           LinePrefix(path, number), "a byte that is not printable ASCII"));
     }
-    auto [at, added] = seen.try_emplace(fields[1], number);
+    const Digest digest = Sha256(fields[1]);
+    auto [at, added] = seen.try_emplace(
+        std::string(reinterpret_cast<const char*>(digest.data()),
+                    digest.size()),
+        number);
     if (!added) {
       return absl::InvalidArgumentError(absl::StrCat(
           LinePrefix(path, number), "the same token as line ", at->second));
@@ -129,7 +148,13 @@ BearerTokenInterceptor::Create(BearerTokenOptions options) {
   }
   std::unique_ptr<BearerTokenInterceptor> interceptor(
       new BearerTokenInterceptor());
-  absl::flat_hash_map<std::string, size_t> seen;  // Token -> its index.
+  // Only digests outlive Create: the options' copies of the tokens are
+  // wiped (the caller's own copies are the caller's to wipe).
+  const absl::Cleanup wipe = [&options] {
+    for (BearerToken& token : options.tokens) Wipe(&token.token);
+  };
+  // Digest -> the token's index: repeats found without more copies.
+  absl::flat_hash_map<std::string, size_t> seen;
   for (size_t i = 0; i < options.tokens.size(); ++i) {
     const BearerToken& token = options.tokens[i];
     if (!IsPrintableWord(token.principal)) {
@@ -143,14 +168,18 @@ BearerTokenInterceptor::Create(BearerTokenOptions options) {
           absl::StrCat("bearer token ", i, " (principal ", token.principal,
                        ") is empty or not printable ASCII without spaces"));
     }
-    auto [at, added] = seen.try_emplace(token.token, i);
+    const Digest digest = Sha256(token.token);
+    auto [at, added] = seen.try_emplace(
+        std::string(reinterpret_cast<const char*>(digest.data()),
+                    digest.size()),
+        i);
     if (!added) {
       return absl::InvalidArgumentError(
           absl::StrCat("bearer token ", i, " (principal ", token.principal,
                        ") is the same as token ", at->second, " (principal ",
                        options.tokens[at->second].principal, ")"));
     }
-    interceptor->digests_.push_back(Sha256(token.token));
+    interceptor->digests_.push_back(digest);
     interceptor->principals_.push_back(token.principal);
   }
   for (const std::string& pattern : options.exempt_methods) {
@@ -161,7 +190,6 @@ BearerTokenInterceptor::Create(BearerTokenOptions options) {
           absl::StrCat("exempt_methods: ", added.message()));
     }
   }
-  // The options' copies of the tokens go with `options`; only digests stay.
   return interceptor;
 }
 
@@ -191,7 +219,7 @@ BearerTokenInterceptor::Outcome BearerTokenInterceptor::Check(
   // Every configured token is compared, and the match is picked with masks,
   // so the time taken says nothing about which token matched, or whether
   // one did. Tokens are distinct (Create), so at most one matches.
-  const std::array<unsigned char, 32> presented = Sha256(rest);
+  const Digest presented = Sha256(rest);
   uint64_t found = 0;  // 1 + the matching index; 0: none.
   for (size_t i = 0; i < digests_.size(); ++i) {
     const uint64_t mask =

@@ -98,7 +98,8 @@ class BearerTokenInterceptor : public ServerInterceptor {
   };
 
   // INVALID_ARGUMENT for bad options (naming the principal or the pattern
-  // at fault, never a token).
+  // at fault, never a token). Keeps only the tokens' SHA-256 digests and
+  // wipes the copies in `options`.
   static absl::StatusOr<std::unique_ptr<BearerTokenInterceptor>> Create(
       BearerTokenOptions options);
   BearerTokenInterceptor(const BearerTokenInterceptor&) = delete;
