@@ -260,6 +260,15 @@ TestCa TestCa::Create(const std::string& common_name, absl::Duration validity) {
   return TestCa(std::move(pair.cert_pem), std::move(pair.key_pem));
 }
 
+TestCa TestCa::FromPem(std::string cert_pem, std::string key_pem) {
+  X509Ptr cert = CertFromPem(cert_pem);
+  KeyPtr key = KeyFromPem(key_pem);
+  CHECK_EQ(X509_check_ca(cert.get()), 1) << "not a CA certificate";
+  CHECK_EQ(X509_check_private_key(cert.get(), key.get()), 1)
+      << "the key is not the CA certificate's key: " << OpenSslErrors();
+  return TestCa(std::move(cert_pem), std::move(key_pem));
+}
+
 TestKeyPair TestCa::Issue(const CertSpec& spec) const {
   X509Ptr cert = CertFromPem(cert_pem_);
   KeyPtr key = KeyFromPem(key_pem_);
@@ -309,9 +318,16 @@ TestCertFiles WriteTestCerts(const std::string& dir,
                              const std::vector<std::string>& server_names,
                              const std::string& client_name,
                              absl::Duration valid_for) {
+  return WriteTestCerts(dir, TestCa::Create("mrpc test CA", valid_for),
+                        server_names, client_name, valid_for);
+}
+
+TestCertFiles WriteTestCerts(const std::string& dir, const TestCa& ca,
+                             const std::vector<std::string>& server_names,
+                             const std::string& client_name,
+                             absl::Duration valid_for) {
   CHECK(!server_names.empty()) << "no server names";
   CHECK(!client_name.empty()) << "no client name";
-  const TestCa ca = TestCa::Create("mrpc test CA", valid_for);
 
   CertSpec server;
   server.common_name = server_names.front();
@@ -331,6 +347,7 @@ TestCertFiles WriteTestCerts(const std::string& dir,
 
   TestCertFiles files;
   files.ca_cert = WriteTestFile(dir, "ca.pem", ca.cert_pem());
+  files.ca_key = WriteTestFile(dir, "ca.key", ca.key_pem());
   files.server_cert = WriteTestFile(dir, "server.pem", server_pair.cert_pem);
   files.server_key = WriteTestFile(dir, "server.key", server_pair.key_pem);
   files.client_cert = WriteTestFile(dir, "client.pem", client_pair.cert_pem);

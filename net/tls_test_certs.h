@@ -71,6 +71,12 @@ class TestCa {
   static TestCa Create(const std::string& common_name,
                        absl::Duration validity = kTestCaValidity);
 
+  // An existing CA from its certificate and private key (PEM, as cert_pem()
+  // and key_pem() give them; e.g. make_test_certs' ca.pem and ca.key), to
+  // issue more leaves under it in another run. CHECK-fails if either does
+  // not parse, the certificate is not a CA or the key is not its key.
+  static TestCa FromPem(std::string cert_pem, std::string key_pem);
+
   // This CA's certificate (PEM): what a peer trusts.
   const std::string& cert_pem() const { return cert_pem_; }
   // This CA's private key (PEM, unencrypted PKCS#8).
@@ -111,6 +117,7 @@ std::string MakeTestDir(const std::string& prefix);
 // Paths of the files WriteTestCerts writes.
 struct TestCertFiles {
   std::string ca_cert;      // dir/ca.pem
+  std::string ca_key;       // dir/ca.key
   std::string server_cert;  // dir/server.pem
   std::string server_key;   // dir/server.key
   std::string client_cert;  // dir/client.pem
@@ -118,12 +125,22 @@ struct TestCertFiles {
 };
 
 // Writes a fresh CA and two leaves it signed into `dir`, which must exist:
-// ca.pem; server.pem and server.key, with CN the first of `server_names` and
-// each name a SAN (IP if it parses as an IPv4 or IPv6 address, else DNS);
-// client.pem and client.key, with CN `client_name` and no SAN. Leaves are
-// valid from an hour ago for `valid_for`, as is the CA. What
+// ca.pem and ca.key (the CA's key, to issue more under it later:
+// TestCa::FromPem); server.pem and server.key, with CN the first of
+// `server_names` and each name a SAN (IP if it parses as an IPv4 or IPv6
+// address, else DNS); client.pem and client.key, with CN `client_name` and no
+// SAN. Leaves are valid from an hour ago for `valid_for`, as is the CA. What
 // make_test_certs writes. CHECK-fails on error.
 TestCertFiles WriteTestCerts(const std::string& dir,
+                             const std::vector<std::string>& server_names,
+                             const std::string& client_name,
+                             absl::Duration valid_for = absl::Hours(24));
+
+// The same, but the leaves are issued by `ca` (whose ca.pem and ca.key are
+// written too, so `dir` is complete): a second server certificate under the
+// CA clients already trust, for a certificate rotation
+// (make_test_certs --ca_dir).
+TestCertFiles WriteTestCerts(const std::string& dir, const TestCa& ca,
                              const std::vector<std::string>& server_names,
                              const std::string& client_name,
                              absl::Duration valid_for = absl::Hours(24));

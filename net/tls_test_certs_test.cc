@@ -430,6 +430,23 @@ TEST_F(TlsTestCertsTest, IntermediateChainVerifiesWithIntermediateAsUntrusted) {
             1);
 }
 
+TEST_F(TlsTestCertsTest, FromPemIssuesUnderTheSameCa) {
+  const TestCa again = TestCa::FromPem(ca_->cert_pem(), ca_->key_pem());
+  EXPECT_EQ(again.cert_pem(), ca_->cert_pem());
+  CertSpec spec;
+  spec.dns_names = {"renamed.test"};
+  EXPECT_EQ(Verify(again.Issue(spec).cert_pem, {ca_->cert_pem()}), X509_V_OK);
+}
+
+TEST_F(TlsTestCertsTest, FromPemChecksTheKeyAndTheCa) {
+  const TestCa other = TestCa::Create("other CA");
+  EXPECT_DEATH(TestCa::FromPem(ca_->cert_pem(), other.key_pem()),
+               "not the CA certificate's key");
+  const TestKeyPair leaf = ca_->Issue(CertSpec());
+  EXPECT_DEATH(TestCa::FromPem(leaf.cert_pem, leaf.key_pem),
+               "not a CA certificate");
+}
+
 TEST_F(TlsTestCertsTest, BadIpAddressIsACheckFailure) {
   CertSpec spec;
   spec.ip_addresses = {"localhost"};
@@ -477,8 +494,8 @@ TEST(MakeTestCertsTest, OpensslCliVerifiesWhatTheToolWrites) {
                  &output),
       0)
       << output;
-  for (const char* name :
-       {"ca.pem", "server.pem", "server.key", "client.pem", "client.key"}) {
+  for (const char* name : {"ca.pem", "server.pem", "server.key", "client.pem",
+                           "client.key", "ca.key"}) {
     const std::string path = absl::StrCat(dir, "/", name);
     EXPECT_TRUE(absl::StrContains(output, path + "\n")) << output;
     struct stat st;
@@ -522,11 +539,56 @@ TEST(MakeTestCertsTest, OpensslCliVerifiesWhatTheToolWrites) {
       X509_check_private_key(ParseCert(ReadFile(client)).get(),
                              ParseKey(ReadFile(dir + "/client.key")).get()),
       1);
+  EXPECT_EQ(X509_check_private_key(ParseCert(ReadFile(ca)).get(),
+                                   ParseKey(ReadFile(dir + "/ca.key")).get()),
+            1);
   const Sans sans = ParseSans(server_cert.get());
   EXPECT_EQ(sans.dns, std::vector<std::string>{"localhost"});
   EXPECT_EQ(sans.ip, std::vector<std::string>{"127.0.0.1"});
   EXPECT_EQ(SubjectEntry(ParseCert(ReadFile(client)).get(), NID_commonName),
             "client-a");
+}
+
+// --ca_dir: a second server certificate under the first run's CA, as a
+// certificate rotation needs (examples/kv/kv_tls_test.sh).
+TEST(MakeTestCertsTest, CaDirIssuesUnderTheEarlierRunsCa) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  ASSERT_NE(srcdir, nullptr);
+  const std::string tool = absl::StrCat(srcdir, "/mrpc/net/make_test_certs");
+  const std::string first = MakeTestDir("first");
+  const std::string second = MakeTestDir("second");
+  std::string output;
+  ASSERT_EQ(RunCommand({tool, "--dir=" + first}, &output), 0) << output;
+  ASSERT_EQ(RunCommand({tool, "--dir=" + second, "--ca_dir=" + first,
+                        "--server_names=renamed.test,127.0.0.1"},
+                       &output),
+            0)
+      << output;
+  EXPECT_EQ(ReadFile(second + "/ca.pem"), ReadFile(first + "/ca.pem"));
+  EXPECT_EQ(ReadFile(second + "/ca.key"), ReadFile(first + "/ca.key"));
+  EXPECT_NE(ReadFile(second + "/server.pem"), ReadFile(first + "/server.pem"));
+  const std::string server = second + "/server.pem";
+  EXPECT_EQ(RunCommand({kOpenSsl, "verify", "-CAfile", first + "/ca.pem",
+                        "-purpose", "sslserver", "-verify_hostname",
+                        "renamed.test", "-verify_ip", "127.0.0.1", server},
+                       &output),
+            0)
+      << output;
+  EXPECT_NE(RunCommand({kOpenSsl, "verify", "-CAfile", first + "/ca.pem",
+                        "-verify_hostname", "localhost", server},
+                       &output),
+            0)
+      << output;
+  const Sans sans = ParseSans(ParseCert(ReadFile(server)).get());
+  EXPECT_EQ(sans.dns, std::vector<std::string>{"renamed.test"});
+  EXPECT_EQ(sans.ip, std::vector<std::string>{"127.0.0.1"});
+
+  // A directory without a CA is an error, not a fresh CA.
+  EXPECT_EQ(RunCommand({tool, "--dir=" + second, "--ca_dir=" + second + "/no"},
+                       &output),
+            1)
+      << output;
+  EXPECT_TRUE(absl::StrContains(output, "cannot read")) << output;
 }
 
 TEST(MakeTestCertsTest, UsageErrorWithoutDir) {

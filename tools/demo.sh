@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # mrpc's main job: installs what is missing, builds, starts the example
 # services (echo, kv, and a gateway that calls kv), drives them with real
-# calls (binary, and JSON over HTTP with curl on the same port), load-tests the echo service with the bundled load tester, then
+# calls (binary, and JSON over HTTP with curl on the same port; then TLS on
+# a kv server with throwaway certificates), load-tests the echo service with
+# the bundled load tester, then
 # runs a small fleet on etcd (replicas that register themselves, a gateway
 # and a load tester that find them through etcd, a replica killed and
 # another started under load), prints what happened, and stops every
@@ -29,7 +31,8 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 step "building mrpc, the examples and the load tester (bazel build --config=opt)"
-if ! bazel build --config=opt //examples/... //tools/load:mrpc_load > "$work/build.log" 2>&1; then
+if ! bazel build --config=opt //examples/... //tools/load:mrpc_load //net:make_test_certs \
+    > "$work/build.log" 2>&1; then
   cat "$work/build.log"
   exit 1
 fi
@@ -120,6 +123,27 @@ run "the same for a missing key (HTTP 404, the code in the body; curl exits 22)"
 run "curl $kv_http/metrics (its first samples)" 0 \
   bash -c "curl -sS --fail '$kv_http/metrics' | grep -v '^#' | head -n 12"
 echo "(also: $kv_http/status in a browser, /health, /rpcz)"
+
+step "TLS on the same port: a kv server with throwaway certificates, mutual TLS"
+# make_test_certs: a fresh CA, server.pem for localhost/127.0.0.1, client.pem.
+certs=$work/certs
+"$opt_bin/net/make_test_certs" --dir="$certs" > /dev/null
+start kv_tls "$bin/kv/kv_server" --threads=1 --tls_cert="$certs/server.pem" \
+  --tls_key="$certs/server.key" --tls_ca="$certs/ca.pem" --tls_required
+kv_tls_port=$PORT
+kvt() {
+  "$bin/kv/kv_client" --target=127.0.0.1:$kv_tls_port --tls_ca="$certs/ca.pem" \
+    --tls_cert="$certs/client.pem" --tls_key="$certs/client.key" "$@"
+}
+run "kv_client --tls_ca --tls_cert --tls_key put lang C++" 0 kvt put lang C++
+run "kv_client over TLS: get lang" 0 kvt get lang
+run "kv_client without TLS (refused: --tls_required)" 1 \
+  "$bin/kv/kv_client" --target=127.0.0.1:$kv_tls_port get lang
+run "curl --cacert ca.pem -d '{\"key\":\"lang\"}' https://localhost:$kv_tls_port/mrpc.examples.kv.KvService/Get" 0 \
+  curl -sS --fail-with-body --cacert "$certs/ca.pem" -d '{"key":"lang"}' \
+  "https://localhost:$kv_tls_port/mrpc.examples.kv.KvService/Get"
+echo
+echo "(a rotated certificate: the server reads its files again every 10 s, or at once on SIGHUP)"
 
 step "load: the bundled load tester against the echo service (3 s)"
 # Closed loop, 8 connections x 8 calls in flight; every response is checked.

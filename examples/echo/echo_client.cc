@@ -2,12 +2,14 @@
 // blocking, callback and future, and once with a deadline.
 //
 //   bazel run //examples/echo:echo_client -- --target=127.0.0.1:9000
+//       [--tls_ca=ca.pem [--tls_cert=client.pem --tls_key=client.key]]
 #include <glog/logging.h>
 #include <stdio.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "examples/common/channel_flags.h"
+#include "examples/common/tls_client_flags.h"
 #include "net/sync.h"
 #include "proto/echo.mrpc.h"
 #include "rpc/channel.h"
@@ -20,11 +22,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  mrpc::ChannelOptions channel_options =
+      mrpc::examples::ChannelOptionsFromFlags();
+  mrpc::examples::ApplyClientTlsFlags(&channel_options);
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
-                            mrpc::examples::ChannelOptionsFromFlags());
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target), channel_options);
   if (!channel.ok()) {
-    fprintf(stderr, "bad target: %s\n", channel.status().ToString().c_str());
+    fprintf(stderr, "cannot make the channel: %s\n",
+            channel.status().ToString().c_str());
     return 1;
   }
   mrpc::echo::EchoService::Stub stub(channel->get());

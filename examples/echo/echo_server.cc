@@ -1,16 +1,20 @@
 // The echo service on the generated stubs: the smallest complete mrpc
 // server. Also the server the load tester drives.
 //
-//   bazel run //examples/echo:echo_server -- --port=9000 [--threads=N]
-//       [--slow_inline] [--noop_interceptors=N]
+//   bazel run //examples/echo:echo_server -- --port=9000 [--host=0.0.0.0]
+//       [--threads=N] [--slow_inline] [--noop_interceptors=N]
+//       [--tls_cert=server.pem --tls_key=server.key [--tls_ca=ca.pem]
+//        [--tls_require_client_cert] [--tls_required]]
 #include <glog/logging.h>
 
 #include <memory>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "examples/common/listen_flags.h"
 #include "examples/common/registration_flags.h"
 #include "examples/common/serve.h"
+#include "examples/common/tls_server_flags.h"
 #include "examples/echo/echo_service.h"
 #include "rpc/server.h"
 
@@ -33,6 +37,7 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   mrpc::ServerOptions options;
   mrpc::examples::ApplyRegistrationFlags(&options);
+  mrpc::examples::ApplyServerTlsFlags(&options);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.overload_protection = absl::GetFlag(FLAGS_overload_protection);
@@ -48,6 +53,6 @@ int main(int argc, char** argv) {
               .ok());
   }
   return mrpc::examples::ServeUntilSignal(
-      &server, "0.0.0.0:" + std::to_string(absl::GetFlag(FLAGS_port)),
+      &server, mrpc::examples::ListenAddress(absl::GetFlag(FLAGS_port)),
       "echo_server");
 }

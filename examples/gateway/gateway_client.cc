@@ -2,6 +2,9 @@
 //
 //   gateway_client --target=127.0.0.1:9002 set <user> <name> [<email>]
 //   gateway_client --target=127.0.0.1:9002 get <user>
+//
+// Over TLS: --tls (the system's CAs), or --tls_ca=ca.pem; with
+// --tls_cert=client.pem --tls_key=client.key for mutual TLS.
 #include <glog/logging.h>
 #include <stdio.h>
 
@@ -11,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "examples/common/channel_flags.h"
+#include "examples/common/tls_client_flags.h"
 #include "examples/gateway/gateway.mrpc.h"
 #include "rpc/channel.h"
 
@@ -33,9 +37,11 @@ int main(int argc, char** argv) {
             "usage: gateway_client [--target=host:port] set|get <user> ...\n");
     return 2;
   }
+  mrpc::ChannelOptions channel_options =
+      mrpc::examples::ChannelOptionsFromFlags();
+  mrpc::examples::ApplyClientTlsFlags(&channel_options);
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
-                            mrpc::examples::ChannelOptionsFromFlags());
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target), channel_options);
   if (!channel.ok()) {
     printf("error: %s\n", channel.status().ToString().c_str());
     return 1;

@@ -4,6 +4,9 @@
 //   kv_client --target=127.0.0.1:9001 get <key>
 //   kv_client --target=127.0.0.1:9001 delete <key>
 //   kv_client --target=127.0.0.1:9001 list [<prefix>]
+//
+// Over TLS: --tls (the system's CAs), or --tls_ca=ca.pem; with
+// --tls_cert=client.pem --tls_key=client.key for mutual TLS.
 #include <glog/logging.h>
 #include <stdio.h>
 
@@ -13,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "examples/common/channel_flags.h"
+#include "examples/common/tls_client_flags.h"
 #include "examples/kv/kv.mrpc.h"
 #include "rpc/channel.h"
 
@@ -36,9 +40,11 @@ int main(int argc, char** argv) {
             "usage: kv_client [--target=host:port] put|get|delete|list ...\n");
     return 2;
   }
+  mrpc::ChannelOptions channel_options =
+      mrpc::examples::ChannelOptionsFromFlags();
+  mrpc::examples::ApplyClientTlsFlags(&channel_options);
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
-      mrpc::Channel::Create(absl::GetFlag(FLAGS_target),
-                            mrpc::examples::ChannelOptionsFromFlags());
+      mrpc::Channel::Create(absl::GetFlag(FLAGS_target), channel_options);
   if (!channel.ok()) return Fail(channel.status());
   kv::KvService::Stub stub(channel->get());
   mrpc::CallOptions options;

@@ -12,6 +12,11 @@
 // went to each server. Echo and SlowEcho have no side effects, so a cluster
 // channel retries them and may send backup requests.
 //
+// Over TLS with the examples' client flags: --tls, --tls_ca=ca.pem,
+// --tls_cert=client.pem --tls_key=client.key, --tls_server_name=NAME
+// (examples/common/tls_client_flags.h). Handshakes happen at connect, before
+// the measurement.
+//
 // Connections are spread over --threads client loops; completions run on
 // those loops and, in the closed loop, send the next call from there.
 #include <glog/logging.h>
@@ -25,6 +30,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "examples/common/tls_client_flags.h"
 #include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "proto/echo.mrpc.h"
@@ -125,6 +131,7 @@ class MrpcTransport : public EchoTransport {
     for (int i = 0; i < absl::GetFlag(FLAGS_noop_interceptors); ++i) {
       options.interceptors.push_back(std::make_shared<ClientInterceptor>());
     }
+    examples::ApplyClientTlsFlags(&options);
     absl::StatusOr<std::unique_ptr<Channel>> channel =
         Channel::Create(target, options);
     if (!channel.ok()) return channel.status();
