@@ -30,7 +30,7 @@ void ApplyTlsFileFlags(ServerOptions::Tls* tls) {
   tls->ca_file = absl::GetFlag(FLAGS_tls_ca);
 }
 
-void ApplyTlsFileFlags(ChannelOptions::Tls* tls) {
+void ApplyTlsFileFlags(ClientTlsOptions* tls) {
   tls->ca_file = absl::GetFlag(FLAGS_tls_ca);
   tls->cert_file = absl::GetFlag(FLAGS_tls_cert);
   tls->key_file = absl::GetFlag(FLAGS_tls_key);

@@ -26,7 +26,7 @@ void ApplyTlsFileFlags(ServerOptions::Tls* tls);
 
 // Copies --tls_ca, --tls_cert and --tls_key into the channel's TLS options
 // (and leaves `enabled` alone).
-void ApplyTlsFileFlags(ChannelOptions::Tls* tls);
+void ApplyTlsFileFlags(ClientTlsOptions* tls);
 
 }  // namespace mrpc::examples
 

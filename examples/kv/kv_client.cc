@@ -18,11 +18,14 @@
 #include "examples/common/channel_flags.h"
 #include "examples/common/tls_client_flags.h"
 #include "examples/kv/kv.mrpc.h"
+#include "rpc/auth/bearer_token.h"
 #include "rpc/channel.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9001",
           "kv server: host:port, list://, dns:/// or etcd://");
 ABSL_FLAG(int, timeout_ms, 1000, "per-call deadline");
+ABSL_FLAG(std::string, auth_token, "",
+          "sent as 'authorization: Bearer <token>' with every call");
 
 namespace kv = mrpc::examples::kv;
 
@@ -43,6 +46,11 @@ int main(int argc, char** argv) {
   mrpc::ChannelOptions channel_options =
       mrpc::examples::ChannelOptionsFromFlags();
   mrpc::examples::ApplyClientTlsFlags(&channel_options);
+  if (const std::string token = absl::GetFlag(FLAGS_auth_token);
+      !token.empty()) {
+    channel_options.interceptors.push_back(
+        std::make_shared<mrpc::BearerTokenCredentials>(token));
+  }
   absl::StatusOr<std::unique_ptr<mrpc::Channel>> channel =
       mrpc::Channel::Create(absl::GetFlag(FLAGS_target), channel_options);
   if (!channel.ok()) return Fail(channel.status());

@@ -52,8 +52,13 @@ certs=$tmp/certs
 "$certs_bin" --dir="$certs" --server_names=localhost,127.0.0.1 > /dev/null ||
   fail "make_test_certs"
 
+# Bearer tokens too: a file of "principal token" lines (made here, 0600).
+token=t0k-$RANDOM$RANDOM$RANDOM
+printf '# kv callers\nops %s\n' "$token" > "$tmp/tokens"
+chmod 600 "$tmp/tokens"
 "$server_bin" --port=0 --threads=1 --tls_cert="$certs/server.pem" \
   --tls_key="$certs/server.key" --tls_ca="$certs/ca.pem" --tls_required \
+  --auth_tokens_file="$tmp/tokens" \
   > "$tmp/server.out" 2> "$tmp/server.err" &
 pid=$!
 port=
@@ -67,14 +72,26 @@ target=127.0.0.1:$port
 # kv <args...>: kv_client over mutual TLS, bounded.
 kv() {
   timeout 20 "$client_bin" --target="$target" --tls_ca="$certs/ca.pem" \
-    --tls_cert="$certs/client.pem" --tls_key="$certs/client.key" "$@" \
-    2> "$tmp/client.err"
+    --tls_cert="$certs/client.pem" --tls_key="$certs/client.key" \
+    --auth_token="$token" "$@" 2> "$tmp/client.err"
 }
 out=$(kv put color blue) || fail "kv_client put over TLS: $out"
 [[ "$out" == "put color = blue (created)" ]] || fail "put answered: $out"
 out=$(kv get color) || fail "kv_client get over TLS: $out"
 [[ "$out" == "get color = blue" ]] || fail "get answered: $out"
-echo "ok: kv_client put and get over mutual TLS"
+echo "ok: kv_client put and get over mutual TLS with a bearer token"
+
+# No token, or a wrong one: UNAUTHENTICATED, and the token is never echoed.
+out=$(timeout 20 "$client_bin" --target="$target" --tls_ca="$certs/ca.pem" \
+  --tls_cert="$certs/client.pem" --tls_key="$certs/client.key" get color 2>&1) &&
+  fail "a call without a token succeeded: $out"
+[[ "$out" == *"UNAUTHENTICATED: missing authorization metadata"* ]] ||
+  fail "without a token: $out"
+out=$(timeout 20 "$client_bin" --target="$target" --tls_ca="$certs/ca.pem" \
+  --auth_token=wrong-$token get color 2>&1) && fail "a wrong token succeeded"
+[[ "$out" == *"UNAUTHENTICATED: unknown bearer token"* ]] || fail "wrong token: $out"
+grep -q "$token" "$tmp/server.err" && fail "the server logged the token"
+echo "ok: no token or a wrong one -> UNAUTHENTICATED; the token is not logged"
 
 # Plaintext is refused (--tls_required): a failed call, not a hang.
 timeout 20 "$client_bin" --target="$target" --timeout_ms=2000 get color \
@@ -92,8 +109,13 @@ status=$(curl -sS --max-time 10 --cacert "$certs/ca.pem" -o "$tmp/health.body" \
   -w '%{http_code}' "https://localhost:$port/health") || fail "curl https /health"
 [[ "$status" == 200 ]] || fail "https /health: HTTP $status"
 echo "ok: curl --cacert https://localhost:$port/health -> 200"
+status=$(curl -sS --max-time 10 --cacert "$certs/ca.pem" -o /dev/null \
+  -w '%{http_code}' -d '{"key":"color"}' \
+  "https://localhost:$port/mrpc.examples.kv.KvService/Get") || fail "curl https Get"
+[[ "$status" == 401 ]] || fail "https Get without a token: HTTP $status, want 401"
 status=$(curl -sS --max-time 10 --cacert "$certs/ca.pem" --cert "$certs/client.pem" \
   --key "$certs/client.key" -o "$tmp/get.body" -w '%{http_code}' -d '{"key":"color"}' \
+  -H "Authorization: Bearer $token" \
   "https://localhost:$port/mrpc.examples.kv.KvService/Get") || fail "curl https Get"
 [[ "$status" == 200 && "$(cat "$tmp/get.body")" == '{"value":"blue"}' ]] ||
   fail "https Get: HTTP $status $(cat "$tmp/get.body")"

@@ -298,4 +298,10 @@ BearerTokenInterceptor::Stats BearerTokenInterceptor::stats() const {
   return stats;
 }
 
+absl::Status BearerTokenCredentials::OnCall(const ClientCall&,
+                                            Metadata* metadata) {
+  metadata->emplace_back("authorization", value_);
+  return absl::OkStatus();
+}
+
 }  // namespace mrpc

@@ -145,6 +145,19 @@ class BearerTokenInterceptor : public ServerInterceptor {
   std::atomic<uint64_t> unknown_{0};
 };
 
+// The client side: sends `authorization: Bearer <token>` with every call
+// of the channel it is added to (ChannelOptions::interceptors). Keep the
+// channel on TLS: a bearer token is a password. Thread-safe.
+class BearerTokenCredentials : public ClientInterceptor {
+ public:
+  explicit BearerTokenCredentials(std::string token)
+      : value_("Bearer " + std::move(token)) {}
+  absl::Status OnCall(const ClientCall& call, Metadata* metadata) override;
+
+ private:
+  const std::string value_;
+};
+
 }  // namespace mrpc
 
 #endif  // MRPC_RPC_AUTH_BEARER_TOKEN_H_
