@@ -130,6 +130,17 @@ class TlsSessionTest : public ::testing::Test {
     client_ = new TestKeyPair(ca_->Issue(client));
     stranger_ = new TestKeyPair(other_ca_->Issue(client));
   }
+  // Runs per suite, and TlsReloadTest is a suite of its own.
+  static void TearDownTestSuite() {
+    delete ca_;
+    delete other_ca_;
+    delete server_;
+    delete expired_server_;
+    delete client_;
+    delete stranger_;
+    ca_ = other_ca_ = nullptr;
+    server_ = expired_server_ = client_ = stranger_ = nullptr;
+  }
 
   static std::shared_ptr<TlsContext> MustCreate(
       const TlsContext::Config& config, const TlsContext::Material& material) {
