@@ -469,6 +469,24 @@ TEST_F(TlsSessionTest, GarbageIsAnErrorWithAReason) {
       EXPECT_EQ(server.wire_out.ReadableBytes(), 7u);
     }
   }
+  // A close_notify in the middle of a TLS 1.2 handshake (after the
+  // ClientHello; found by tls_server_fuzzer as "TLS error 6").
+  {
+    SslCtxPtr raw = RawClientContext(TLS1_2_VERSION, TLS1_2_VERSION);
+    SSL* ssl = nullptr;
+    Side client(RawClientSession(raw.get(), &ssl));
+    Side server(ServerContext()->NewSession(""));
+    ASSERT_TRUE(client.session->StartClient(&client.wire_out).ok());
+    Deliver(&client, &server);
+    ASSERT_TRUE(server.status.ok()) << server.status;
+    server.wire_in.Append(std::string("\x15\x03\x03\x00\x02\x01\x00", 7));
+    server.Receive();
+    ASSERT_FALSE(server.status.ok());
+    EXPECT_EQ(std::string(server.status.message()),
+              "TLS handshake failed: the peer closed the TLS session "
+              "(close_notify)");
+    EXPECT_FALSE(server.closed);  // Only a finished handshake closes.
+  }
   // A client fed garbage instead of a ServerHello fails the same way.
   Side client(ClientContext()->NewSession("localhost"));
   ASSERT_TRUE(client.session->StartClient(&client.wire_out).ok());
