@@ -3,18 +3,25 @@
 
 #include <glog/logging.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "net/event_loop.h"
 #include "net/event_loop_thread.h"
 #include "net/length_codec.h"
 #include "net/sync.h"
 #include "net/tcp_server.h"
 #include "net/test_util.h"
+#include "net/tls_context.h"
+#include "net/tls_test_certs.h"
 
 namespace mrpc {
 namespace {
@@ -272,6 +279,93 @@ TEST(TcpClientTest, DisconnectHalfClosesAndDoesNotReconnect) {
   MutexLock lock(&rec.mutex);
   EXPECT_EQ(rec.ups, 1);
   EXPECT_EQ(client.connection(), nullptr);
+}
+
+// A TLS server that refuses the client sends an alert, then closes; what
+// the client sent after that draws a reset. When the alert and the reset
+// are both waiting by the time the client's loop looks, epoll reports the
+// error first: the queued alert is read before it, so the attempt fails
+// with the server's reason, not with "connection reset".
+TEST(TcpClientTest, TlsAlertQueuedBeforeAResetIsTheReason) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len),
+            0);
+
+  const TestCa ca = TestCa::Create("mrpc test CA");
+  TlsContext::Config config;
+  config.role = TlsContext::Role::kClient;
+  TlsContext::Material material;
+  material.ca_pem = ca.cert_pem();
+  absl::StatusOr<std::shared_ptr<TlsContext>> tls =
+      TlsContext::CreateFromPem(config, material);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EventLoopThread loop_thread("client-loop");
+  EventLoop* loop = testing::StartOrDie(&loop_thread);
+  TcpClient::Options options = FastRetry();
+  options.connector.retry = false;
+  options.tls = *tls;
+  options.tls_server_name = "localhost";
+  // The reason is copied on the loop: a Status shared with this thread is
+  // freed by whichever side drops it last, synchronized by a refcount in
+  // Debian's uninstrumented abseil, which TSan cannot see. Declared before
+  // the client, whose destructor may still call back.
+  Mutex mutex;
+  std::string reason;
+  int ups = 0;
+  Notification failed;
+  TcpClient client(loop, InetAddress::Loopback(ntohs(addr.sin_port)), options);
+  client.SetConnectionCallback([&](const TcpConnectionPtr& conn) {
+    MutexLock lock(&mutex);
+    if (conn->connected()) ++ups;
+  });
+  client.SetConnectErrorCallback([&](const absl::Status& status) {
+    {
+      MutexLock lock(&mutex);
+      reason = std::string(status.message());
+    }
+    failed.Notify();
+  });
+  client.Connect();
+
+  pollfd pfd{listener, POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  const int peer = ::accept(listener, nullptr, nullptr);
+  ASSERT_GE(peer, 0);
+  char hello[4096];
+  pfd = {peer, POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  ASSERT_GT(::read(peer, hello, sizeof hello), 0);  // The ClientHello.
+  ASSERT_EQ(hello[0], '\x16');
+  // Hold the client's loop while the alert and the reset arrive.
+  Notification held;
+  Notification release;
+  loop->RunInLoop([&] {
+    held.Notify();
+    release.WaitForNotification();
+  });
+  ASSERT_TRUE(held.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  const char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 48};  // unknown_ca
+  ASSERT_EQ(::write(peer, alert, sizeof alert), 7);
+  const linger abort_on_close{1, 0};
+  ASSERT_EQ(::setsockopt(peer, SOL_SOCKET, SO_LINGER, &abort_on_close,
+                         sizeof abort_on_close),
+            0);
+  ::close(peer);  // RST, behind the alert.
+  absl::SleepFor(absl::Milliseconds(100));
+  release.Notify();
+
+  ASSERT_TRUE(failed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  MutexLock lock(&mutex);
+  EXPECT_TRUE(absl::StrContains(reason, "alert unknown ca")) << reason;
+  EXPECT_EQ(ups, 0);
+  ::close(listener);
 }
 
 }  // namespace

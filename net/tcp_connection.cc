@@ -125,8 +125,8 @@ void TcpConnection::ConnectDestroyed() {
     loop_->Cancel(idle_timer_);
     loop_->Cancel(stall_timer_);
     if (tls_ != nullptr && tls_->done != nullptr) {
-      FinishHandshake(absl::UnavailableError(
-          "connection closed during the TLS handshake"));
+      FinishHandshake(
+          absl::UnavailableError("connection closed during the TLS handshake"));
     }
     if (connection_callback_) connection_callback_(shared_from_this());
   }
@@ -161,8 +161,7 @@ void TcpConnection::HandleRead() {
   loop_->AssertInLoopThread();
   // Edge-triggered events arrive even while reading is paused; the data
   // waits in the kernel until StartRead().
-  while (reading_ && !close_queued_ &&
-         state_.load() != State::kDisconnected) {
+  while (reading_ && !close_queued_ && state_.load() != State::kDisconnected) {
     Buffer* const target = tls_ == nullptr ? &input_ : &tls_->wire_in;
     const size_t writable = target->WritableBytes();
     const size_t capacity =
@@ -507,10 +506,10 @@ void TcpConnection::HandleClose(CloseReason reason) {
     loop_->Cancel(tls_->timer);
     TlsHandshakeCallback done = std::move(tls_->done);
     tls_->done = nullptr;
-    done(guard, absl::UnavailableError(absl::StrCat(
-                    "connection closed during the TLS handshake: ",
-                    tls_error_.empty() ? CloseReasonName(reason)
-                                       : tls_error_)));
+    done(guard,
+         absl::UnavailableError(absl::StrCat(
+             "connection closed during the TLS handshake: ",
+             tls_error_.empty() ? CloseReasonName(reason) : tls_error_)));
   }
   if (connection_callback_) connection_callback_(guard);
   if (close_callback_) close_callback_(guard);
@@ -525,7 +524,20 @@ void TcpConnection::HandleError() {
     }
   }
   const int err = socket_.PendingError();
-  if (err != 0) HandleSocketError(err, "socket");
+  if (err == 0) return;
+  // TLS: a peer that refused us sends an alert, closes, and answers what we
+  // sent after that with a reset. The alert is still queued ahead of the
+  // reset, but the channel reports the error before the read; read what is
+  // queued first, so the connection fails with the peer's reason ("alert
+  // unknown ca"), not with "broken pipe". (Only what is queued: a read of
+  // the end of the stream would turn the reset into an orderly close.)
+  int unread = 0;
+  if (tls_ != nullptr && tls_->session != nullptr &&
+      ::ioctl(socket_.fd(), FIONREAD, &unread) == 0 && unread > 0) {
+    HandleRead();
+    if (state_.load() == State::kDisconnected || close_queued_) return;
+  }
+  HandleSocketError(err, "socket");
 }
 
 void TcpConnection::CloseSoon(CloseReason reason) {
@@ -644,8 +656,8 @@ void TcpConnection::StartTls(std::unique_ptr<TlsSession> session,
 
 bool TcpConnection::ReceiveTls(bool* peer_closed) {
   const bool was_done = tls_->session->handshake_done();
-  absl::Status status = tls_->session->Receive(&tls_->wire_in, &input_,
-                                               &output_, peer_closed);
+  absl::Status status =
+      tls_->session->Receive(&tls_->wire_in, &input_, &output_, peer_closed);
   if (!status.ok()) {
     FailTls(status);
     return false;

@@ -236,6 +236,9 @@ std::string TlsSession::ErrorString(int ret) {
     out = reason != nullptr ? reason : absl::StrCat("error ", code);
   } else if (err == SSL_ERROR_SYSCALL) {
     out = "unexpected end of the TLS stream";
+  } else if (err == SSL_ERROR_ZERO_RETURN) {
+    // Outside Receive()'s reads (where it sets *closed): mid-handshake.
+    out = "the peer closed the TLS session (close_notify)";
   } else {
     out = absl::StrCat("TLS error ", err);
   }
