@@ -516,13 +516,6 @@ void TcpConnection::HandleClose(CloseReason reason) {
 }
 
 void TcpConnection::HandleError() {
-  if (tls_ != nullptr && state_.load() != State::kDisconnected) {
-    absl::Status alert = ReadTlsAlert();
-    if (!alert.ok()) {
-      FailTls(alert);
-      return;
-    }
-  }
   const int err = socket_.PendingError();
   if (err == 0) return;
   // TLS: a peer that refused us sends an alert, closes, and answers what we

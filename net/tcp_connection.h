@@ -235,7 +235,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // TLS: the handshake ended (OK) or the connection fails with `status`.
   void FinishHandshake(const absl::Status& status);
   void FailTls(const absl::Status& status);
-  // TLS: the peer reset the connection (a write failed, or EPOLLERR).
+  // TLS: a write failed (the peer reset the connection; HandleError() does
+  // the same for EPOLLERR through HandleRead()).
   // Reads and decrypts what it sent before: a TLS 1.3 server that refuses
   // this client's certificate resets right after its alert, and the alert
   // says why. Non-OK: that TLS error.
