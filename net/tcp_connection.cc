@@ -178,7 +178,7 @@ void TcpConnection::HandleRead() {
         if (!ReceiveTls(&tls_closed)) return;
         if (input_.ReadableBytes() == before) {  // Handshake bytes only.
           if (tls_closed) {
-            HandlePeerClosed();
+            AnswerCloseNotify();
             return;
           }
           Flush();
@@ -198,7 +198,7 @@ void TcpConnection::HandleRead() {
       Flush();
       UpdateCharge();
       if (tls_closed) {  // close_notify: the peer sends nothing more.
-        HandlePeerClosed();
+        AnswerCloseNotify();
         return;
       }
       // Level-triggered: epoll reports what is left. Edge-triggered: a read
@@ -686,6 +686,17 @@ void TcpConnection::FinishHandshake(const absl::Status& status) {
   TlsHandshakeCallback done = std::move(tls_->done);
   tls_->done = nullptr;
   if (done) done(shared_from_this(), status);
+}
+
+void TcpConnection::AnswerCloseNotify() {
+  // RFC 8446 6.1: each side sends close_notify before it closes its write
+  // side; what is owed (tickets, responses) goes first.
+  if (state_.load() == State::kDisconnected) return;
+  if (EncryptPending()) {
+    tls_->session->SendCloseNotify(&output_);
+    Flush();
+  }
+  HandlePeerClosed();
 }
 
 absl::Status TcpConnection::ReadTlsAlert() {

@@ -241,6 +241,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   // this client's certificate resets right after its alert, and the alert
   // says why. Non-OK: that TLS error.
   absl::Status ReadTlsAlert();
+  // TLS: the peer sent close_notify. Sends what is owed and close_notify
+  // back, then closes as for a peer's FIN.
+  void AnswerCloseNotify();
 
   EventLoop* const loop_;
   const uint64_t id_;

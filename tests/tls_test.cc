@@ -16,8 +16,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "net/buffer.h"
 #include "net/sync.h"
 #include "net/test_util.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 #include "net/tls_test_certs.h"
 #include "proto/echo.pb.h"
 #include "rpc/channel.h"
@@ -459,6 +462,42 @@ TEST_F(TlsTest, CurlAndOpensslSpeakToThePort) {
                        &out),
             0)
       << out;
+}
+
+// A client that says close_notify right after its handshake (before the
+// server's tickets are even read) gets what it is owed and close_notify
+// back, then the close: an orderly TLS end, not a hang or a bare FIN.
+TEST_F(TlsTest, CloseNotifyIsAnsweredInKind) {
+  StartServer(TlsServerOptions());
+  TlsContext::Config config;
+  config.role = TlsContext::Role::kClient;
+  config.ca_file = ca_file_;
+  absl::StatusOr<std::shared_ptr<TlsContext>> context =
+      TlsContext::Create(config);
+  ASSERT_TRUE(context.ok()) << context.status();
+  std::unique_ptr<TlsSession> session = (*context)->NewSession("127.0.0.1");
+  absl::StatusOr<RawClient> raw =
+      RawClient::Connect(InetAddress::Loopback(server_->port()));
+  ASSERT_TRUE(raw.ok());
+  Buffer in, plain, out;
+  ASSERT_TRUE(session->StartClient(&out).ok());
+  bool closed = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!session->handshake_done() && absl::Now() < deadline) {
+    ASSERT_TRUE(raw->Write(out.RetrieveAllAsString()).ok());
+    absl::StatusOr<std::string> got = raw->ReadExactly(1, absl::Seconds(5));
+    ASSERT_TRUE(got.ok()) << got.status();
+    in.Append(*got);
+    ASSERT_TRUE(session->Receive(&in, &plain, &out, &closed).ok());
+  }
+  ASSERT_TRUE(session->handshake_done());
+  session->SendCloseNotify(&out);
+  ASSERT_TRUE(raw->Write(out.RetrieveAllAsString()).ok());
+  std::string rest;
+  EXPECT_TRUE(raw->WaitForClose(absl::Seconds(5), &rest).ok());
+  in.Append(rest);
+  EXPECT_TRUE(session->Receive(&in, &plain, &out, &closed).ok());
+  EXPECT_TRUE(closed) << "no close_notify before the server's close";
 }
 
 // Hostile TLS bytes on raw sockets: each connection pays alone, quickly,
