@@ -183,6 +183,13 @@ TEST_F(ReflectionTest, FilesComeImportsFirstAndKnownFilesAreLeftOut) {
                        "tests/reflection/inventory.proto",
                        "tests/reflection/inventory_service.proto"}));
 
+  // A json_name the .proto sets is sent; default ones are not.
+  const google::protobuf::DescriptorProto& item =
+      response.files(2).message_type(0);
+  ASSERT_EQ(item.name(), "Item");
+  EXPECT_FALSE(item.field(0).has_json_name());
+  EXPECT_EQ(item.field(4).json_name(), "stock");
+
   request.add_known_files("tests/reflection/inventory.proto");
   response.Clear();
   ASSERT_TRUE(channel_

@@ -13,7 +13,9 @@
 
 namespace mrpc {
 
+using google::protobuf::Descriptor;
 using google::protobuf::DescriptorPool;
+using google::protobuf::DescriptorProto;
 using google::protobuf::FileDescriptor;
 using google::protobuf::FileDescriptorProto;
 using google::protobuf::MethodDescriptor;
@@ -58,6 +60,29 @@ FileDescriptorProto SynthesizeFile(
     }
   }
   return file;
+}
+
+// The json_name options a .proto sets (CopyTo leaves them out; every
+// field's default one is the client's to derive, as the .proto's reader
+// would).
+void CopyExplicitJsonNames(const Descriptor& message, DescriptorProto* proto) {
+  for (int i = 0; i < message.field_count(); ++i) {
+    if (message.field(i)->has_json_name()) {
+      proto->mutable_field(i)->set_json_name(message.field(i)->json_name());
+    }
+  }
+  for (int i = 0; i < message.nested_type_count(); ++i) {
+    CopyExplicitJsonNames(*message.nested_type(i),
+                          proto->mutable_nested_type(i));
+  }
+}
+
+void CopyExplicitJsonNames(const FileDescriptor& file,
+                           FileDescriptorProto* proto) {
+  for (int i = 0; i < file.message_type_count(); ++i) {
+    CopyExplicitJsonNames(*file.message_type(i),
+                          proto->mutable_message_type(i));
+  }
 }
 
 }  // namespace
@@ -198,7 +223,7 @@ absl::Status ReflectionIndex::GetFiles(
   for (const FileDescriptor* f : order) {
     FileDescriptorProto* proto = response->add_files();
     f->CopyTo(proto);
-    f->CopyJsonNameTo(proto);
+    CopyExplicitJsonNames(*f, proto);
   }
   return absl::OkStatus();
 }
