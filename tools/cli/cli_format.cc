@@ -6,8 +6,10 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 
 namespace mrpc::cli {
 namespace {
@@ -65,6 +67,50 @@ std::string Definition(const D* descriptor) {
   pb::DebugStringOptions options;
   options.include_comments = true;  // When the server sent source info.
   return descriptor->DebugStringWithOptions(options);
+}
+
+// protoc's default JSON name: "foo_bar" -> "fooBar".
+std::string DefaultJsonName(absl::string_view name) {
+  std::string out;
+  bool upper = false;
+  for (char c : name) {
+    if (c == '_') {
+      upper = true;
+    } else {
+      out += upper ? absl::ascii_toupper(c) : c;
+      upper = false;
+    }
+  }
+  return out;
+}
+
+// Removes `[json_name = "x"]` where x is the default. The server sends every
+// field's JSON name (so a client's JSON matches the server's), and
+// DebugString() prints each one, which buries the definition in noise.
+void StripDefaultJsonNames(const pb::Descriptor* type, std::string* text) {
+  for (int i = 0; i < type->field_count(); ++i) {
+    const pb::FieldDescriptor* field = type->field(i);
+    if (field->json_name() != DefaultJsonName(field->name())) continue;
+    const std::string head =
+        absl::StrCat(" ", field->name(), " = ", field->number(), " [");
+    const std::string option =
+        absl::StrCat("json_name = ", JsonQuote(field->json_name()));
+    *text = absl::StrReplaceAll(
+        *text, {{absl::StrCat(head, option, "];"),
+                 absl::StrCat(" ", field->name(), " = ", field->number(), ";")},
+                {absl::StrCat(head, option, ", "), head}});
+  }
+  for (int i = 0; i < type->nested_type_count(); ++i) {
+    StripDefaultJsonNames(type->nested_type(i), text);
+  }
+}
+
+std::string Definition(const pb::Descriptor* type) {
+  pb::DebugStringOptions options;
+  options.include_comments = true;
+  std::string text = type->DebugStringWithOptions(options);
+  StripDefaultJsonNames(type, &text);
+  return text;
 }
 
 template <typename D>

@@ -1,5 +1,6 @@
 #include "tools/cli/cli_format.h"
 
+#include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 
 #include "examples/kv/kv.pb.h"
@@ -75,6 +76,46 @@ TEST(DescribeTest, MethodTextShowsTheMessagesItUses) {
   EXPECT_NE(text.find("message ListResponse {"), std::string::npos) << text;
   // ListResponse's entries.
   EXPECT_NE(text.find("message Entry {"), std::string::npos) << text;
+}
+
+// What reflection sends: every field's json_name, the default ones included.
+TEST(DescribeTest, DefaultJsonNamesAreLeftOut) {
+  pb::FileDescriptorProto file;
+  file.set_name("t.proto");
+  file.set_package("t");
+  file.set_syntax("proto3");
+  pb::DescriptorProto* m = file.add_message_type();
+  m->set_name("M");
+  auto add = [](pb::DescriptorProto* m, const char* name, int number,
+                const char* json_name) {
+    pb::FieldDescriptorProto* f = m->add_field();
+    f->set_name(name);
+    f->set_number(number);
+    f->set_type(pb::FieldDescriptorProto::TYPE_STRING);
+    f->set_label(pb::FieldDescriptorProto::LABEL_OPTIONAL);
+    f->set_json_name(json_name);
+    return f;
+  };
+  add(m, "user_name", 1, "userName");
+  add(m, "custom", 2, "other");
+  add(m, "old_field", 3, "oldField")->mutable_options()->set_deprecated(true);
+  add(m->add_nested_type(), "inner_x", 1, "innerX");
+  m->mutable_nested_type(0)->set_name("N");
+  pb::DescriptorPool pool;
+  const pb::FileDescriptor* built = pool.BuildFile(file);
+  ASSERT_NE(built, nullptr);
+  Symbol symbol;
+  symbol.message = built->FindMessageTypeByName("M");
+  EXPECT_EQ(DescribeText(symbol),
+            "// t.M: message in t.proto\n"
+            "message M {\n"
+            "  message N {\n"
+            "    string inner_x = 1;\n"
+            "  }\n"
+            "  string user_name = 1;\n"
+            "  string custom = 2 [json_name = \"other\"];\n"
+            "  string old_field = 3 [deprecated = true];\n"
+            "}\n");
 }
 
 TEST(DescribeTest, Json) {

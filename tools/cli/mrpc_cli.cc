@@ -101,8 +101,6 @@ Exit codes:
        68 DEADLINE_EXCEEDED, 69 NOT_FOUND, 71 PERMISSION_DENIED,
        76 UNIMPLEMENTED, 78 UNAVAILABLE, 80 UNAUTHENTICATED, ...)";
 
-constexpr char kReflectionService[] = "mrpc.reflection.v1.Reflection";
-
 // Everything a command needs: the parsed command and the connection.
 struct Context {
   Command command;
@@ -113,18 +111,6 @@ struct Context {
   Channel* channel = nullptr;              // Not owned.
   ReflectionClient* reflection = nullptr;  // Not owned.
 };
-
-// A failed reflection call: UNIMPLEMENTED means the server does not serve
-// reflection at all, which deserves saying in words.
-Failure ReflectionFailure(const Context& ctx, const absl::Status& status) {
-  if (status.code() == absl::StatusCode::kUnimplemented &&
-      !absl::StrContains(status.message(), "ServerOptions::reflection")) {
-    return RpcError(absl::UnimplementedError(absl::StrCat(
-        ctx.command.target, " does not serve ", kReflectionService,
-        " (ServerOptions::reflection is false?): ", status.message())));
-  }
-  return RpcError(status);
-}
 
 // What the server offers near `name`, for a NOT_FOUND: the methods of its
 // service if that exists, else the services.
@@ -158,7 +144,8 @@ Failure FindFailure(const Context& ctx, const absl::Status& status,
                     absl::string_view what) {
   if (status.code() != absl::StatusCode::kNotFound &&
       status.code() != absl::StatusCode::kInvalidArgument) {
-    return ReflectionFailure(ctx, status);
+    // UNIMPLEMENTED already says reflection is off (ReflectionClient).
+    return RpcError(status);
   }
   return LocalError(absl::Status(
       status.code(),
@@ -174,7 +161,7 @@ void PrintResult(const std::string& text) {
 absl::optional<Failure> RunList(const Context& ctx) {
   absl::StatusOr<std::vector<ReflectedService>> services =
       ctx.reflection->ListServices();
-  if (!services.ok()) return ReflectionFailure(ctx, services.status());
+  if (!services.ok()) return RpcError(services.status());
   if (!ctx.command.name.empty()) {
     std::vector<ReflectedService> one;
     std::vector<std::string> names;
@@ -225,7 +212,12 @@ absl::StatusOr<Symbol> FindSymbol(const Context& ctx) {
   if (e.status().code() != absl::StatusCode::kNotFound) return e.status();
   absl::StatusOr<const pb::MethodDescriptor*> method =
       ctx.reflection->FindMethod(name);
-  if (!method.ok()) return method.status();
+  if (!method.ok()) {
+    // "Nope" is not a method name either; the service's NOT_FOUND says more.
+    return method.status().code() == absl::StatusCode::kInvalidArgument
+               ? s.status()
+               : method.status();
+  }
   symbol.method = *method;
   return symbol;
 }
