@@ -45,6 +45,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "examples/common/channel_flags.h"
 #include "examples/common/tls_client_flags.h"
 #include "rpc/channel.h"
