@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mrpc's main job: installs what is missing, builds, starts the example
 # services (echo, kv, and a gateway that calls kv), drives them with real
-# calls (binary, and JSON over HTTP with curl on the same port; then TLS on
+# calls (binary, and JSON over HTTP with curl on the same port; mrpc_cli
+# listing, describing and calling them by reflection; then TLS on
 # a kv server with throwaway certificates), load-tests the echo service with
 # the bundled load tester, then
 # runs a small fleet on etcd (replicas that register themselves, a gateway
@@ -31,7 +32,7 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 step "building mrpc, the examples and the load tester (bazel build --config=opt)"
-if ! bazel build --config=opt //examples/... //tools/load:mrpc_load //net:make_test_certs \
+if ! bazel build --config=opt //examples/... //tools/load:mrpc_load //tools/cli:mrpc_cli //net:make_test_certs \
     > "$work/build.log" 2>&1; then
   cat "$work/build.log"
   exit 1
@@ -123,6 +124,20 @@ run "the same for a missing key (HTTP 404, the code in the body; curl exits 22)"
 run "curl $kv_http/metrics (its first samples)" 0 \
   bash -c "curl -sS --fail '$kv_http/metrics' | grep -v '^#' | head -n 12"
 echo "(also: $kv_http/status in a browser, /health, /rpcz)"
+
+step "mrpc_cli: list, describe and call kv with JSON, no .proto on hand (server reflection)"
+cli() { "$opt_bin/tools/cli/mrpc_cli" "$@"; }
+run "mrpc_cli ls 127.0.0.1:$kv_port" 0 cli ls 127.0.0.1:$kv_port
+run "mrpc_cli describe 127.0.0.1:$kv_port mrpc.examples.kv.KvService/Put" 0 \
+  cli describe 127.0.0.1:$kv_port mrpc.examples.kv.KvService/Put
+run "mrpc_cli call ... KvService/Put '{\"key\":\"shape\",\"value\":\"round\"}'" 0 \
+  cli call 127.0.0.1:$kv_port mrpc.examples.kv.KvService/Put '{"key":"shape","value":"round"}'
+run "mrpc_cli call --json ... KvService/List '{\"prefix\":\"sh\"}'" 0 \
+  cli call --json 127.0.0.1:$kv_port mrpc.examples.kv.KvService/List '{"prefix":"sh"}'
+run "mrpc_cli call ... KvService/Get '{\"key\":\"nope\"}' (NOT_FOUND: exit 64+5)" 69 \
+  cli call 127.0.0.1:$kv_port mrpc.examples.kv.KvService/Get '{"key":"nope"}'
+sed 's/^/   /' "$work/client.log"
+run "mrpc_cli ls 127.0.0.1:$gateway_port (the gateway, likewise)" 0 cli ls 127.0.0.1:$gateway_port
 
 step "TLS on the same port: a kv server with throwaway certificates, mutual TLS"
 # make_test_certs: a fresh CA, server.pem for localhost/127.0.0.1, client.pem.
