@@ -64,6 +64,7 @@ class MrpcConnection : public EchoConnection {
     request.set_work_us(call.work_us);
     Op* op = TakeOp();
     op->done = std::move(done);
+    op->sent = call.payload;
     static const MethodName kEcho = {echo::EchoService::kServiceName, "Echo",
                                      /*idempotent=*/true};
     static const MethodName kSlowEcho = {echo::EchoService::kServiceName,
@@ -72,10 +73,10 @@ class MrpcConnection : public EchoConnection {
         call.work_us > 0 ? kSlowEcho : kEcho, request, &op->response,
         /*context=*/nullptr, [op](absl::Status status) {
           EchoDone done = std::move(op->done);
-          done(status.code(), status.ok()
-                                  ? absl::string_view(op->response.payload())
-                                  : absl::string_view());
+          const bool checked = op->response.payload() == op->sent;
+          // Back first: the next call, sent from `done`, takes it again.
           ReturnOp(op);
+          done(status.code(), checked);
         });
   }
 
@@ -84,6 +85,7 @@ class MrpcConnection : public EchoConnection {
   // payload buffer is reused call after call.
   struct Op {
     echo::EchoResponse response;
+    absl::string_view sent;  // The driver keeps it until `done` has run.
     EchoDone done;
   };
   static std::vector<std::unique_ptr<Op>>& SpareOps() {
