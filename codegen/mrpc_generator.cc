@@ -72,6 +72,21 @@ std::string SafeIdentifier(const std::string& name) {
   return CppKeywords().count(name) ? name + "_" : name;
 }
 
+// The global protoc's C++ generator declares in foo.pb.h for foo.proto's
+// descriptors: "descriptor_table_" and the file's name with every
+// character but letters and digits written as "_" and its hex code.
+std::string DescriptorTableName(const FileDescriptor* file) {
+  std::string name = "::descriptor_table_";
+  for (const char c : file->name()) {
+    if (absl::ascii_isalnum(c)) {
+      name.push_back(c);
+    } else {
+      absl::StrAppend(&name, "_", absl::Hex(static_cast<unsigned char>(c)));
+    }
+  }
+  return name;
+}
+
 std::string FileStem(const FileDescriptor* file) {
   return std::string(absl::StripSuffix(file->name(), ".proto"));
 }
@@ -253,7 +268,10 @@ void PrintHeaderService(Printer* p, const ServiceDescriptor* service) {
       "    Service();\n"
       "    ~Service() override;\n"
       "    const char* service_name() const override { return kServiceName; "
-      "}\n");
+      "}\n"
+      "    // From the .proto compiled in, for server reflection.\n"
+      "    const ::google::protobuf::ServiceDescriptor* service_descriptor()\n"
+      "        const override;\n");
   for (const MethodNames& m : methods) {
     Vars mv = MethodVars(service, m);
     p->Print("\n");
@@ -342,6 +360,21 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
   p->Print(vars,
            "$Service$::Service::Service() = default;\n"
            "$Service$::Service::~Service() = default;\n"
+           "\n");
+  // Reading the file's descriptor table (declared in the .pb.h) links in
+  // the .pb.cc that adds the file to protobuf's generated pool, even when
+  // no handler uses a message of this file.
+  vars["table"] = DescriptorTableName(service->file());
+  vars["name"] = service->name();
+  p->Print(vars,
+           "const ::google::protobuf::ServiceDescriptor*\n"
+           "$Service$::Service::service_descriptor() const {\n"
+           "  const ::google::protobuf::FileDescriptor* file =\n"
+           "      ::google::protobuf::DescriptorPool::generated_pool()\n"
+           "          ->FindFileByName($table$.filename);\n"
+           "  return file == nullptr ? nullptr\n"
+           "                         : file->FindServiceByName(\"$name$\");\n"
+           "}\n"
            "\n");
   for (const MethodNames& m : methods) {
     p->Print(MethodVars(service, m),
@@ -481,6 +514,8 @@ bool MrpcGenerator::Generate(
     p.PrintRaw(banner);
     p.Print(
         "#include \"$stem$.mrpc.h\"\n"
+        "\n"
+        "#include <google/protobuf/descriptor.h>\n"
         "\n"
         "#include <utility>\n"
         "\n",

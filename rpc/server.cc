@@ -18,11 +18,13 @@
 #include "net/tcp_server.h"
 #include "net/tls_context.h"
 #include "proto/health.pb.h"
+#include "proto/reflection.pb.h"
 #include "rpc/client_tls.h"
 #include "rpc/cluster/etcd_resolver.h"
 #include "rpc/cluster/registration.h"
 #include "rpc/http/pages.h"
 #include "rpc/protobuf_log.h"
+#include "rpc/reflection/reflection_index.h"
 #include "rpc/rpcz.h"
 #include "rpc/server_connection.h"
 #include "rpc/server_shared.h"
@@ -60,6 +62,7 @@ std::unique_ptr<LoopWatchdog> MakeWatchdog(const ServerOptions& options) {
 }
 
 constexpr char kHealthService[] = "mrpc.health.v1.Health";
+constexpr char kReflectionService[] = "mrpc.reflection.v1.Reflection";
 
 }  // namespace
 
@@ -92,6 +95,13 @@ class Server::Impl {
     if (!status.ok()) return status;
     return AddMethod(service, method, request_prototype, response_prototype,
                      std::move(handler), options);
+  }
+
+  // A generated service's definition, for reflection (before Start()).
+  void SetServiceDescriptor(absl::string_view service,
+                            const google::protobuf::ServiceDescriptor* d) {
+    MutexLock lock(&mutex_);
+    service_descriptors_[service] = d;
   }
 
   absl::Status AddInterceptor(std::unique_ptr<ServerInterceptor> interceptor) {
@@ -179,6 +189,9 @@ class Server::Impl {
     InstallProtobufLogHandler();  // Before any request is parsed.
     if (options.health_service && !shared_->methods.contains(kHealthService)) {
       AddHealthService();
+    }
+    if (options.reflection && !shared_->methods.contains(kReflectionService)) {
+      AddReflectionService();  // Last: it describes every service.
     }
     for (const auto& [service, methods] : shared_->methods) {
       shared_->health.AddService(service);
@@ -441,6 +454,58 @@ class Server::Impl {
     CHECK(added.ok()) << added;  // Start() checked the name is free.
   }
 
+  // mrpc.reflection.v1.Reflection (proto/reflection.proto), inline: the
+  // index is built here, once, and read-only after.
+  void AddReflectionService() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    auto index = std::make_shared<ReflectionIndex>();
+    MethodOptions options;
+    options.max_concurrency = -1;  // Cheap, and what an operator needs.
+    options.shed_by_deadline = false;
+    absl::Status added = AddMethod(
+        kReflectionService, "ListServices",
+        reflection::v1::ListServicesRequest::default_instance(),
+        reflection::v1::ListServicesResponse::default_instance(),
+        [index](ServerContext*, const google::protobuf::Message&,
+                google::protobuf::Message* response, RpcDone done) {
+          index->ListServices(
+              static_cast<reflection::v1::ListServicesResponse*>(response));
+          done(absl::OkStatus());
+        },
+        options);
+    CHECK(added.ok()) << added;  // Start() checked the name is free.
+    added = AddMethod(
+        kReflectionService, "GetFiles",
+        reflection::v1::GetFilesRequest::default_instance(),
+        reflection::v1::GetFilesResponse::default_instance(),
+        [index](ServerContext*, const google::protobuf::Message& request,
+                google::protobuf::Message* response, RpcDone done) {
+          done(index->GetFiles(
+              static_cast<const reflection::v1::GetFilesRequest&>(request),
+              static_cast<reflection::v1::GetFilesResponse*>(response)));
+        },
+        options);
+    CHECK(added.ok()) << added;
+    for (const auto& [service, methods] : shared_->methods) {
+      std::vector<const ServerMethod*> registered;
+      for (const auto& [name, method] : methods) registered.push_back(&method);
+      std::sort(registered.begin(), registered.end(),
+                [](const ServerMethod* a, const ServerMethod* b) {
+                  return a->index < b->index;
+                });
+      std::vector<ReflectionIndex::Method> list;
+      for (const ServerMethod* method : registered) {
+        list.push_back({method->name,
+                        method->request_prototype->GetDescriptor(),
+                        method->response_prototype->GetDescriptor()});
+      }
+      auto it = service_descriptors_.find(service);
+      index->AddService(
+          service, it == service_descriptors_.end() ? nullptr : it->second,
+          std::move(list));
+    }
+    index->Build();
+  }
+
   void StopAccepting() {
     // Waited for: no sample reads the server once it starts to stop.
     RunInLoopAndWait(acceptor_loop_,
@@ -623,6 +688,9 @@ class Server::Impl {
   Mutex mutex_;
   CondVar state_changed_;
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
+  // From RegisterService(): service -> its compiled-in definition.
+  absl::flat_hash_map<std::string, const google::protobuf::ServiceDescriptor*>
+      service_descriptors_ ABSL_GUARDED_BY(mutex_);
   bool shutdown_requested_ ABSL_GUARDED_BY(mutex_) = false;
   bool down_ ABSL_GUARDED_BY(mutex_) = false;
 };
@@ -642,7 +710,12 @@ absl::Status Server::RegisterMethod(
 }
 
 absl::Status Server::RegisterService(ServiceBase* service) {
-  return service->RegisterMethods(this);
+  absl::Status status = service->RegisterMethods(this);
+  if (status.ok()) {
+    impl_->SetServiceDescriptor(service->service_name(),
+                                service->service_descriptor());
+  }
+  return status;
 }
 
 absl::Status Server::AddInterceptor(

@@ -174,6 +174,11 @@ struct ServerOptions {
   // (proto/health.proto; gRPC's protocol), unless a service of that name
   // is registered. /health answers either way. Default: true.
   bool health_service = true;
+  // Serve server reflection, mrpc.reflection.v1.Reflection
+  // (proto/reflection.proto): the services, their methods and the .proto
+  // definitions they use, which mrpc_cli and `mrpc_load --method` read
+  // (docs/guide.md, "Reflection and mrpc_cli"). Default: true.
+  bool reflection = true;
 
   // Registering the server in etcd, where "etcd://" resolvers find it
   // (docs/guide.md, "Registering a server in etcd"). The key is

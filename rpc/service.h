@@ -22,6 +22,10 @@
 #include "absl/strings/string_view.h"
 #include "rpc/server.h"
 
+namespace google::protobuf {
+class ServiceDescriptor;
+}  // namespace google::protobuf
+
 namespace mrpc {
 
 class ServiceBase {
@@ -30,6 +34,14 @@ class ServiceBase {
 
   // The full protobuf name, e.g. "mrpc.echo.EchoService".
   virtual const char* service_name() const = 0;
+  // The service's definition, which server reflection serves (generated
+  // services return the one compiled in). Null: the server looks the name
+  // up among the compiled-in .proto files, and failing that describes the
+  // registered methods alone.
+  virtual const google::protobuf::ServiceDescriptor* service_descriptor()
+      const {
+    return nullptr;
+  }
 
   // Options for one method, by its .proto name.
   void SetMethodOptions(absl::string_view method,

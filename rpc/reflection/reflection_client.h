@@ -98,6 +98,9 @@ class ReflectionClient {
   // Fetches the file that defines `symbol` (and its imports) into the pool
   // unless the pool has the symbol already.
   absl::Status Load(absl::string_view symbol);
+  absl::Status Call(absl::string_view method,
+                    const google::protobuf::Message& request,
+                    google::protobuf::Message* response);
 
   Channel* const channel_;
   const absl::Duration timeout_;
