@@ -161,8 +161,8 @@ class GrpcTransport : public EchoTransport {
       auto* c = static_cast<GrpcCall*>(tag);
       // grpc::StatusCode and absl::StatusCode share their numbers.
       const auto code = static_cast<absl::StatusCode>(c->status.error_code());
-      c->done(code, c->status.ok() ? absl::string_view(c->response.payload())
-                                   : absl::string_view());
+      c->done(code,
+              c->status.ok() && c->response.payload() == c->request.payload());
       delete c;
     }
   }

@@ -1,8 +1,15 @@
 // The load driver shared by mrpc's load tester and the gRPC comparison
-// client: flags, closed and open loop, pacing, slow-request mix, per-call
-// checks, latency histograms, the progress line, the final table and JSON.
-// Each RPC system plugs in only an EchoTransport, so both clients have the
-// same flags and the same output by construction.
+// client: flags, closed and open loop, pacing, slow-request mix, counting
+// each call's outcome, latency histograms, the progress line, the final
+// table and JSON. Each RPC system plugs in only an EchoTransport, so both
+// clients have the same flags and the same output by construction.
+//
+// The driver numbers the calls and hands each one an echo payload that
+// depends on its number; the transport sends it (or, for mrpc_load
+// --method, a request of its own picked by the number) and reports the
+// status and whether the response checked out (an echo of that payload, or
+// the expected message). The names say "echo" because that is what both
+// clients send by default.
 //
 // Tool-only. Run() is called once per process (from main) or per test;
 // EchoConnection::Call may be invoked from any thread and its callbacks may
@@ -12,9 +19,9 @@
 
 #include <cstdint>
 #include <map>
-#include <utility>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -26,20 +33,24 @@
 
 namespace mrpc::load {
 
-// One echo call. `payload` is valid only until Call() returns (serialize or
-// copy it there). `work_us` > 0 asks for SlowEcho with that much work.
+// One call. `seq` numbers the calls from 0 in the order they are issued.
+// `payload` is what an echo should answer with; it stays valid until the
+// call completes. `work_us` > 0 asks for SlowEcho with that much work.
 struct EchoCall {
+  uint64_t seq = 0;
   absl::string_view payload;
   uint32_t work_us = 0;
   absl::Duration deadline;  // Relative; the call fails after this long.
 };
 
-// Completes a call: its status code and, when OK, the response payload
-// (valid during the callback only). Runs once, on any thread, but never
-// inside EchoConnection::Call itself: the closed loop sends the next call
-// from this callback, and an inline completion would recurse without end.
-using EchoDone =
-    absl::AnyInvocable<void(absl::StatusCode code, absl::string_view response)>;
+// Completes a call: its status code and, when OK, whether the response
+// checked out (for an echo: its payload equals the call's; the transport
+// compares, so the driver never sees a response and any method fits).
+// `checked` is ignored when the code is not OK. Runs once, on any thread,
+// but never inside EchoConnection::Call itself: the closed loop sends the
+// next call from this callback, and an inline completion would recurse
+// without end.
+using EchoDone = absl::AnyInvocable<void(absl::StatusCode code, bool checked)>;
 
 class EchoConnection {
  public:
@@ -71,6 +82,9 @@ struct LoadSpec {
   int64_t requests = 0;  // > 0: stop after this many measured calls.
   absl::Duration warmup = absl::Seconds(1);
   int payload = 16;
+  // For the report: the method called when it is not the echo (then
+  // `payload` is 0). Default: empty.
+  std::string method;
   int threads = 1;
   double qps = 0;  // > 0: open loop at this rate.
   double slow_fraction = 0;
@@ -92,7 +106,7 @@ std::vector<std::string> SplitTargets(absl::string_view flag);
 struct LoadReport {
   std::string transport;
   absl::Duration measured;  // The measured window's length.
-  uint64_t ok = 0;          // Successful, checked calls in the window.
+  uint64_t ok = 0;          // Calls in the window that were OK and checked.
   Histogram fast;           // Latency (ns) of the window's normal calls,
   Histogram slow;           // and of its slow-mix calls.
   std::map<std::string, uint64_t> errors;  // Code name -> count, whole run.
@@ -117,6 +131,9 @@ void PrintReport(const LoadSpec& spec, const LoadReport& report, bool json);
 // main() of a load tester: flags -> Run -> PrintReport. Exit code 0 when
 // every call succeeded and checked out.
 int RunFromFlags(EchoTransport* transport);
+// The same with a spec the tester has adjusted (SpecFromFlags() and then
+// its own flags).
+int RunFromFlags(const LoadSpec& spec, EchoTransport* transport);
 
 }  // namespace mrpc::load
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,14 +18,21 @@ namespace {
 
 // Answers calls from a thread of its own (as a real transport's I/O loop
 // does; completing inside Call() is not allowed), echoing the request's
-// payload, except: every `corrupt_every`-th call echoes a wrong byte, and
-// slow calls fail with `slow_code` if it is set.
+// payload and checking the echo as a real transport does, except: every
+// `corrupt_every`-th call echoes a wrong byte, and slow calls fail with
+// `slow_code` if it is set. Remembers each call's number and payload.
 class FakeTransport : public EchoTransport {
  public:
   int corrupt_every = 0;
   absl::StatusCode slow_code = absl::StatusCode::kOk;
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> slow_calls{0};
+
+  // seq -> payload of every call sent.
+  std::map<uint64_t, std::string> Sent() {
+    MutexLock lock(&mutex_);
+    return sent_;
+  }
 
   FakeTransport() : worker_([this] { Work(); }) {}
   ~FakeTransport() override {
@@ -45,6 +53,7 @@ class FakeTransport : public EchoTransport {
 
  private:
   struct Pending {
+    absl::string_view sent;  // Valid until the call completes.
     std::string echo;
     absl::StatusCode code;
     EchoDone done;
@@ -55,7 +64,7 @@ class FakeTransport : public EchoTransport {
     explicit Connection(FakeTransport* t) : t_(t) {}
     void Call(const EchoCall& call, EchoDone done) override {
       const uint64_t n = ++t_->calls;
-      Pending p{std::string(call.payload), absl::StatusCode::kOk,
+      Pending p{call.payload, std::string(call.payload), absl::StatusCode::kOk,
                 std::move(done)};
       if (call.work_us > 0) {
         ++t_->slow_calls;
@@ -66,6 +75,7 @@ class FakeTransport : public EchoTransport {
         p.echo[0] ^= 1;
       }
       MutexLock lock(&t_->mutex_);
+      t_->sent_.emplace(call.seq, std::string(call.payload));
       t_->queue_.push_back(std::move(p));
       t_->wake_.Signal();
     }
@@ -84,9 +94,7 @@ class FakeTransport : public EchoTransport {
         batch.swap(queue_);
       }
       for (Pending& p : batch) {
-        p.done(p.code, p.code == absl::StatusCode::kOk
-                           ? absl::string_view(p.echo)
-                           : absl::string_view());
+        p.done(p.code, p.echo == p.sent);
       }
     }
   }
@@ -95,6 +103,7 @@ class FakeTransport : public EchoTransport {
   CondVar wake_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mutex_);
   bool stop_ ABSL_GUARDED_BY(mutex_) = false;
+  std::map<uint64_t, std::string> sent_ ABSL_GUARDED_BY(mutex_);
   std::thread worker_;
 };
 
@@ -114,12 +123,32 @@ TEST(LoadDriverTest, RequestsModeMeasuresExactlyThatMany) {
   absl::StatusOr<LoadReport> report = load::Run(QuickSpec(), &transport);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->measured_calls(), 5000u);
+  EXPECT_EQ(report->ok, 5000u);
   EXPECT_EQ(report->error_count(), 0u);
   EXPECT_GT(report->qps(), 0);
   EXPECT_EQ(report->transport, "fake");
 }
 
-TEST(LoadDriverTest, WrongEchoesAreCountedAsMismatches) {
+TEST(LoadDriverTest, CallsAreNumberedInOrderWithPayloadsThatDiffer) {
+  FakeTransport transport;
+  LoadSpec spec = QuickSpec();
+  spec.requests = 1000;
+  absl::StatusOr<LoadReport> report = load::Run(spec, &transport);
+  ASSERT_TRUE(report.ok());
+  const std::map<uint64_t, std::string> sent = transport.Sent();
+  // Numbers 0, 1, 2, ... each once (a transport with requests of its own
+  // cycles through them by number).
+  ASSERT_EQ(sent.size(), transport.calls.load());
+  EXPECT_EQ(sent.begin()->first, 0u);
+  EXPECT_EQ(sent.rbegin()->first, sent.size() - 1);
+  // Neighbours' payloads differ, so an echo of the wrong call fails.
+  for (uint64_t seq = 1; seq < sent.size(); ++seq) {
+    ASSERT_EQ(sent.at(seq).size(), static_cast<size_t>(spec.payload));
+    ASSERT_NE(sent.at(seq), sent.at(seq - 1)) << seq;
+  }
+}
+
+TEST(LoadDriverTest, FailedChecksAreCountedAsMismatches) {
   FakeTransport transport;
   transport.corrupt_every = 100;
   absl::StatusOr<LoadReport> report = load::Run(QuickSpec(), &transport);
@@ -130,6 +159,10 @@ TEST(LoadDriverTest, WrongEchoesAreCountedAsMismatches) {
   const uint64_t mismatches = report->errors.at("MISMATCH");
   EXPECT_GE(mismatches, transport.calls.load() / 100 - 1);
   EXPECT_LE(mismatches, transport.calls.load() / 100);
+  // Measured, but not OK.
+  EXPECT_EQ(report->measured_calls(), 5000u);
+  EXPECT_LT(report->ok, 5000u);
+  EXPECT_GE(report->ok, 5000u - 5000u / 100 - 1);
 }
 
 TEST(LoadDriverTest, SlowMixSendsTheFractionAndReportsFailuresByCode) {
@@ -148,6 +181,9 @@ TEST(LoadDriverTest, SlowMixSendsTheFractionAndReportsFailuresByCode) {
             transport.slow_calls.load());
   EXPECT_EQ(report->slow.count() + report->fast.count(), 20000u);
   EXPECT_GT(report->slow.count(), 0u);
+  // A failed call is counted by its code, not also as a mismatch.
+  EXPECT_FALSE(report->errors.count("MISMATCH"));
+  EXPECT_EQ(report->ok, report->fast.count());
 }
 
 TEST(LoadDriverTest, OpenLoopHoldsTheRate) {
@@ -190,9 +226,8 @@ TEST(LoadDriverTest, CompletionsOnManyThreadsAreAllCounted) {
         explicit Conn(Threaded* owner) : owner_(owner) {}
         void Call(const EchoCall& call, EchoDone done) override {
           MutexLock lock(&owner_->mutex_);
-          owner_->threads_.emplace_back([payload = std::string(call.payload),
-                                         done = std::move(done)]() mutable {
-            done(absl::StatusCode::kOk, payload);
+          owner_->threads_.emplace_back([done = std::move(done)]() mutable {
+            done(absl::StatusCode::kOk, /*checked=*/true);
           });
         }
 
