@@ -168,6 +168,11 @@ run "mrpc_load --conns=8 --depth=8 --payload=64 --duration=3 --warmup=1" 0 \
   "$opt_bin/tools/load/mrpc_load" --target=127.0.0.1:$echo_port --conns=8 --depth=8 \
   --payload=64 --duration=3 --warmup=1 --progress=false
 
+run "mrpc_load --method=mrpc.examples.kv.KvService/Get (any method, JSON request, by reflection; 2 s)" 0 \
+  "$opt_bin/tools/load/mrpc_load" --target=127.0.0.1:$kv_port \
+  --method=mrpc.examples.kv.KvService/Get --request_json='{"key":"color"}' \
+  --expect_json='{"value":"green"}' --conns=4 --depth=8 --duration=2 --warmup=0.5 --progress=false
+
 step "fleet: etcd, three kv replicas registered in it, the gateway finding kv through etcd"
 # Two free loopback ports for etcd (client, peer).
 read -r etcd_port peer_port < <(python3 -c '
