@@ -290,7 +290,10 @@ class Server::Impl {
         options.tls.reload_interval > absl::ZeroDuration()) {
       reload_timer_ = acceptor_loop_->RunEvery(
           options.tls.reload_interval,
-          [tls = shared_->tls] { ReloadTlsFiles(*tls, "file change"); });
+          [tls = shared_->tls] {
+            // Logged there; a bad set keeps the old one.
+            ReloadTlsFiles(*tls, "file change").IgnoreError();
+          });
     }
     if (!registration.target.empty()) StartRegistration();
     started_ = true;
