@@ -461,9 +461,9 @@ class Server::Impl {
   // index is built here, once, and read-only after.
   void AddReflectionService() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     auto index = std::make_shared<ReflectionIndex>();
-    MethodOptions options;
-    options.max_concurrency = -1;  // Cheap, and what an operator needs.
-    options.shed_by_deadline = false;
+    // Admitted like any method: GetFiles copies descriptors, so a flood of
+    // it is limited and shed like a flood of anything else.
+    const MethodOptions options;
     absl::Status added = AddMethod(
         kReflectionService, "ListServices",
         reflection::v1::ListServicesRequest::default_instance(),
