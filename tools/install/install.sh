@@ -73,10 +73,11 @@ while read -r path short; do
   mkdir -p "$stage/all/$(dirname "$short")"
   cp "$execroot/$path" "$stage/all/$short"
 done <"$bin/tools/install/libmrpc_static.headers"
+(cd "$stage/all" && c++ -std=c++17 -x c++ -MM -I. "${PUBLIC_HEADERS[@]}") >"$stage/deps" ||
+  { echo "install.sh: the public headers do not preprocess (above)" >&2; exit 1; }
 mapfile -t headers < <(
-  cd "$stage/all" &&
-    c++ -std=c++17 -x c++ -MM -I. "${PUBLIC_HEADERS[@]}" |
-    tr ' \\' '\n\n' | grep -v -e '^$' -e ':$' | sed 's|^\./||' | sort -u
+  sed 's/\\$//' "$stage/deps" | tr -s ' ' '\n' | grep -v -e '^$' -e ':$' |
+    sed 's|^\./||' | sort -u
 )
 
 echo "install.sh: installing into $prefix" >&2

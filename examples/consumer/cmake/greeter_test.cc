@@ -30,8 +30,8 @@ int main() {
   if (!status.ok()) return 1;
 
   {
-    auto channel = mrpc::Channel::Create("127.0.0.1:" +
-                                         std::to_string(server.port()));
+    auto channel =
+        mrpc::Channel::Create("127.0.0.1:" + std::to_string(server.port()));
     Expect(channel.ok(), "channel: " + channel.status().ToString());
     if (channel.ok()) {
       acme::greeter::Greeter::Stub stub(channel->get());
@@ -39,13 +39,13 @@ int main() {
       request.set_name("ctest");
       auto reply = stub.SayHello(request);
       Expect(reply.ok() && reply->message() == "hello, ctest",
-             "SayHello: " + (reply.ok() ? reply->message()
-                                        : reply.status().ToString()));
+             "SayHello: " +
+                 (reply.ok() ? reply->message() : reply.status().ToString()));
       request.clear_name();
       reply = stub.SayHello(request);
-      Expect(reply.status().code() == absl::StatusCode::kInvalidArgument,
-             "SayHello(\"\") is INVALID_ARGUMENT: " +
-                 reply.status().ToString());
+      Expect(
+          reply.status().code() == absl::StatusCode::kInvalidArgument,
+          "SayHello(\"\") is INVALID_ARGUMENT: " + reply.status().ToString());
     }
   }  // The channel goes before the server.
 
