@@ -40,11 +40,12 @@ fail() {
 }
 # Runs a command with its output in $tmp/<log>; on failure shows the tail.
 run() {
-  local log="$tmp/$1"
+  local log="$tmp/$1" rc=0
   shift
-  if ! "$@" >"$log" 2>&1; then
+  "$@" >"$log" 2>&1 || rc=$?
+  if ((rc != 0)); then
     tail -n 30 "$log" >&2
-    fail "$* (exit $?)"
+    fail "$* (exit $rc)"
   fi
 }
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -103,9 +104,8 @@ EOF
 pc_line=$(pkg-config --cflags --libs mrpc) || fail "pkg-config --cflags --libs mrpc"
 # shellcheck disable=SC2086  # the line is meant to split
 run pc_shared.log c++ -std=c++17 "$tmp/pc/hello.cc" -o "$tmp/pc/hello" $pc_line
-LD_LIBRARY_PATH="$prefix/lib" "$tmp/pc/hello" >"$tmp/pc/out" 2>&1 ||
-  { cat "$tmp/pc/out" >&2; fail "hello (libmrpc.so) exited $?"; }
-grep -q ' ok$' "$tmp/pc/out" || fail "hello printed: $(cat "$tmp/pc/out")"
+LD_LIBRARY_PATH="$prefix/lib" run hello_shared.log "$tmp/pc/hello"
+grep -q ' ok$' "$tmp/hello_shared.log" || fail "hello printed: $(cat "$tmp/hello_shared.log")"
 # Static: all of libmrpc.a, so any symbol whose library .pc misses fails.
 static_libs=$(pkg-config --static --libs mrpc | sed 's/\(^\| \)-lmrpc\( \|$\)/ /')
 # shellcheck disable=SC2086
@@ -113,8 +113,7 @@ run pc_static.log c++ -std=c++17 "$tmp/pc/hello.cc" -o "$tmp/pc/hello_static" \
   "${cflags[@]}" -Wl,--whole-archive "$prefix/lib/libmrpc.a" \
   -Wl,--no-whole-archive $static_libs
 ! ldd "$tmp/pc/hello_static" | grep -q libmrpc || fail "hello_static needs libmrpc.so"
-"$tmp/pc/hello_static" >"$tmp/pc/out" 2>&1 ||
-  { cat "$tmp/pc/out" >&2; fail "hello (libmrpc.a) exited $?"; }
+run hello_static.log "$tmp/pc/hello_static"
 
 step=cmake
 cp -r "$root/examples/consumer/cmake" "$tmp/src"
