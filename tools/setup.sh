@@ -16,6 +16,8 @@ set -euo pipefail
 # Page tests: chromium (headless) renders /status; promtool (prometheus)
 # checks /metrics.
 # TLS: libssl-dev (the library) and openssl (tests' s_client, certificates).
+# Consumers: cmake (tools/consumer_cmake_test.sh builds examples/consumer/cmake
+# against an installed mrpc; pkg-config is above).
 PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-rules-java bazel-skylib
   g++ clang-14 libclang-rt-14-dev clang-format-14
@@ -27,6 +29,7 @@ PACKAGES=(
   etcd-server etcd-client dnsmasq-base
   curl wrk chromium prometheus
   libssl-dev openssl
+  cmake
 )
 
 missing=()
