@@ -5,7 +5,9 @@
 # of the ABSL_GUARDED_BY annotations), then each libFuzzer target for 60 s
 # (clang, ASan+UBSan; the fuzz targets' corpora are also replayed in the three
 # runs before). The gcc suites run first and the clang ones last, so the
-# toolchain switches once per run. Installs missing Debian packages first
+# toolchain switches once per run. After the default suite, the consumer
+# templates (a Bazel workspace and a CMake project outside the tree) are
+# built against this checkout and run. Installs missing Debian packages first
 # (tools/setup.sh). Ends with one line "N passed, M failed", counted from
 # Bazel's per-test results, and exits non-zero on any failure.
 #
@@ -40,7 +42,25 @@ run_suite() {
   failed=$((failed + bad))
 }
 
+# mrpc as another project uses it (docs/guide.md, "Use mrpc in your
+# project"): a Bazel workspace and a CMake project outside the tree, built
+# against this checkout and run end to end. Right after the default suite,
+# whose build the install reuses. Each script is one test.
+run_consumers() {
+  echo "=== tests: consumers ==="
+  local script
+  for script in tools/consumer_*_test.sh; do
+    if "$script"; then
+      passed=$((passed + 1))
+    else
+      echo "tests: ${script} FAILED"
+      failed=$((failed + 1))
+    fi
+  done
+}
+
 run_suite default "$@"
+run_consumers
 run_suite asan --config=asan "$@"
 run_suite tsan --config=tsan "$@"
 run_suite fuzz --config=fuzz "$@"

@@ -13,7 +13,9 @@
 # "rpc/server.h" exactly as mrpc's own code and generated stubs do, and
 # mrpc's net/ and rpc/ directories stay out of /usr/include's namespace.
 #
-# Usage: tools/install.sh [--prefix=DIR]   (default /usr/local)
+# Usage: tools/install.sh [--prefix=DIR] [--quick]   (default /usr/local)
+#   --quick: build without optimization (Bazel's default configuration),
+#            reusing what `bazel test //...` built; for tests of the install.
 set -euo pipefail
 
 usage() {
@@ -22,9 +24,11 @@ usage() {
 }
 
 prefix=/usr/local
+config=(--config=opt)
 for arg in "$@"; do
   case "$arg" in
     --prefix=*) prefix=${arg#--prefix=} ;;
+    --quick) config=() ;;
     -h | --help) usage 0 ;;
     *)
       echo "install.sh: unknown argument '$arg'" >&2
@@ -51,10 +55,10 @@ version=$(sed -n 's/.*kMrpcVersion\[\] = "\([0-9]*\.[0-9]*\.[0-9]*\)".*/\1/p' rp
 [[ -n "$version" ]] || { echo "install.sh: no version in rpc/version.h" >&2; exit 1; }
 soversion=${version%.*}  # major.minor: before 1.0 a minor release may break the ABI
 
-echo "install.sh: building mrpc $version (bazel build --config=opt)" >&2
-bazel build --config=opt //tools/install:install
-bin=$(bazel info --config=opt bazel-bin 2>/dev/null)
-execroot=$(bazel info --config=opt execution_root 2>/dev/null)
+echo "install.sh: building mrpc $version (bazel build ${config[*]})" >&2
+bazel build "${config[@]}" //tools/install:install
+bin=$(bazel info "${config[@]}" bazel-bin 2>/dev/null)
+execroot=$(bazel info "${config[@]}" execution_root 2>/dev/null)
 
 so="$bin/tools/install/libmrpc.so"
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
