@@ -39,8 +39,9 @@ int ConcurrencyLimiter::Clamp(double limit) const {
 }
 
 void ConcurrencyLimiter::Release(int64_t latency_ns, Outcome outcome,
-                                 int64_t now_ns) {
+                                 int64_t now_ns, bool light) {
   if (in_flight_ > 0) --in_flight_;
+  if (light && light_in_flight_ > 0) --light_in_flight_;
   if (latency_ns < 0) latency_ns = 0;
   if (outcome == kOk) {
     if (recent_samples_ == 0) {
@@ -141,9 +142,9 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
       max_qps_ *= static_cast<double>(noload_latency_ns_) / mean;
     }
     noload_latency_ns_ = mean;
-    remeasure_interval_ns_ =
-        queued ? options_.remeasure_min_ns
-            : std::min(remeasure_interval_ns_ * 2, options_.remeasure_max_ns);
+    remeasure_interval_ns_ = queued ? options_.remeasure_min_ns
+                                    : std::min(remeasure_interval_ns_ * 2,
+                                               options_.remeasure_max_ns);
     next_remeasure_ns_ = now_ns + remeasure_interval_ns_;
     // This window's throughput was held down on purpose: max_qps keeps.
     const int next =
@@ -177,12 +178,12 @@ void ConcurrencyLimiter::CloseWindow(int64_t now_ns) {
   // Shrink only when the limit was binding (it refused calls) and calls
   // queue (or fail) behind it: below capacity the formula sees only the
   // offered load, and a burst that queues briefly must still pass.
-  const bool queueing =
-      mean > noload_latency_ns_ * (1 + options_.max_explore);
+  const bool queueing = mean > noload_latency_ns_ * (1 + options_.max_explore);
   if (next < limit_ && !(queueing && binding)) next = limit_;
   last_mean_ns_ = mean;
 
-  if (next_remeasure_ns_ == 0) next_remeasure_ns_ = now_ns + remeasure_interval_ns_;
+  if (next_remeasure_ns_ == 0)
+    next_remeasure_ns_ = now_ns + remeasure_interval_ns_;
   // Re-measure only under overload: it refuses calls, and below capacity
   // the windows measure noload latency by themselves.
   if (now_ns >= next_remeasure_ns_ && noload_latency_ns_ > 0 && binding) {

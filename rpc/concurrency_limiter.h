@@ -32,9 +32,9 @@
 //     windows) it is re-measured from time to time: the limit is halved for
 //     one window (the queue drains) whose mean replaces noload, up or down.
 //     If the old limit had queued calls (its mean was 1.5x the new
-//     noload or more) the formula applies and the next re-measure comes soon (how a
-//     limit far too high converges); else the old limit is restored and the
-//     interval doubles up to remeasure_max_ns. A higher noload scales
+//     noload or more) the formula applies and the next re-measure comes soon
+//     (how a limit far too high converges); else the old limit is restored and
+//     the interval doubles up to remeasure_max_ns. A higher noload scales
 //     max_qps down so the limit does not grow with latency.
 //
 // Example (one loop, one method):
@@ -101,25 +101,33 @@ class ConcurrencyLimiter {
   // in_flight() at 0, so it is never refused: the limit is at least 1.
   // `caller_in_flight` is what the caller (a connection) already has in
   // flight: at an adaptive limit, a light caller (an eighth of the limit or
-  // less) is still admitted, up to a quarter over it, so that one
-  // connection holding the whole limit cannot lock the others out; the
-  // heavy callers are refused first. A fixed limit is exact.
-  bool TryAcquire(size_t caller_in_flight = SIZE_MAX) {
+  // less) is still admitted, with up to a quarter of the limit (plus one)
+  // of such calls in flight beyond it, so that one connection holding the
+  // whole limit cannot lock the others out; the heavy callers are refused
+  // first. The light calls' quarter is their own: it stays open when the
+  // limit falls below what a heavy caller already holds. Sets `*light`
+  // (if not null) when the call was admitted that way; pass it to
+  // Release(). A fixed limit is exact.
+  bool TryAcquire(size_t caller_in_flight = SIZE_MAX, bool* light = nullptr) {
     if (limit_ >= 0 && in_flight_ >= limit_) {
-      const bool light =
+      const bool admit_light =
           options_.fixed_limit == 0 &&
           caller_in_flight <= static_cast<size_t>(limit_ / 8) &&
-          in_flight_ < limit_ + limit_ / 4 + 1;
-      if (!light) {
+          light_in_flight_ < limit_ / 4 + 1;
+      if (!admit_light) {
         ++refused_;
         return false;
       }
+      ++light_in_flight_;
+      if (light != nullptr) *light = true;
     }
     ++in_flight_;
     return true;
   }
-  // An admitted call was answered after `latency_ns`, at `now_ns`.
-  void Release(int64_t latency_ns, Outcome outcome, int64_t now_ns);
+  // An admitted call was answered after `latency_ns`, at `now_ns`. `light`:
+  // TryAcquire admitted it as a light caller's.
+  void Release(int64_t latency_ns, Outcome outcome, int64_t now_ns,
+               bool light = false);
 
   // A method is inline-only until one of its calls outlives its handler's
   // first run (answered later, or queued for a worker): until then no call
@@ -164,6 +172,7 @@ class ConcurrencyLimiter {
   bool inline_only_ = true;
   int limit_;
   int in_flight_ = 0;
+  int light_in_flight_ = 0;  // Of in_flight_, admitted as light callers'.
   // Deadline shedding's estimate.
   int64_t recent_latency_ns_ = 0;
   int recent_samples_ = 0;

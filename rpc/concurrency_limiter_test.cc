@@ -95,7 +95,7 @@ class SimServer {
   ConcurrencyLimiter* const limiter_;
   int free_workers_;
   int64_t service_ns_;
-  int64_t now_ = kSec;  // Not 0: 0 means "unset" to the limiter.
+  int64_t now_ = kSec;         // Not 0: 0 means "unset" to the limiter.
   std::deque<int64_t> queue_;  // Admission times of waiting calls.
   std::priority_queue<Completion, std::vector<Completion>,
                       std::greater<Completion>>
@@ -109,8 +109,8 @@ constexpr double kCapacity = 1e9 * kWorkers / kService;  // 2000 qps.
 TEST(ConcurrencyLimiterTest, ConvergesNearTrueConcurrencyUnderOverload) {
   ConcurrencyLimiter limiter;
   SimServer server(&limiter, kWorkers, kService);
-  server.Run(kCapacity / 5, kSec);  // Serving normally: noload is known.
-  EXPECT_EQ(limiter.limit(), 1000);  // Nothing refused, nothing to cut.
+  server.Run(kCapacity / 5, kSec);      // Serving normally: noload is known.
+  EXPECT_EQ(limiter.limit(), 1000);     // Nothing refused, nothing to cut.
   server.Run(2 * kCapacity, 3 * kSec);  // Converge.
   SimServer::Stats s = server.Run(2 * kCapacity, 5 * kSec);
   // Near the 4 workers: enough to keep them busy, not enough to queue much.
@@ -254,6 +254,44 @@ TEST(ConcurrencyLimiterTest, AtTheLimitLightCallersGetAQuarterMore) {
   EXPECT_FALSE(limiter.TryAcquire(0));
   EXPECT_FALSE(limiter.TryAcquire(3));  // Over an eighth: heavy.
   EXPECT_EQ(limiter.in_flight(), 21);
+}
+
+// The limit falls under a caller that holds more than the new limit (the
+// service slowed down): light callers keep their own quarter instead of
+// waiting until the heavy caller's calls drain (the bug: a flood on a
+// slow, loaded machine locked every other connection out).
+TEST(ConcurrencyLimiterTest, LightCallersKeepTheirQuarterWhenTheLimitFalls) {
+  ConcurrencyLimiterOptions options;
+  options.initial_limit = 64;
+  ConcurrencyLimiter limiter(options);
+  int64_t now = kSec;
+  int heavy = 0;  // The heavy caller's calls in flight.
+  for (; heavy < 64; ++heavy) ASSERT_TRUE(limiter.TryAcquire(heavy));
+  // Fast calls first (1 ms), then 50x slower; the heavy caller sends a new
+  // call after each answer, and holds fewer only when refused.
+  for (int i = 0;
+       i < 20000 && limiter.limit() + limiter.limit() / 4 + 1 >= heavy; ++i) {
+    now += 100'000;
+    limiter.Release(i < 5000 ? kMs : 50 * kMs, ConcurrencyLimiter::kOk, now);
+    --heavy;
+    if (limiter.TryAcquire(heavy)) ++heavy;
+  }
+  const int limit = limiter.limit();
+  ASSERT_GE(heavy, limit + limit / 4 + 1) << "the limit did not fall enough";
+  ASSERT_EQ(limiter.in_flight(), heavy);
+  EXPECT_FALSE(limiter.TryAcquire(heavy));
+  // A light caller still gets in, up to a quarter of the limit plus one.
+  std::vector<bool> light(limit / 4 + 1, false);
+  for (size_t i = 0; i < light.size(); ++i) {
+    bool admitted_light = false;
+    EXPECT_TRUE(limiter.TryAcquire(0, &admitted_light)) << i;
+    EXPECT_TRUE(admitted_light);
+    light[i] = admitted_light;
+  }
+  EXPECT_FALSE(limiter.TryAcquire(0));
+  // One answered, one more in: the quarter is counted by light calls.
+  limiter.Release(kMs, ConcurrencyLimiter::kOk, now, /*light=*/true);
+  EXPECT_TRUE(limiter.TryAcquire(0));
 }
 
 TEST(ConcurrencyLimiterTest, InlineOnlyUntilACallGoesAsynchronous) {

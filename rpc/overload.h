@@ -36,13 +36,15 @@ ConcurrencyLimiter::Outcome OutcomeOf(const absl::Status& sent);
 // protection is off), to be passed to ReleaseCall when it is answered; if
 // the limiter is inline_only() the call was not counted: if it is not
 // answered by the end of its start, call EndInlineOnly() and pass it then.
+// `*light` is set when the call was admitted as a light caller's
+// (ConcurrencyLimiter::TryAcquire); pass it to ReleaseCall.
 // Inline: every call passes here.
 inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
                                      const ServerMethod& method,
                                      const ServerOptions& options,
                                      uint64_t timeout_us,
                                      size_t caller_in_flight,
-                                     absl::Status* refusal) {
+                                     absl::Status* refusal, bool* light) {
   if (!options.overload_protection) return nullptr;
   const auto& limiters = handle->limiters;
   ConcurrencyLimiter* limiter =
@@ -64,7 +66,7 @@ inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
       return nullptr;
     }
   }
-  if (!limiter->TryAcquire(caller_in_flight)) {
+  if (!limiter->TryAcquire(caller_in_flight, light)) {
     *refusal = overload_internal::Limited(handle, method, *limiter);
     return nullptr;
   }
@@ -74,12 +76,12 @@ inline ConcurrencyLimiter* AdmitCall(LoopHandle* handle,
 // An admitted call was answered with `sent`: `admitted_ns` and `now_ns`
 // are the loop's cached clock at admission and answer.
 inline void ReleaseCall(ConcurrencyLimiter* limiter, int64_t admitted_ns,
-                        const absl::Status& sent, int64_t now_ns) {
+                        bool light, const absl::Status& sent, int64_t now_ns) {
   if (limiter == nullptr) return;
-  limiter->Release(now_ns - admitted_ns,
-                   sent.ok() ? ConcurrencyLimiter::kOk
-                             : overload_internal::OutcomeOf(sent),
-                   now_ns);
+  limiter->Release(
+      now_ns - admitted_ns,
+      sent.ok() ? ConcurrencyLimiter::kOk : overload_internal::OutcomeOf(sent),
+      now_ns, light);
 }
 
 }  // namespace mrpc

@@ -430,7 +430,8 @@ void ServerCall::ReleaseAdmission(const absl::Status& sent, int64_t now_ns) {
   handle_->method_stats[method_->index].Record(
       sent.ok() ? absl::StatusCode::kOk : sent.code(), now_ns - arrival_ns_);
   if (limiter_ == nullptr) return;
-  ReleaseCall(limiter_, admitted_ns_, sent, conn_->loop()->CachedNowNs());
+  ReleaseCall(limiter_, admitted_ns_, admitted_light_, sent,
+              conn_->loop()->CachedNowNs());
   limiter_ = nullptr;
 }
 

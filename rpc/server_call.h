@@ -67,10 +67,13 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   }
 
   // Overload protection: `limiter` admitted the call at `admitted_ns` (the
-  // loop's cached clock); it is released when the call is answered.
-  void SetLimiter(ConcurrencyLimiter* limiter, int64_t admitted_ns) {
+  // loop's cached clock), as a light caller's if `light`; it is released
+  // when the call is answered.
+  void SetLimiter(ConcurrencyLimiter* limiter, int64_t admitted_ns,
+                  bool light) {
     limiter_ = limiter;
     admitted_ns_ = admitted_ns;
+    admitted_light_ = light;
   }
   // Takes the request's metadata (RpcMeta's entries, moved).
   void SetMetadata(Metadata metadata) { ctx_.metadata_ = std::move(metadata); }
@@ -144,9 +147,9 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   absl::Status status_;  // Written by Finish, read by OnHandlerDone.
   // Loop only.
   bool answered_ = false;
-  bool started_ = false;      // The handler was (or will be) invoked.
-  size_t admitted_ = 0;       // Interceptors whose OnRequest ran.
-  int64_t start_ns_ = 0;      // With interceptors: when they first saw it.
+  bool started_ = false;  // The handler was (or will be) invoked.
+  size_t admitted_ = 0;   // Interceptors whose OnRequest ran.
+  int64_t start_ns_ = 0;  // With interceptors: when they first saw it.
   TimerId deadline_timer_;
   // Bytes charged to the memory budget while the call outlives the batch
   // that read it (its request, held for the handler).
@@ -159,6 +162,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   uint64_t task_id_ = 0;  // Its worker queue entry while kQueued.
   ConcurrencyLimiter* limiter_ = nullptr;  // The loop's; outlives the call.
   int64_t admitted_ns_ = 0;
+  bool admitted_light_ = false;
   // For /rpcz's phases (the monotonic clock, ns). The handler's start: the
   // arrival for an inline handler (it runs in the batch that read the
   // request), a clock read on the worker; 0 until it starts. Its `done`:

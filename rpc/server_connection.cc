@@ -245,9 +245,10 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
           : now + absl::Microseconds(static_cast<int64_t>(timeout_us));
   // Overload protection (rpc/overload.h): refused at once, or admitted.
   absl::Status refused;
+  bool light = false;
   ConcurrencyLimiter* limiter =
       AdmitCall(handle_.get(), *method, shared_->options, timeout_us,
-                calls_.size(), &refused);
+                calls_.size(), &refused, &light);
   if (!refused.ok()) {
     SendRefusal(conn, id, refused);
     return absl::OkStatus();
@@ -257,7 +258,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
                                    shared_from_this(), shared_, handle_.get());
   const bool inline_only = limiter != nullptr && limiter->inline_only();
   if (limiter != nullptr && !inline_only) {
-    call->SetLimiter(limiter, loop_->CachedNowNs());
+    call->SetLimiter(limiter, loop_->CachedNowNs(), light);
   }
   if (has_metadata) call->SetMetadata(TakeMetadata(meta));
   calls_.emplace(id, call);
@@ -266,7 +267,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   if (inline_only && !call->answered()) {
     // The method's first call to outlive its start: limited from now on.
     limiter->EndInlineOnly();
-    call->SetLimiter(limiter, loop_->CachedNowNs());
+    call->SetLimiter(limiter, loop_->CachedNowNs(), /*light=*/false);
   }
   return absl::OkStatus();
 }

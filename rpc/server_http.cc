@@ -194,8 +194,9 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
       timeout_us == 0 ? absl::InfiniteFuture()
                       : now + absl::Microseconds(static_cast<int64_t>(timeout_us));
   absl::Status refused;
-  ConcurrencyLimiter* limiter =
-      AdmitCall(handle_.get(), method, o, timeout_us, calls_.size(), &refused);
+  bool light = false;
+  ConcurrencyLimiter* limiter = AdmitCall(handle_.get(), method, o, timeout_us,
+                                          calls_.size(), &refused, &light);
   if (!refused.ok()) {
     handle_->method_stats[method.index].Record(refused.code(), 0);
     ReplyHttpError(conn, refused, /*refused=*/true);
@@ -207,7 +208,7 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
                                            handle_.get());
   call->SetHttp(format == BodyFormat::kJson);
   if (limiter != nullptr && !limiter->inline_only()) {
-    call->SetLimiter(limiter, loop_->CachedNowNs());
+    call->SetLimiter(limiter, loop_->CachedNowNs(), light);
   }
   if (!metadata.empty()) call->SetMetadata(std::move(metadata));
   calls_.emplace(id, call);
@@ -216,7 +217,7 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
   call->Start(body);
   if (limiter != nullptr && limiter->inline_only() && !call->answered()) {
     limiter->EndInlineOnly();
-    call->SetLimiter(limiter, loop_->CachedNowNs());
+    call->SetLimiter(limiter, loop_->CachedNowNs(), /*light=*/false);
   }
 }
 
