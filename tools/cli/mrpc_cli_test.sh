@@ -28,16 +28,21 @@ fail() {
 }
 
 # start <name> <binary> <args...>: runs it, waits up to 10 s for
-# "<name> listening on <port>", and sets $port.
+# "<name> listening on <port>", and sets $port. Each server has its own
+# output files (two kv_servers run): a shared file could still hold the
+# first one's port when the second is polled.
+started=0
 start() {
-  local name=$1 bin=$2 pid
+  local name=$1 bin=$2 pid out
   shift 2
-  "$bin" --port=0 --threads=1 "$@" > "$tmp/$name.stdout" 2> "$tmp/$name.stderr" &
+  started=$((started + 1))
+  out="$tmp/$name.$started"
+  "$bin" --port=0 --threads=1 "$@" > "$out.stdout" 2> "$out.stderr" &
   pid=$!
   pids+=("$pid")
   port=
   for _ in $(seq 200); do
-    port=$(sed -n "s/^$name listening on \\([0-9][0-9]*\\)\$/\\1/p" "$tmp/$name.stdout")
+    port=$(sed -n "s/^$name listening on \\([0-9][0-9]*\\)\$/\\1/p" "$out.stdout" 2>/dev/null)
     [[ -n "$port" ]] && return
     kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
     sleep 0.05
