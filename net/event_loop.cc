@@ -232,6 +232,17 @@ TimerId EventLoop::RunEvery(absl::Duration interval, TimerCallback callback) {
 
 TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
                             TimerCallback callback) {
+  if (IsInLoopThread()) {
+    // The wheel names the timer (no id map to keep); the loop's counter
+    // only when it has no room for that.
+    if (timers_->size() == 0) timers_->Advance(MonotonicMillis());
+    const TimerId own =
+        timers_->TryAddWithOwnId(expiry_ms, interval_ms, callback);
+    if (own.valid()) {
+      if (expiry_ms < armed_ms_) ArmTimerFd();
+      return own;
+    }
+  }
   const TimerId id{next_timer_id_.fetch_add(1, std::memory_order_relaxed)};
   if (IsInLoopThread()) {
     AddTimerInLoop(id, expiry_ms, interval_ms, std::move(callback));
@@ -256,7 +267,11 @@ void EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms,
 
 void EventLoop::Cancel(TimerId id) {
   if (!id.valid()) return;
-  RunInLoop([this, id] { timers_->Cancel(id); });
+  if (IsInLoopThread()) {  // The common case (a call's deadline): no task.
+    timers_->Cancel(id);
+    return;
+  }
+  QueueInLoop([this, id] { timers_->Cancel(id); });
 }
 
 size_t EventLoop::num_timers() const {

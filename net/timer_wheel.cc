@@ -107,7 +107,8 @@ int32_t TimerWheel::Allocate() {
 
 void TimerWheel::Free(int32_t index) {
   Node& node = nodes_[index];
-  ids_.erase(node.id);
+  if ((node.id & kOwnIdBit) == 0) ids_.erase(node.id);
+  --size_;
   node.id = 0;
   node.state = State::kFree;
   node.refreshed_while_running = false;
@@ -117,12 +118,32 @@ void TimerWheel::Free(int32_t index) {
 
 void TimerWheel::Add(TimerId id, int64_t expiry_ms, int64_t interval_ms,
                      TimerCallback callback) {
-  CHECK(id.valid());
+  CHECK(id.valid() && (id.value & kOwnIdBit) == 0) << id.value;
   const int32_t index = Allocate();
   const bool inserted = ids_.emplace(id.value, index).second;
   CHECK(inserted) << "timer id " << id.value << " reused";
+  Start(index, id.value, expiry_ms, interval_ms, std::move(callback));
+}
+
+TimerId TimerWheel::TryAddWithOwnId(int64_t expiry_ms, int64_t interval_ms,
+                                    TimerCallback& callback) {
+  const int32_t index = Allocate();
+  if (static_cast<uint64_t>(index) > kIndexMask) {  // 16M timers pending.
+    free_.push_back(index);
+    return TimerId();
+  }
+  const uint64_t sequence = own_sequence_++ & ((uint64_t{1} << 39) - 1);
+  const uint64_t id =
+      kOwnIdBit | sequence << kIndexBits | static_cast<uint64_t>(index);
+  Start(index, id, expiry_ms, interval_ms, std::move(callback));
+  return TimerId{id};
+}
+
+void TimerWheel::Start(int32_t index, uint64_t id, int64_t expiry_ms,
+                       int64_t interval_ms, TimerCallback callback) {
+  ++size_;
   Node& node = nodes_[index];
-  node.id = id.value;
+  node.id = id;
   node.expiry = expiry_ms;
   node.interval = std::max<int64_t>(interval_ms, 0);
   node.callback = std::move(callback);
@@ -130,9 +151,8 @@ void TimerWheel::Add(TimerId id, int64_t expiry_ms, int64_t interval_ms,
 }
 
 bool TimerWheel::Cancel(TimerId id) {
-  auto it = ids_.find(id.value);
-  if (it == ids_.end()) return false;
-  const int32_t index = it->second;
+  const int32_t index = Find(id.value);
+  if (index == kNil) return false;
   // A running (repeating) timer has its callback out on the stack; freeing
   // the node is enough for Expire() not to re-arm it.
   if (nodes_[index].state == State::kLinked) Unlink(index);
@@ -141,16 +161,16 @@ bool TimerWheel::Cancel(TimerId id) {
 }
 
 bool TimerWheel::Refresh(TimerId id, int64_t expiry_ms) {
-  auto it = ids_.find(id.value);
-  if (it == ids_.end()) return false;
-  Node& node = nodes_[it->second];
+  const int32_t index = Find(id.value);
+  if (index == kNil) return false;
+  Node& node = nodes_[index];
   node.expiry = expiry_ms;
   if (node.state == State::kRunning) {
     node.refreshed_while_running = true;
     return true;
   }
-  Unlink(it->second);
-  Link(it->second);
+  Unlink(index);
+  Link(index);
   return true;
 }
 
@@ -185,9 +205,9 @@ void TimerWheel::Expire(int slot, int64_t now, size_t* ran) {
     const int64_t interval = node.interval;
     node.state = State::kRunning;
     callback();  // May add timers: `node` may dangle after this.
-    auto it = ids_.find(id);
-    if (it == ids_.end()) continue;  // Cancelled itself.
-    Node& again = nodes_[it->second];
+    const int32_t still = Find(id);
+    if (still == kNil) continue;  // Cancelled itself.
+    Node& again = nodes_[still];
     again.callback = std::move(callback);
     if (!again.refreshed_while_running) {
       // Keep the cadence; after a long stall skip the missed beats rather
@@ -196,14 +216,14 @@ void TimerWheel::Expire(int slot, int64_t now, size_t* ran) {
           expiry + interval > now ? expiry + interval : now + interval;
     }
     again.refreshed_while_running = false;
-    Link(it->second);
+    Link(still);
   }
   expiring_ = false;
 }
 
 size_t TimerWheel::Advance(int64_t now_ms) {
   size_t ran = 0;
-  if (ids_.empty()) {
+  if (size_ == 0) {
     current_ = std::max(current_, now_ms + 1);
     return 0;
   }
@@ -240,7 +260,7 @@ int TimerWheel::DistanceToOccupied(int level, int from) const {
 }
 
 int64_t TimerWheel::NextExpiry() const {
-  if (ids_.empty()) return kNever;
+  if (size_ == 0) return kNever;
   int64_t best = kNever;
   const int index0 = static_cast<int>(current_ & (kLevel0Slots - 1));
   const int distance0 = DistanceToOccupied(0, index0);

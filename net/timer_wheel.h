@@ -52,6 +52,14 @@ class TimerWheel {
   // must be new (EventLoop hands out unique ids).
   void Add(TimerId id, int64_t expiry_ms, int64_t interval_ms,
            TimerCallback callback);
+  // The same, with an id the wheel makes: it names the timer's node, so
+  // Cancel() and Refresh() find it without a hash lookup (a per-call
+  // deadline is one add and one cancel). Such ids have the top bit set,
+  // which EventLoop's counter never reaches, and are not reused for 2^39
+  // adds. With 2^24 timers pending there is no room for more: returns an
+  // invalid id and leaves `callback` alone (the caller uses Add()).
+  TimerId TryAddWithOwnId(int64_t expiry_ms, int64_t interval_ms,
+                          TimerCallback& callback);
   // Removes the timer; false if it is unknown, already fired or cancelled.
   // A repeating timer may cancel itself from its own callback.
   bool Cancel(TimerId id);
@@ -67,8 +75,8 @@ class TimerWheel {
   // later than the earliest expiry). kNever when empty.
   int64_t NextExpiry() const;
 
-  size_t size() const { return ids_.size(); }
-  bool Contains(TimerId id) const { return ids_.contains(id.value); }
+  size_t size() const { return size_; }
+  bool Contains(TimerId id) const { return Find(id.value) != kNil; }
 
  private:
   static constexpr int kLevels = 5;
@@ -93,6 +101,25 @@ class TimerWheel {
     TimerCallback callback;
   };
 
+  // Own ids: kOwnIdBit | sequence << kIndexBits | node index.
+  static constexpr uint64_t kOwnIdBit = uint64_t{1} << 63;
+  static constexpr int kIndexBits = 24;
+  static constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+
+  // The node of timer `id`, or kNil if it is not pending.
+  int32_t Find(uint64_t id) const {
+    if (id & kOwnIdBit) {
+      const uint64_t index = id & kIndexMask;
+      return index < nodes_.size() && nodes_[index].id == id
+                 ? static_cast<int32_t>(index)
+                 : kNil;
+    }
+    auto it = ids_.find(id);
+    return it == ids_.end() ? kNil : it->second;
+  }
+  // Files a new timer in node `index` under `id`.
+  void Start(int32_t index, uint64_t id, int64_t expiry_ms, int64_t interval_ms,
+             TimerCallback callback);
   // The slot (0-511 across all levels) a timer due at `expiry` belongs in.
   int SlotFor(int64_t expiry) const;
   void Link(int32_t index);
@@ -112,7 +139,9 @@ class TimerWheel {
       false;  // Inside Expire(): past-due timers go to the next tick.
   std::vector<Node> nodes_;
   std::vector<int32_t> free_;
-  absl::flat_hash_map<uint64_t, int32_t> ids_;
+  absl::flat_hash_map<uint64_t, int32_t> ids_;  // EventLoop's ids only.
+  size_t size_ = 0;            // Pending timers, by either kind of id.
+  uint64_t own_sequence_ = 0;  // For AddWithOwnId().
   std::array<int32_t, kSlots> heads_;
   std::array<int32_t, kSlots> tails_;
   // One bit per slot: non-empty. Level 0 uses words 0-3; level L>0 word 3+L.

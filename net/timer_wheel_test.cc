@@ -204,20 +204,38 @@ TEST_F(TimerWheelTest, EmptyWheelCatchesUpWithoutWalkingEveryTick) {
 TEST(TimerWheelPropertyTest, RandomScheduleFiresEachTimerOnTime) {
   absl::BitGen rng;
   TimerWheel wheel(0);
-  std::map<uint64_t, int64_t> pending;  // id -> expiry
-  std::map<uint64_t, int64_t> fired_at;
+  std::map<int, int64_t> pending;  // timer number -> expiry
+  std::map<int, int64_t> fired_at;
+  std::map<int, uint64_t> ids_by_slot;
   int64_t now = 0;
   uint64_t next_id = 1;
   for (int i = 0; i < 4000; ++i) {
     const int64_t delay = absl::Uniform<int>(rng, 0, 4) == 0
                               ? absl::Uniform<int64_t>(rng, 0, 300)
                               : absl::Uniform<int64_t>(rng, 0, 3000000);
-    const uint64_t id = next_id++;
-    pending[id] = now + delay;
-    wheel.Add(TimerId{id}, now + delay, 0, [&, id] { fired_at[id] = now; });
+    // Half the timers take the wheel's own ids, half the caller's.
+    uint64_t id = 0;
+    TimerCallback record = [&, slot = i] { fired_at[slot] = now; };
+    if (absl::Uniform<int>(rng, 0, 2) == 0) {
+      id = wheel.TryAddWithOwnId(now + delay, 0, record).value;
+      ASSERT_NE(id, 0u);
+    } else {
+      id = next_id++;
+      wheel.Add(TimerId{id}, now + delay, 0, std::move(record));
+    }
+    ids_by_slot[i] = id;
+    pending[i] = now + delay;
     if (absl::Uniform<int>(rng, 0, 5) == 0) {
       ASSERT_TRUE(wheel.Cancel(TimerId{id}));
-      pending.erase(id);
+      ASSERT_FALSE(wheel.Cancel(TimerId{id}));
+      pending.erase(i);
+    }
+    // A stale id (a timer that fired or was cancelled) cancels nothing,
+    // even when its node now holds another timer.
+    if (i > 0 && absl::Uniform<int>(rng, 0, 7) == 0) {
+      const int old = absl::Uniform<int>(rng, 0, i);
+      const bool live = pending.count(old) && !fired_at.count(old);
+      ASSERT_EQ(wheel.Contains(TimerId{ids_by_slot[old]}), live);
     }
     if (i % 10 == 0) {
       int64_t earliest = TimerWheel::kNever;
@@ -246,6 +264,45 @@ TEST(TimerWheelPropertyTest, RandomScheduleFiresEachTimerOnTime) {
     EXPECT_GE(fired_at[id], expiry) << "fired early";
   }
   EXPECT_EQ(wheel.size(), 0u);
+}
+
+TEST_F(TimerWheelTest, OwnIdsNameTheirTimerAndAreNotReused) {
+  TimerCallback first = [this] { fired_.push_back(1); };
+  const TimerId a = wheel_.TryAddWithOwnId(1010, 0, first);
+  ASSERT_TRUE(a.valid());
+  EXPECT_EQ(first, nullptr);  // Taken.
+  EXPECT_EQ(wheel_.size(), 1u);
+  EXPECT_TRUE(wheel_.Cancel(a));
+  EXPECT_EQ(wheel_.size(), 0u);
+  // The freed node is reused by the next timer, under a new id: the old
+  // id neither cancels nor refreshes it.
+  TimerCallback second = [this] { fired_.push_back(2); };
+  const TimerId b = wheel_.TryAddWithOwnId(1020, 0, second);
+  ASSERT_TRUE(b.valid());
+  EXPECT_NE(a.value, b.value);
+  EXPECT_FALSE(wheel_.Cancel(a));
+  EXPECT_FALSE(wheel_.Refresh(a, 1005));
+  EXPECT_FALSE(wheel_.Contains(a));
+  // Own ids and the caller's live side by side.
+  const TimerId c = Add(1015);
+  EXPECT_EQ(wheel_.size(), 2u);
+  EXPECT_TRUE(wheel_.Refresh(b, 1012));
+  wheel_.Advance(1030);
+  EXPECT_EQ(fired_, (std::vector<uint64_t>{2, c.value}));
+  EXPECT_EQ(wheel_.size(), 0u);
+  EXPECT_FALSE(wheel_.Cancel(b));  // Fired.
+}
+
+TEST_F(TimerWheelTest, RepeatingTimerWithOwnIdCancelsItself) {
+  TimerId id;
+  int runs = 0;
+  TimerCallback tick = [&] {
+    if (++runs == 3) EXPECT_TRUE(wheel_.Cancel(id));
+  };
+  id = wheel_.TryAddWithOwnId(1001, 1, tick);
+  for (int64_t now = 1001; now <= 1010; ++now) wheel_.Advance(now);
+  EXPECT_EQ(runs, 3);
+  EXPECT_EQ(wheel_.size(), 0u);
 }
 
 }  // namespace

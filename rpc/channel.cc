@@ -1077,7 +1077,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     return it;
   }
 
-  void OnResponse(Subchannel* sub, RpcMeta& meta,
+  void OnResponse(Subchannel* sub, FrameMeta& meta,
                   absl::string_view payload) override {
     Attempt* attempt = nullptr;
     auto it = FindAttempt(meta.correlation_id(), sub, &attempt);

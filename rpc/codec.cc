@@ -220,15 +220,13 @@ size_t EncodeResponseFrame(uint64_t id, const absl::Status& status,
   return meta_size + payload_size;
 }
 
-absl::Status StatusFromMeta(const RpcMeta& meta) {
-  const int code = meta.status_code();
+absl::Status StatusFromMeta(int32_t code, absl::string_view message) {
   if (code == 0) return absl::OkStatus();
   if (code < 0 || code > 16) {
     return absl::UnknownError(
-        absl::StrCat("status code ", code, ": ", meta.status_message()));
+        absl::StrCat("status code ", code, ": ", message));
   }
-  return absl::Status(static_cast<absl::StatusCode>(code),
-                      meta.status_message());
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
 void AppendMetadata(const Metadata& metadata, RpcMeta* meta) {
@@ -239,14 +237,15 @@ void AppendMetadata(const Metadata& metadata, RpcMeta* meta) {
   }
 }
 
-Metadata TakeMetadata(RpcMeta* meta) {
+Metadata TakeMetadata(
+    google::protobuf::RepeatedPtrField<MetadataEntry>* entries) {
   Metadata metadata;
-  metadata.reserve(meta->metadata_size());
-  for (MetadataEntry& entry : *meta->mutable_metadata()) {
+  metadata.reserve(entries->size());
+  for (MetadataEntry& entry : *entries) {
     metadata.emplace_back(std::move(*entry.mutable_key()),
                           std::move(*entry.mutable_value()));
   }
-  meta->clear_metadata();
+  entries->Clear();
   return metadata;
 }
 
@@ -256,9 +255,8 @@ template <typename Entries, typename KeyOf, typename ValueOf>
 absl::Status CheckEntries(const Entries& entries, size_t max_bytes,
                           size_t max_entries, KeyOf key_of, ValueOf value_of) {
   if (static_cast<size_t>(entries.size()) > max_entries) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(entries.size(), " metadata entries over the limit of ",
-                     max_entries));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        entries.size(), " metadata entries over the limit of ", max_entries));
   }
   size_t bytes = 0;
   for (const auto& entry : entries) {
@@ -275,10 +273,11 @@ absl::Status CheckEntries(const Entries& entries, size_t max_bytes,
 
 }  // namespace
 
-absl::Status CheckMetadata(const RpcMeta& meta, size_t max_bytes,
-                           size_t max_entries) {
+absl::Status CheckMetadata(
+    const google::protobuf::RepeatedPtrField<MetadataEntry>& entries,
+    size_t max_bytes, size_t max_entries) {
   return CheckEntries(
-      meta.metadata(), max_bytes, max_entries,
+      entries, max_bytes, max_entries,
       [](const MetadataEntry& e) -> const std::string& { return e.key(); },
       [](const MetadataEntry& e) -> const std::string& { return e.value(); });
 }
@@ -296,12 +295,12 @@ namespace {
 
 // The frame header at `p`: checks the magic and sizes. (Inlined: both
 // decoders call them once per frame.)
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ParseHeader(const char* p, uint32_t* body_size,
-                         uint32_t* meta_size) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ParseHeader(
+    const char* p, uint32_t* body_size, uint32_t* meta_size) {
   if (std::memcmp(p, kFrameMagic, sizeof kFrameMagic) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad magic \"", absl::CHexEscape(absl::string_view(p, 4)),
-        "\" (want \"MRPC\")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad magic \"", absl::CHexEscape(absl::string_view(p, 4)),
+                     "\" (want \"MRPC\")"));
   }
   uint32_t body_be, meta_be;
   std::memcpy(&body_be, p + 4, 4);
@@ -315,9 +314,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ParseHeader(const char* p, uint
   return absl::OkStatus();
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ParseMeta(
-    const char* p, uint32_t meta_size, RpcMeta* meta) {
-  if (!meta->ParseFromArray(p, static_cast<int>(meta_size))) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status ParseMeta(const char* p,
+                                                           uint32_t meta_size,
+                                                           FrameMeta* meta) {
+  if (!meta->Parse(p, meta_size)) {
     return absl::InvalidArgumentError(
         absl::StrCat("unparsable RpcMeta (", meta_size, " bytes)"));
   }
@@ -337,10 +337,10 @@ absl::Status TooLarge(uint32_t body_size, size_t max_body) {
 }  // namespace
 
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body, RpcMeta* scratch,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+    Buffer* input, size_t max_body, FrameMeta* scratch,
+    absl::FunctionRef<bool(const FrameMeta& meta, absl::string_view payload)>
         on_frame) {
-  RpcMeta& meta = *scratch;
+  FrameMeta& meta = *scratch;
   while (input->ReadableBytes() >= kFrameHeaderSize) {
     const char* p = input->Peek();
     uint32_t body_size, meta_size;
@@ -361,17 +361,17 @@ absl::Status DecodeFrames(
 }
 
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body, size_t room, RpcMeta* scratch,
+    Buffer* input, size_t max_body, size_t room, FrameMeta* scratch,
     FrameSkip* skip,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+    absl::FunctionRef<bool(const FrameMeta& meta, absl::string_view payload)>
         on_frame,
-    absl::FunctionRef<bool(const RpcMeta& meta, uint32_t body_size)>
+    absl::FunctionRef<bool(const FrameMeta& meta, uint32_t body_size)>
         on_refused) {
-  RpcMeta& meta = *scratch;
+  FrameMeta& meta = *scratch;
   for (;;) {
     if (skip->remaining > 0) {  // Discard what arrived of a refused frame.
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(
-          skip->remaining, input->ReadableBytes()));
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(skip->remaining, input->ReadableBytes()));
       input->Retrieve(n);
       skip->remaining -= n;
       if (skip->remaining > 0) return absl::OkStatus();
@@ -387,8 +387,8 @@ absl::Status DecodeFrames(
     // (a frame taken earlier has its room reserved already).
     const size_t need = have < frame_size ? frame_size - have : 0;
     const size_t writable = input->WritableBytes();
-    const bool refuse = body_size > max_body ||
-                        (need > writable && need - writable > room);
+    const bool refuse =
+        body_size > max_body || (need > writable && need - writable > room);
     if (!refuse) {
       if (have < frame_size) {  // Partial. A large frame gets its room now,
         // exactly: the memory budget then counts it whole from the start.

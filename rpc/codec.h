@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "net/buffer.h"
 #include "proto/rpc_meta.pb.h"
+#include "rpc/frame_meta.h"
 #include "rpc/limits.h"
 #include "rpc/metadata.h"
 
@@ -39,17 +40,17 @@ inline constexpr char kFrameMagic[4] = {'M', 'R', 'P', 'C'};
 inline constexpr size_t kFrameHeaderSize = 12;
 
 // Decodes every complete frame at the front of `input`, calling
-// `on_frame(meta, payload)` for each and consuming it; `payload` points into
-// `input` and is valid during the call only. `on_frame` returns false to
-// stop (e.g. it closed the connection). `scratch` is parsed into for each
-// frame and handed to `on_frame` as `meta` (one per connection, reused,
-// keeps its strings' memory). Returns OK (a partial frame may
+// `on_frame(meta, payload)` for each and consuming it; `payload` (and the
+// views in `meta`) point into `input` and are valid during the call only.
+// `on_frame` returns false to stop (e.g. it closed the connection).
+// `scratch` is parsed into for each frame and handed to `on_frame` as
+// `meta` (one per connection, reused). Returns OK (a partial frame may
 // remain buffered), or the protocol error: bad magic, body_size over
 // `max_body`, meta_size over body_size, an unparsable RpcMeta, or an
 // invalid frame type. After an error the connection must be closed.
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body, RpcMeta* scratch,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+    Buffer* input, size_t max_body, FrameMeta* scratch,
+    absl::FunctionRef<bool(const FrameMeta& meta, absl::string_view payload)>
         on_frame);
 
 // Frames too large to take are skipped, not buffered, when their meta is
@@ -65,19 +66,20 @@ struct FrameSkip {
 // As above, except that a frame is refused, not a protocol error, when its
 // body is over `max_body`, or when it is still incomplete and the memory it
 // still needs (beyond `input`'s free space) is over `room` (a memory
-// budget's free bytes; SIZE_MAX: no budget): once its meta has arrived (if meta_size <= kMaxSkippableMeta),
-// `on_refused(meta, body_size)` is called and the rest of its body is
-// discarded as it arrives, across calls, through `skip`. A refused frame
-// whose meta is larger is still a protocol error. `on_refused` returns
-// false to stop, like `on_frame`. A partial frame over kBudgetExemptBytes
-// that is taken gets its whole size reserved in `input` at once (exactly,
-// not geometrically), so what it will hold is counted from its header on.
+// budget's free bytes; SIZE_MAX: no budget): once its meta has arrived (if
+// meta_size <= kMaxSkippableMeta), `on_refused(meta, body_size)` is called and
+// the rest of its body is discarded as it arrives, across calls, through
+// `skip`. A refused frame whose meta is larger is still a protocol error.
+// `on_refused` returns false to stop, like `on_frame`. A partial frame over
+// kBudgetExemptBytes that is taken gets its whole size reserved in `input` at
+// once (exactly, not geometrically), so what it will hold is counted from its
+// header on.
 absl::Status DecodeFrames(
-    Buffer* input, size_t max_body, size_t room, RpcMeta* scratch,
+    Buffer* input, size_t max_body, size_t room, FrameMeta* scratch,
     FrameSkip* skip,
-    absl::FunctionRef<bool(const RpcMeta& meta, absl::string_view payload)>
+    absl::FunctionRef<bool(const FrameMeta& meta, absl::string_view payload)>
         on_frame,
-    absl::FunctionRef<bool(const RpcMeta& meta, uint32_t body_size)>
+    absl::FunctionRef<bool(const FrameMeta& meta, uint32_t body_size)>
         on_refused);
 
 // Appends one frame to `output`, serializing `meta` and `payload` (may be
@@ -118,16 +120,38 @@ size_t EncodeResponseFrame(uint64_t id, const absl::Status& status,
 
 // A RESPONSE's status, as absl::Status (codes outside 1..16 become UNKNOWN,
 // keeping the number in the message).
-absl::Status StatusFromMeta(const RpcMeta& meta);
+absl::Status StatusFromMeta(int32_t code, absl::string_view message);
+inline absl::Status StatusFromMeta(const RpcMeta& meta) {
+  return StatusFromMeta(meta.status_code(), meta.status_message());
+}
+inline absl::Status StatusFromMeta(const FrameMeta& meta) {
+  return StatusFromMeta(meta.status_code(), meta.status_message());
+}
 
 // Copies `metadata` into `meta` (after what it has).
 void AppendMetadata(const Metadata& metadata, RpcMeta* meta);
 // The entries of `meta`, moved out of it.
-Metadata TakeMetadata(RpcMeta* meta);
+Metadata TakeMetadata(
+    google::protobuf::RepeatedPtrField<MetadataEntry>* entries);
+inline Metadata TakeMetadata(RpcMeta* meta) {
+  return TakeMetadata(meta->mutable_metadata());
+}
+inline Metadata TakeMetadata(FrameMeta* meta) {
+  return TakeMetadata(meta->mutable_metadata());
+}
 // OK if `meta`'s entries are well-formed and within the limits;
 // RESOURCE_EXHAUSTED past a limit, INVALID_ARGUMENT for a bad key.
-absl::Status CheckMetadata(const RpcMeta& meta, size_t max_bytes,
-                           size_t max_entries);
+absl::Status CheckMetadata(
+    const google::protobuf::RepeatedPtrField<MetadataEntry>& entries,
+    size_t max_bytes, size_t max_entries);
+inline absl::Status CheckMetadata(const RpcMeta& meta, size_t max_bytes,
+                                  size_t max_entries) {
+  return CheckMetadata(meta.metadata(), max_bytes, max_entries);
+}
+inline absl::Status CheckMetadata(const FrameMeta& meta, size_t max_bytes,
+                                  size_t max_entries) {
+  return CheckMetadata(meta.metadata(), max_bytes, max_entries);
+}
 // As above for a Metadata.
 absl::Status CheckMetadata(const Metadata& metadata, size_t max_bytes,
                            size_t max_entries);

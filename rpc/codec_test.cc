@@ -35,10 +35,10 @@ struct Decoded {
 
 absl::Status DecodeAll(Buffer* in, std::vector<Decoded>* out,
                        size_t max_body = 1 << 20) {
-  RpcMeta scratch;
+  FrameMeta scratch;
   return DecodeFrames(in, max_body, &scratch,
-                      [&](const RpcMeta& meta, absl::string_view payload) {
-                        out->push_back({meta, std::string(payload)});
+                      [&](const FrameMeta& meta, absl::string_view payload) {
+                        out->push_back({meta.ToRpcMeta(), std::string(payload)});
                         return true;
                       });
 }
@@ -119,9 +119,9 @@ TEST(CodecTest, StopsWhenTheCallbackSaysSo) {
   Buffer in;
   in.Append(wire);
   int seen = 0;
-  RpcMeta scratch;
+  FrameMeta scratch;
   ASSERT_TRUE(DecodeFrames(&in, 1 << 20, &scratch,
-                           [&](const RpcMeta&, absl::string_view) {
+                           [&](const FrameMeta&, absl::string_view) {
                              ++seen;
                              return false;
                            })
@@ -428,17 +428,17 @@ SkipRun FeedSkipping(const std::string& wire, size_t chunk, size_t max_body,
                      size_t room) {
   SkipRun run;
   Buffer in;
-  RpcMeta scratch;
+  FrameMeta scratch;
   FrameSkip skip;
   for (size_t at = 0; at < wire.size(); at += chunk) {
     in.Append(wire.substr(at, chunk));
     absl::Status status = DecodeFrames(
         &in, max_body, room, &scratch, &skip,
-        [&](const RpcMeta& meta, absl::string_view) {
+        [&](const FrameMeta& meta, absl::string_view) {
           run.frames.push_back(meta.correlation_id());
           return true;
         },
-        [&](const RpcMeta& meta, uint32_t body_size) {
+        [&](const FrameMeta& meta, uint32_t body_size) {
           run.refused.push_back({meta.correlation_id(), body_size});
           return true;
         });
@@ -485,13 +485,13 @@ TEST(CodecSkipTest, LargePartialFrameGetsExactlyItsRoomReserved) {
   const std::string frame = Frame(9, 1 << 20);
   Buffer in(256);
   in.Append(frame.substr(0, 4096));
-  RpcMeta scratch;
+  FrameMeta scratch;
   FrameSkip skip;
   int taken = 0;
   ASSERT_TRUE(DecodeFrames(
                   &in, 2 << 20, SIZE_MAX, &scratch, &skip,
-                  [&](const RpcMeta&, absl::string_view) { return ++taken; },
-                  [&](const RpcMeta&, uint32_t) { return false; })
+                  [&](const FrameMeta&, absl::string_view) { return ++taken; },
+                  [&](const FrameMeta&, uint32_t) { return false; })
                   .ok());
   EXPECT_EQ(taken, 0);
   // Room for exactly the rest of the frame, not a doubled buffer.
@@ -502,12 +502,12 @@ TEST(CodecSkipTest, LargePartialFrameGetsExactlyItsRoomReserved) {
 TEST(CodecSkipTest, HugeMetaStillAProtocolError) {
   Buffer in;
   in.Append(Header("MRPC", 0xfffffff0u, 0xfffffff0u));
-  RpcMeta scratch;
+  FrameMeta scratch;
   FrameSkip skip;
   absl::Status status = DecodeFrames(
       &in, 1 << 20, SIZE_MAX, &scratch, &skip,
-      [](const RpcMeta&, absl::string_view) { return true; },
-      [](const RpcMeta&, uint32_t) { return true; });
+      [](const FrameMeta&, absl::string_view) { return true; },
+      [](const FrameMeta&, uint32_t) { return true; });
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
 }
 

@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -385,13 +386,17 @@ class Server {
       const google::protobuf::Message& request_prototype,
       const google::protobuf::Message& response_prototype,
       MethodHandler handler, MethodOptions options = {});
-  // The same, typed.
-  template <typename Request, typename Response>
-  absl::Status RegisterMethod(
-      absl::string_view service, absl::string_view method,
-      std::function<void(ServerContext*, const Request&, Response*, RpcDone)>
-          handler,
-      MethodOptions options = {}) {
+  // The same, typed: `handler` is any callable as
+  // void(ServerContext*, const Request&, Response*, RpcDone), kept as it is
+  // (no std::function of its own: one indirect call per request fewer).
+  template <typename Request, typename Response, typename Handler>
+  absl::Status RegisterMethod(absl::string_view service,
+                              absl::string_view method, Handler handler,
+                              MethodOptions options = {}) {
+    static_assert(std::is_invocable_v<Handler&, ServerContext*,
+                                      const Request&, Response*, RpcDone>,
+                  "the handler must be callable as void(ServerContext*, "
+                  "const Request&, Response*, RpcDone)");
     return RegisterMethod(
         service, method, Request::default_instance(),
         Response::default_instance(),

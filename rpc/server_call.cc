@@ -28,7 +28,7 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
                        absl::Time arrival, absl::Time deadline,
                        const TcpConnectionPtr& conn,
                        std::shared_ptr<ServerConnection> connection,
-                       std::shared_ptr<ServerShared> shared,
+                       ServerShared* shared,
                        LoopHandle* handle)
     : ctx_(method->service, method->name, conn->peer_address(), deadline,
            conn->loop()),
@@ -41,7 +41,7 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
       response_(pool_->Take(/*request=*/false)),
       conn_(conn),
       connection_(std::move(connection)),
-      shared_(std::move(shared)),
+      shared_(shared),
       handle_(handle) {
   ctx_.tls_ = connection_->tls_peer();
   std::atomic<int64_t>& n = handle_->counters.in_flight;
@@ -90,7 +90,8 @@ void ServerCall::Start(absl::string_view payload) {
       return;
     }
   }
-  const ScopedLogPeer log_peer(ctx_.peer());  // For protobuf's parse errors.
+  // Protobuf's parse errors name the peer: the caller (the connection's
+  // read, or its HTTP session) has set it (ScopedLogPeer).
   // What the request will hold parsed: its wire size, or for a large one
   // an estimate that counts its fields (tiny fields cost far more parsed
   // than on the wire); refused before parsing if over this connection's
@@ -229,8 +230,15 @@ void ServerCall::Finish(absl::Status status) {
   }
   ctx_.DropCancelCallback();
   status_ = std::move(status);
-  // Off the loop, the answer goes back to it; if the server has stopped
-  // that loop, nobody is left to answer.
+  // On the loop (an inline handler, or a `done` it runs later) the answer
+  // goes out now: the caller's `self` keeps the call alive. Off the loop
+  // it goes back to the loop; if the server has stopped that loop, nobody
+  // is left to answer. (The test compares pointers only: a worker's thread
+  // has no loop, so it never dereferences a loop that may be gone.)
+  if (conn_->loop()->IsInLoopThread()) {
+    OnHandlerDone();
+    return;
+  }
   handle_->Run([self = shared_from_this()] { self->OnHandlerDone(); });
 }
 

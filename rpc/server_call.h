@@ -41,7 +41,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   ServerCall(const ServerMethod* method, uint64_t id, absl::Time arrival,
              absl::Time deadline, const TcpConnectionPtr& conn,
              std::shared_ptr<ServerConnection> connection,
-             std::shared_ptr<ServerShared> shared, LoopHandle* handle);
+             ServerShared* shared, LoopHandle* handle);
   ~ServerCall();
   ServerCall(const ServerCall&) = delete;
   ServerCall& operator=(const ServerCall&) = delete;
@@ -140,7 +140,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   std::unique_ptr<google::protobuf::Message> response_;
   const TcpConnectionPtr conn_;
   const std::shared_ptr<ServerConnection> connection_;
-  const std::shared_ptr<ServerShared> shared_;
+  ServerShared* const shared_;  // Held by connection_, which we hold.
   LoopHandle* const handle_;  // Owned by connection_, which we hold.
   std::atomic<bool> handler_done_{false};
   std::atomic<int> run_state_{kNotQueued};

@@ -46,17 +46,18 @@ void ServerConnection::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
     }
   }
   const absl::Time now = absl::Now();  // One clock read per batch of frames.
+  const ScopedLogPeer log_peer(conn->peer_address());  // For protobuf's logs.
   absl::Status frame_error;
   int frames = 0;
   absl::Status status = DecodeFrames(
       input, shared_->options.max_frame_size, RequestRoom(), &meta_, &skip_,
-      [&](const RpcMeta& meta, absl::string_view payload) {
+      [&](const FrameMeta& meta, absl::string_view payload) {
         ++frames;
         // `meta` is our scratch: HandleRequest may move its metadata out.
         frame_error = HandleFrame(conn, &meta_, payload, now);
         return frame_error.ok() && conn->connected();
       },
-      [&](const RpcMeta& meta, uint32_t body_size) {
+      [&](const FrameMeta& meta, uint32_t body_size) {
         ++frames;
         frame_error = HandleRefused(conn, meta, body_size);
         return frame_error.ok() && conn->connected();
@@ -148,7 +149,7 @@ void ServerConnection::StartTls(const TcpConnectionPtr& conn) {
 }
 
 absl::Status ServerConnection::HandleFrame(const TcpConnectionPtr& conn,
-                                           RpcMeta* meta,
+                                           FrameMeta* meta,
                                            absl::string_view payload,
                                            absl::Time now) {
   switch (meta->type()) {
@@ -173,7 +174,7 @@ absl::Status ServerConnection::HandleFrame(const TcpConnectionPtr& conn,
 }
 
 absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
-                                             RpcMeta* meta,
+                                             FrameMeta* meta,
                                              absl::string_view payload,
                                              absl::Time now) {
   LoopCounters::Add(counters_.requests);
@@ -255,7 +256,7 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
   }
   auto call =
       std::make_shared<ServerCall>(method, id, now, deadline, conn,
-                                   shared_from_this(), shared_, handle_.get());
+                                   shared_from_this(), shared_.get(), handle_.get());
   const bool inline_only = limiter != nullptr && limiter->inline_only();
   if (limiter != nullptr && !inline_only) {
     call->SetLimiter(limiter, loop_->CachedNowNs(), light);
@@ -308,7 +309,7 @@ absl::Status ServerConnection::MemoryError(absl::string_view what,
 }
 
 absl::Status ServerConnection::HandleRefused(const TcpConnectionPtr& conn,
-                                             const RpcMeta& meta,
+                                             const FrameMeta& meta,
                                              uint32_t body_size) {
   const size_t max = shared_->options.max_frame_size;
   if (meta.type() != REQUEST) {
@@ -349,7 +350,7 @@ void ServerConnection::HandleCancel(uint64_t id) {
 }
 
 const ServerMethod* ServerConnection::FindMethod(const TcpConnectionPtr& conn,
-                                                 const RpcMeta& meta) {
+                                                 const FrameMeta& meta) {
   const uint64_t id = meta.correlation_id();
   auto service = shared_->methods.find(meta.service());
   if (service == shared_->methods.end()) {

@@ -136,19 +136,19 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
                       bool refused = false);
 
   // Handles one decoded frame; a non-OK status is a protocol error.
-  absl::Status HandleFrame(const TcpConnectionPtr& conn, RpcMeta* meta,
+  absl::Status HandleFrame(const TcpConnectionPtr& conn, FrameMeta* meta,
                            absl::string_view payload, absl::Time now);
-  absl::Status HandleRequest(const TcpConnectionPtr& conn, RpcMeta* meta,
+  absl::Status HandleRequest(const TcpConnectionPtr& conn, FrameMeta* meta,
                              absl::string_view payload, absl::Time now);
   void HandleCancel(uint64_t id);
   // A REQUEST too large for max_frame_size or for the memory budget: it is
   // answered RESOURCE_EXHAUSTED and its body skipped. Other frame types
   // that large are a protocol error.
-  absl::Status HandleRefused(const TcpConnectionPtr& conn, const RpcMeta& meta,
+  absl::Status HandleRefused(const TcpConnectionPtr& conn, const FrameMeta& meta,
                              uint32_t body_size);
   // The method `meta` names, or null after answering UNIMPLEMENTED.
   const ServerMethod* FindMethod(const TcpConnectionPtr& conn,
-                                 const RpcMeta& meta);
+                                 const FrameMeta& meta);
   // Answers `id` with `status` and no call behind it.
   void SendStatus(const TcpConnectionPtr& conn, uint64_t id,
                   const absl::Status& status);
@@ -169,7 +169,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   const std::shared_ptr<LoopHandle> handle_;
   EventLoop* const loop_;
   LoopCounters& counters_;
-  RpcMeta meta_;  // Decoding scratch, reused frame after frame.
+  FrameMeta meta_;  // Decoding scratch, reused frame after frame.
   FrameSkip skip_;  // A refused frame's body still arriving.
   // When the frame now partly buffered began to arrive (0: none is).
   int64_t partial_since_ms_ = 0;

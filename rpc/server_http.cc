@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "net/event_loop.h"
+#include "net/log_limiter.h"
 #include "net/tcp_connection.h"
 #include "rpc/http/http_status.h"
 #include "rpc/http/json_codec.h"
@@ -134,6 +135,9 @@ void ServerConnection::OnHttpRequest(const TcpConnectionPtr& conn,
 void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
                                      const ServerMethod& method,
                                      HttpServerRequest* request) {
+  // Also reached from ResumeHttp (a pipelined request after an answer),
+  // outside OnMessage: protobuf's and the JSON parser's logs name the peer.
+  const ScopedLogPeer log_peer(conn->peer_address());
   LoopCounters::Add(counters_.requests);
   const BodyFormat format = FormatOf(*request);
   if (format == BodyFormat::kUnsupported) {
@@ -204,7 +208,7 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
   }
   const uint64_t id = ++http_calls_;
   auto call = std::make_shared<ServerCall>(&method, id, now, deadline, conn,
-                                           shared_from_this(), shared_,
+                                           shared_from_this(), shared_.get(),
                                            handle_.get());
   call->SetHttp(format == BodyFormat::kJson);
   if (limiter != nullptr && !limiter->inline_only()) {

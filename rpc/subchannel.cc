@@ -128,7 +128,7 @@ void Subchannel::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
   absl::Status frame_error;
   absl::Status status = DecodeFrames(
       input, options_.max_frame_size, SIZE_MAX, &response_meta_, &skip_,
-      [&](const RpcMeta& meta, absl::string_view payload) {
+      [&](const FrameMeta& meta, absl::string_view payload) {
         switch (meta.type()) {
           case RESPONSE:
             owner_->OnResponse(this, response_meta_, payload);
@@ -146,7 +146,7 @@ void Subchannel::OnMessage(const TcpConnectionPtr& conn, Buffer* input) {
         }
         return conn->connected();
       },
-      [&](const RpcMeta& meta, uint32_t body_size) {
+      [&](const FrameMeta& meta, uint32_t body_size) {
         if (meta.type() != RESPONSE) {
           frame_error = absl::ResourceExhaustedError(absl::StrCat(
               FrameType_Name(meta.type()), " frame body of ", body_size,

@@ -75,7 +75,7 @@ class Subchannel {
     // reason() says why; on a failed attempt last_error() does.
     virtual void OnSubchannelState(Subchannel* sub, State old) = 0;
     // A RESPONSE arrived. `meta` is scratch the owner may move from.
-    virtual void OnResponse(Subchannel* sub, RpcMeta& meta,
+    virtual void OnResponse(Subchannel* sub, FrameMeta& meta,
                             absl::string_view payload) = 0;
     // A RESPONSE over max_frame_size arrived; its bytes are being skipped.
     virtual void OnOversizedResponse(Subchannel* sub, uint64_t id,
@@ -142,7 +142,7 @@ class Subchannel {
   absl::Status last_error_;
   std::string lost_reason_;
   std::string close_reason_;  // Why we closed the connection ourselves.
-  RpcMeta response_meta_;     // Decoding scratch.
+  FrameMeta response_meta_;   // Decoding scratch.
   FrameSkip skip_;            // An oversized response's bytes still to skip.
   TimerId heartbeat_timer_;
   int64_t last_inbound_ms_ = 0;

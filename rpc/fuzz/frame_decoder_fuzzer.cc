@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* p = data + 1;
   size_t left = size - 1;
   mrpc::Buffer input(64);
-  mrpc::RpcMeta scratch;
+  mrpc::FrameMeta scratch;
   bool failed = false;
   while (left > 0 && !failed) {
     const size_t n = piece < left ? piece : left;
@@ -31,17 +31,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     left -= n;
     absl::Status status = mrpc::DecodeFrames(
         &input, kMaxBody, &scratch,
-        [&](const mrpc::RpcMeta& meta, absl::string_view payload) {
+        [&](const mrpc::FrameMeta& decoded, absl::string_view payload) {
+          const mrpc::RpcMeta meta = decoded.ToRpcMeta();
           mrpc::Buffer again;
           mrpc::EncodeFrame(meta, payload, &again);
-          mrpc::RpcMeta scratch2;
+          mrpc::FrameMeta scratch2;
           int frames = 0;
           absl::Status s2 = mrpc::DecodeFrames(
               &again, kMaxBody, &scratch2,
-              [&](const mrpc::RpcMeta& meta2, absl::string_view payload2) {
+              [&](const mrpc::FrameMeta& meta2, absl::string_view payload2) {
                 ++frames;
                 FUZZ_CHECK(payload2 == payload);
-                FUZZ_CHECK(meta2.SerializeAsString() ==
+                FUZZ_CHECK(meta2.ToRpcMeta().SerializeAsString() ==
                            meta.SerializeAsString());
                 return true;
               });

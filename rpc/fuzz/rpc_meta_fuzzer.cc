@@ -1,5 +1,7 @@
 // Fuzzes RpcMeta handling: parsing arbitrary bytes as a meta, framing
-// whatever parses, and its metadata. Properties: a parsed meta re-serializes
+// whatever parses, and its metadata. Properties: FrameMeta (rpc/frame_meta.h)
+// accepts exactly the bytes protobuf accepts and decodes every field to the
+// same value (its in-place reading included); a parsed meta re-serializes
 // to bytes that parse back to the same bytes; framed, it is accepted exactly
 // when its frame type is valid, and then comes back with its id, payload and
 // metadata intact; metadata that passes CheckMetadata has only valid keys
@@ -15,7 +17,24 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mrpc::RpcMeta meta;
-  if (!meta.ParseFromArray(data, static_cast<int>(size))) return 0;
+  const bool parsed = meta.ParseFromArray(data, static_cast<int>(size));
+  mrpc::FrameMeta frame_meta;
+  FUZZ_CHECK(frame_meta.Parse(reinterpret_cast<const char*>(data), size) ==
+             parsed);
+  if (!parsed) return 0;
+  FUZZ_CHECK(frame_meta.type() == meta.type());
+  FUZZ_CHECK(frame_meta.correlation_id() == meta.correlation_id());
+  FUZZ_CHECK(frame_meta.service() == meta.service());
+  FUZZ_CHECK(frame_meta.method() == meta.method());
+  FUZZ_CHECK(frame_meta.timeout_us() == meta.timeout_us());
+  FUZZ_CHECK(frame_meta.status_code() == meta.status_code());
+  FUZZ_CHECK(frame_meta.status_message() == meta.status_message());
+  FUZZ_CHECK(frame_meta.metadata_size() == meta.metadata_size());
+  for (int i = 0; i < meta.metadata_size(); ++i) {
+    FUZZ_CHECK(frame_meta.metadata()[i].key() == meta.metadata(i).key());
+    FUZZ_CHECK(frame_meta.metadata()[i].value() == meta.metadata(i).value());
+  }
+
   const std::string once = meta.SerializeAsString();
   mrpc::RpcMeta again;
   FUZZ_CHECK(again.ParseFromString(once));
@@ -23,11 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   mrpc::Buffer frame;
   mrpc::EncodeFrame(meta, absl::string_view("payload"), &frame);
-  mrpc::RpcMeta scratch;
+  mrpc::FrameMeta scratch;
   int frames = 0;
   absl::Status status = mrpc::DecodeFrames(
       &frame, 1 << 20, &scratch,
-      [&](const mrpc::RpcMeta& decoded, absl::string_view payload) {
+      [&](const mrpc::FrameMeta& decoded, absl::string_view payload) {
         ++frames;
         FUZZ_CHECK(payload == "payload");
         FUZZ_CHECK(decoded.correlation_id() == meta.correlation_id());

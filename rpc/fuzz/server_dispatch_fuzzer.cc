@@ -176,10 +176,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     mrpc::Buffer replies;
     replies.Append(received);
-    mrpc::RpcMeta scratch;
+    mrpc::FrameMeta scratch;
     absl::Status decoded = mrpc::DecodeFrames(
         &replies, 1 << 20, &scratch,
-        [](const mrpc::RpcMeta& meta, absl::string_view) {
+        [](const mrpc::FrameMeta& meta, absl::string_view) {
           FUZZ_CHECK(meta.type() == mrpc::RESPONSE ||
                      meta.type() == mrpc::PONG);
           // The server never sends metadata a default client would refuse.

@@ -118,6 +118,9 @@ class Runner {
   absl::StatusOr<LoadReport> Run();
 
  private:
+  // Sends one call on `conn`; its latency counts from `intended_ns` (the
+  // pacer's intended time, or the closed loop's previous completion), or
+  // from now if 0.
   void Issue(size_t conn, int64_t intended_ns);
   void OnDone(CallRecord* record, absl::StatusCode code, bool checked);
   ThreadStats* MyStats();
@@ -213,8 +216,11 @@ void Runner::OnDone(CallRecord* record, absl::StatusCode code, bool checked) {
       if (ok && checked) ++stats->ok_in_window;
     }
   }
-  // Closed loop: the completion sends the next call, from this thread.
-  if (spec_.qps <= 0 && !stop_.load(std::memory_order_relaxed)) Issue(conn, 0);
+  // Closed loop: the completion sends the next call, from this thread,
+  // starting its clock at this one's end (one clock read for both).
+  if (spec_.qps <= 0 && !stop_.load(std::memory_order_relaxed)) {
+    Issue(conn, now);
+  }
   in_flight_.fetch_sub(1, std::memory_order_release);
 }
 

@@ -1,0 +1,143 @@
+#include "rpc/frame_meta.h"
+
+#include <string>
+
+#include "absl/base/optimization.h"
+
+namespace mrpc {
+namespace {
+
+// Protobuf's wire format (protobuf.dev/programming-guides/encoding): a tag
+// is (field number << 3) | wire type; RpcMeta's fields 1-7 all fit a
+// one-byte tag.
+constexpr uint8_t kVarint = 0, kLengthDelimited = 2;
+constexpr uint8_t Tag(int field, uint8_t wire_type) {
+  return static_cast<uint8_t>((field << 3) | wire_type);
+}
+
+// A varint of at most `max_bytes` bytes, as protobuf reads it: the low 64
+// bits of the value (a 10th byte's bits past the 64th are dropped). Null if
+// it does not end within `max_bytes` or before `end`. Protobuf reads a
+// number in up to 10 bytes, a length in up to 5.
+constexpr int kMaxNumberBytes = 10, kMaxLengthBytes = 5;
+const char* ReadVarintSlow(const char* p, const char* end, int max_bytes,
+                           uint64_t* out) {
+  uint64_t value = 0;
+  for (int shift = 0; shift < 7 * max_bytes && p < end; shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(*p++);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *out = value;
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+// Most are one byte (types, small ids, lengths of names).
+inline const char* ReadVarint(const char* p, const char* end, int max_bytes,
+                              uint64_t* out) {
+  if (ABSL_PREDICT_TRUE(p < end && static_cast<uint8_t>(*p) < 0x80)) {
+    *out = static_cast<uint8_t>(*p);
+    return p + 1;
+  }
+  return ReadVarintSlow(p, end, max_bytes, out);
+}
+
+}  // namespace
+
+bool FrameMeta::Parse(const char* data, size_t size) {
+  type_ = 0;
+  correlation_id_ = 0;
+  service_ = absl::string_view();
+  method_ = absl::string_view();
+  timeout_us_ = 0;
+  status_code_ = 0;
+  status_message_ = absl::string_view();
+  if (ABSL_PREDICT_TRUE(ParseInPlace(data, data + size))) {
+    if (ABSL_PREDICT_FALSE(parsed_by_protobuf_)) {
+      full_.Clear();  // Not kept past its frame, like the views.
+      parsed_by_protobuf_ = false;
+    }
+    return true;
+  }
+  return ParseWithProtobuf(data, size);
+}
+
+bool FrameMeta::ParseInPlace(const char* p, const char* end) {
+  while (p < end) {
+    const uint8_t tag = static_cast<uint8_t>(*p++);
+    uint64_t value;
+    switch (tag) {
+      case Tag(1, kVarint):
+      case Tag(2, kVarint):
+      case Tag(5, kVarint):
+      case Tag(6, kVarint):
+        p = ReadVarint(p, end, kMaxNumberBytes, &value);
+        if (p == nullptr) return false;
+        if (tag == Tag(1, kVarint)) {
+          type_ = static_cast<int32_t>(value);  // Truncated, as protobuf.
+        } else if (tag == Tag(2, kVarint)) {
+          correlation_id_ = value;
+        } else if (tag == Tag(5, kVarint)) {
+          timeout_us_ = value;
+        } else {
+          status_code_ = static_cast<int32_t>(value);
+        }
+        break;
+      case Tag(3, kLengthDelimited):
+      case Tag(4, kLengthDelimited):
+      case Tag(7, kLengthDelimited): {
+        p = ReadVarint(p, end, kMaxLengthBytes, &value);
+        if (p == nullptr || value > static_cast<uint64_t>(end - p)) {
+          return false;
+        }
+        const absl::string_view bytes(p, static_cast<size_t>(value));
+        p += value;
+        if (tag == Tag(3, kLengthDelimited)) {
+          service_ = bytes;
+        } else if (tag == Tag(4, kLengthDelimited)) {
+          method_ = bytes;
+        } else {
+          status_message_ = bytes;
+        }
+        break;
+      }
+      default:  // Metadata, an unknown field, a long tag: protobuf's.
+        return false;
+    }
+  }
+  return true;
+}
+
+bool FrameMeta::ParseWithProtobuf(const char* data, size_t size) {
+  parsed_by_protobuf_ = true;
+  if (size > static_cast<size_t>(INT32_MAX) ||
+      !full_.ParseFromArray(data, static_cast<int>(size))) {
+    full_.Clear();
+    return false;
+  }
+  type_ = full_.type();
+  correlation_id_ = full_.correlation_id();
+  service_ = full_.service();
+  method_ = full_.method();
+  timeout_us_ = full_.timeout_us();
+  status_code_ = full_.status_code();
+  status_message_ = full_.status_message();
+  return true;
+}
+
+RpcMeta FrameMeta::ToRpcMeta() const {
+  RpcMeta meta;
+  meta.set_type(type());
+  meta.set_correlation_id(correlation_id_);
+  meta.set_service(std::string(service_));
+  meta.set_method(std::string(method_));
+  meta.set_timeout_us(timeout_us_);
+  meta.set_status_code(status_code_);
+  meta.set_status_message(std::string(status_message_));
+  if (metadata_size() > 0) *meta.mutable_metadata() = full_.metadata();
+  return meta;
+}
+
+}  // namespace mrpc
