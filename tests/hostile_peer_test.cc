@@ -116,7 +116,7 @@ class HostilePeerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s;
   }
   // A bystander calling throughout an attack: one Echo at a time, each
-  // with a 1 s deadline, every 2 ms, on its own thread and channel-side
+  // with a 3 s deadline, every 2 ms, on its own thread and channel-side
   // loop, until StopBystander() reports what it saw.
   struct BystanderReport {
     int calls = 0;
@@ -132,7 +132,10 @@ class HostilePeerTest : public ::testing::Test {
       while (!bystander_stop_.load()) {
         EchoResponse resp;
         ClientContext ctx;
-        ctx.set_timeout(absl::Seconds(1));
+        // Generous: what is judged is the p99 below, and that every call
+        // is answered. (A 1 s deadline failed once on a loaded 2-core VM,
+        // where one loop spent 1.1 s building 12 MiB responses.)
+        ctx.set_timeout(absl::Seconds(3));
         const absl::Time start = absl::Now();
         absl::Status s = bystander_->CallMethodBlocking(kTestService, "Echo",
                                                         req, &resp, &ctx);
@@ -158,7 +161,7 @@ class HostilePeerTest : public ::testing::Test {
     bystander_report_ = BystanderReport();
     return report;
   }
-  // Every bystander call was served within its 1 s deadline, the slowest
+  // Every bystander call was served within its 3 s deadline, the slowest
   // 1% within `p99_bound`. (Timing, so plain builds only: under TSan a loop
   // building the attackers' 12 MiB responses takes most of a second.)
   static void ExpectServedThroughout(const BystanderReport& report,
