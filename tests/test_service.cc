@@ -61,6 +61,17 @@ absl::Status RegisterTestService(Server* server,
   if (!status.ok()) return status;
 
   status = server->RegisterMethod<EchoRequest, EchoResponse>(
+      kTestService, "Hold",
+      [counters](ServerContext*, const EchoRequest&, EchoResponse*,
+                 RpcDone done) {
+        counters->holds_released.WaitForNotificationWithTimeout(
+            absl::Seconds(60));
+        done(absl::OkStatus());
+      },
+      blocking);
+  if (!status.ok()) return status;
+
+  status = server->RegisterMethod<EchoRequest, EchoResponse>(
       kTestService, "Fail",
       [](ServerContext*, const EchoRequest& req, EchoResponse*, RpcDone done) {
         std::pair<std::string, std::string> parts =

@@ -6,6 +6,9 @@
 //   Delay  inline, completes later: payload = milliseconds; a loop timer
 //          calls done (the loop stays free meanwhile).
 //   Sleep  worker pool, blocking: payload = milliseconds of sleep.
+//   Hold   worker pool, blocking: waits until the test releases the holds
+//          (TestServiceCounters::holds_released; at most 60 s), so calls
+//          queue behind it however fast or slow they arrive.
 //   Fail   payload = "<code>:<message>": fails with that status.
 //   Big    payload = byte count: responds with that many bytes.
 //   WaitCancel  inline, never completes by itself: completes CANCELLED from
@@ -18,6 +21,7 @@
 #include <atomic>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "rpc/server.h"
 
 namespace mrpc::testing {
@@ -29,6 +33,9 @@ struct TestServiceCounters {
   std::atomic<int> delays_cancelled{
       0};  // Delay calls cancelled by the time they fired.
   std::atomic<int> cancel_callbacks{0};  // WaitCancel callbacks that ran.
+  // Notified by the test: Hold handlers return. A test that uses Hold
+  // notifies it before its server stops.
+  absl::Notification holds_released;
 };
 
 // Registers the methods on `server`; `counters` must outlive it.
