@@ -233,36 +233,39 @@ TimerId EventLoop::RunEvery(absl::Duration interval, TimerCallback callback) {
 TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
                             TimerCallback callback) {
   if (IsInLoopThread()) {
-    // The wheel names the timer (no id map to keep); the loop's counter
-    // only when it has no room for that.
-    if (timers_->size() == 0) timers_->Advance(MonotonicMillis());
-    const TimerId own =
-        timers_->TryAddWithOwnId(expiry_ms, interval_ms, callback);
-    if (own.valid()) {
-      if (expiry_ms < armed_ms_) ArmTimerFd();
-      return own;
-    }
+    return AddTimerInLoop(TimerId(), expiry_ms, interval_ms,
+                          std::move(callback));
   }
   const TimerId id{next_timer_id_.fetch_add(1, std::memory_order_relaxed)};
-  if (IsInLoopThread()) {
+  QueueInLoop([this, id, expiry_ms, interval_ms,
+               callback = std::move(callback)]() mutable {
     AddTimerInLoop(id, expiry_ms, interval_ms, std::move(callback));
-  } else {
-    QueueInLoop([this, id, expiry_ms, interval_ms,
-                 callback = std::move(callback)]() mutable {
-      AddTimerInLoop(id, expiry_ms, interval_ms, std::move(callback));
-    });
-  }
+  });
   return id;
 }
 
-void EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms,
-                               int64_t interval_ms, TimerCallback callback) {
+TimerId EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms,
+                                  int64_t interval_ms,
+                                  TimerCallback callback) {
   AssertInLoopThread();
   // An empty wheel may lag far behind; let it catch up so the new timer is
   // filed relative to now (nothing runs: there are no timers).
   if (timers_->size() == 0) timers_->Advance(MonotonicMillis());
-  timers_->Add(id, expiry_ms, interval_ms, std::move(callback));
+  // No id yet (added on the loop): the wheel names the timer by its node,
+  // no id map to keep; the loop's counter only when it has no room.
+  TimerId filed;
+  if (!id.valid()) {
+    filed = timers_->TryAddWithOwnId(expiry_ms, interval_ms, callback);
+  }
+  if (!filed.valid()) {
+    if (!id.valid()) {
+      id = TimerId{next_timer_id_.fetch_add(1, std::memory_order_relaxed)};
+    }
+    timers_->Add(id, expiry_ms, interval_ms, std::move(callback));
+    filed = id;
+  }
   if (expiry_ms < armed_ms_) ArmTimerFd();
+  return filed;
 }
 
 void EventLoop::Cancel(TimerId id) {

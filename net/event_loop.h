@@ -188,8 +188,10 @@ class EventLoop {
   void RunPendingTasks();
   TimerId AddTimer(int64_t expiry_ms, int64_t interval_ms,
                    TimerCallback callback);
-  void AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
-                      TimerCallback callback);
+  // Files the timer under `id`, or, if `id` is not valid, under an id the
+  // wheel makes (TimerWheel::TryAddWithOwnId); returns the id used.
+  TimerId AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
+                         TimerCallback callback);
   void ArmTimerFd();
   // Dies: a ScopedTask off its loop's thread. Out of line so that the
   // header needs no glog.
