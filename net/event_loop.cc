@@ -231,7 +231,7 @@ TimerId EventLoop::RunEvery(absl::Duration interval, TimerCallback callback) {
 }
 
 TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
-                            TimerCallback callback) {
+                            TimerCallback&& callback) {
   if (IsInLoopThread()) {
     return AddTimerInLoop(TimerId(), expiry_ms, interval_ms,
                           std::move(callback));
@@ -246,7 +246,7 @@ TimerId EventLoop::AddTimer(int64_t expiry_ms, int64_t interval_ms,
 
 TimerId EventLoop::AddTimerInLoop(TimerId id, int64_t expiry_ms,
                                   int64_t interval_ms,
-                                  TimerCallback callback) {
+                                  TimerCallback&& callback) {
   AssertInLoopThread();
   // An empty wheel may lag far behind; let it catch up so the new timer is
   // filed relative to now (nothing runs: there are no timers).

@@ -186,12 +186,14 @@ class EventLoop {
   void HandleWakeup();
   void HandleTimerFd();
   void RunPendingTasks();
+  // The callback is taken by reference down to the wheel's node: one
+  // move per timer, not one per layer.
   TimerId AddTimer(int64_t expiry_ms, int64_t interval_ms,
-                   TimerCallback callback);
+                   TimerCallback&& callback);
   // Files the timer under `id`, or, if `id` is not valid, under an id the
   // wheel makes (TimerWheel::TryAddWithOwnId); returns the id used.
   TimerId AddTimerInLoop(TimerId id, int64_t expiry_ms, int64_t interval_ms,
-                         TimerCallback callback);
+                         TimerCallback&& callback);
   void ArmTimerFd();
   // Dies: a ScopedTask off its loop's thread. Out of line so that the
   // header needs no glog.

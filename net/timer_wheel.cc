@@ -140,7 +140,7 @@ TimerId TimerWheel::TryAddWithOwnId(int64_t expiry_ms, int64_t interval_ms,
 }
 
 void TimerWheel::Start(int32_t index, uint64_t id, int64_t expiry_ms,
-                       int64_t interval_ms, TimerCallback callback) {
+                       int64_t interval_ms, TimerCallback&& callback) {
   ++size_;
   Node& node = nodes_[index];
   node.id = id;

@@ -119,7 +119,7 @@ class TimerWheel {
   }
   // Files a new timer in node `index` under `id`.
   void Start(int32_t index, uint64_t id, int64_t expiry_ms, int64_t interval_ms,
-             TimerCallback callback);
+             TimerCallback&& callback);
   // The slot (0-511 across all levels) a timer due at `expiry` belongs in.
   int SlotFor(int64_t expiry) const;
   void Link(int32_t index);

@@ -27,11 +27,10 @@ namespace mrpc {
 ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
                        absl::Time arrival, absl::Time deadline,
                        const TcpConnectionPtr& conn,
-                       std::shared_ptr<ServerConnection> connection,
-                       ServerShared* shared,
+                       ServerConnection* connection, ServerShared* shared,
                        LoopHandle* handle)
-    : ctx_(method->service, method->name, conn->peer_address(), deadline,
-           conn->loop()),
+    : peer_(conn->peer_address()),
+      ctx_(method->service, method->name, peer_, deadline, conn->loop()),
       method_(method),
       id_(id),
       arrival_(arrival),
@@ -39,8 +38,8 @@ ServerCall::ServerCall(const ServerMethod* method, uint64_t id,
       pool_(connection->PoolFor(method)),
       request_(pool_->Take(/*request=*/true)),
       response_(pool_->Take(/*request=*/false)),
-      conn_(conn),
-      connection_(std::move(connection)),
+      conn_(conn.get()),
+      connection_(connection),
       shared_(shared),
       handle_(handle) {
   ctx_.tls_ = connection_->tls_peer();
@@ -72,7 +71,11 @@ thread_local const ServerCall* t_inline_call = nullptr;
 
 }  // namespace
 
-void ServerCall::Start(absl::string_view payload) {
+void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
+                       const std::shared_ptr<ServerCall>& self) {
+  // An HTTP call's answer resumes its session's pipeline, which wants the
+  // connection: it is always pending.
+  if (ABSL_PREDICT_FALSE(http_) && !Pend(conn, self)) return;
   pool_messages_ = payload.size() <= kBudgetExemptBytes;
   request_bytes_ = payload.size();
   // Latency for the interceptors: from the loop iteration that read the
@@ -132,21 +135,22 @@ void ServerCall::Start(absl::string_view payload) {
   }
   started_ = true;
   if (!method_->options.use_worker_pool) {
-    Run();
-    if (!answered_) {  // The handler finishes later.
-      ArmDeadline();
+    Run(self);
+    if (!answered_ && Pend(conn, self)) {  // The handler finishes later.
+      ArmDeadline(self);
       if (!handler_done_.load(std::memory_order_acquire)) {
         ChargeHeld(held);
       }
     }
     return;
   }
+  if (!Pend(conn, self)) return;
   run_state_.store(kQueued, std::memory_order_relaxed);
   // Queued under its connection (served round-robin with the others),
   // charged the request's size against worker_queue_bytes.
   absl::StatusOr<ThreadPool::TaskId> task =
-      shared_->workers->TrySchedule(connection_.get(), payload.size(),
-                                    [self = shared_from_this()] { self->Run(); });
+      shared_->workers->TrySchedule(connection_, payload.size(),
+                                    [self = self] { self->Run(self); });
   if (!task.ok()) {
     run_state_.store(kNotQueued, std::memory_order_relaxed);
     handler_done_ = true;
@@ -157,11 +161,11 @@ void ServerCall::Start(absl::string_view payload) {
     return;
   }
   task_id_ = *task;
-  ArmDeadline();
+  ArmDeadline(self);
   ChargeHeld(held);
 }
 
-void ServerCall::Run() {
+void ServerCall::Run(const std::shared_ptr<ServerCall>& self) {
   const bool on_worker = method_->options.use_worker_pool;
   if (on_worker) {
     // A cancel, deadline or closed connection may have taken the call off
@@ -177,11 +181,13 @@ void ServerCall::Run() {
   // DEADLINE_EXCEEDED is the truer answer.
   if (ctx_.deadline() <= (on_worker ? absl::Now() : arrival_)) {
     Finish(absl::DeadlineExceededError(
-        "the deadline passed before the handler ran"));
+               "the deadline passed before the handler ran"),
+           self);
     return;
   }
   if (ctx_.IsCancelled()) {
-    Finish(absl::CancelledError("the call was cancelled before its handler ran"));
+    Finish(absl::CancelledError("the call was cancelled before its handler ran"),
+           self);
     return;
   }
   // Inline, the handler holds the loop: label it, so that a stall names
@@ -196,25 +202,26 @@ void ServerCall::Run() {
   if (!on_worker) t_inline_call = this;
   try {
     method_->handler(&ctx_, *request_, response_.get(),
-                     [self = shared_from_this()](absl::Status status) {
-                       self->Finish(std::move(status));
+                     [self = self](absl::Status status) {
+                       self->Finish(std::move(status), self);
                      });
   } catch (const std::exception& e) {
     MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
         << "handler " << ctx_.service() << "." << ctx_.method()
         << " threw: " << e.what();
     if (!handler_done_.load())
-      Finish(absl::InternalError("the handler threw an exception"));
+      Finish(absl::InternalError("the handler threw an exception"), self);
   } catch (...) {
     MRPC_PEER_LOG(ERROR, "rpc handler threw", ctx_.peer())
         << "handler " << ctx_.service() << "." << ctx_.method() << " threw";
     if (!handler_done_.load())
-      Finish(absl::InternalError("the handler threw an exception"));
+      Finish(absl::InternalError("the handler threw an exception"), self);
   }
   t_inline_call = outer;
 }
 
-void ServerCall::Finish(absl::Status status) {
+void ServerCall::Finish(absl::Status status,
+                        const std::shared_ptr<ServerCall>& self) {
   // The handler's end, for /rpcz: a handler calling `done` before it
   // returns on the loop is answered right away, and the answer's clock
   // read stands for it; any other `done` reads the clock here.
@@ -225,6 +232,7 @@ void ServerCall::Finish(absl::Status status) {
   if (handler_done_.exchange(true)) {
     MRPC_PEER_LOG(ERROR, "rpc done called twice", ctx_.peer())
         << "done called twice for " << ctx_.service() << "." << ctx_.method()
+        << " from " << ctx_.peer().ToString()
         << "; ignoring the second status: " << status;
     return;
   }
@@ -239,7 +247,28 @@ void ServerCall::Finish(absl::Status status) {
     OnHandlerDone();
     return;
   }
-  handle_->Run([self = shared_from_this()] { self->OnHandlerDone(); });
+  handle_->Run([self = self] { self->OnHandlerDone(); });
+}
+
+bool ServerCall::Pend(const TcpConnectionPtr& conn,
+                      const std::shared_ptr<ServerCall>& self) {
+  if (pending_) return true;
+  conn_ref_ = conn;
+  connection_ref_ = connection_->shared_from_this();
+  if (ABSL_PREDICT_TRUE(connection_->Adopt(self, *conn_))) {
+    pending_ = true;
+    return true;
+  }
+  // The connection closed while the call started (its table was already
+  // let go of): the call is retired as its table's calls were.
+  Disconnected();
+  // Before the handler (an HTTP call, or one for a worker): it never runs.
+  // An inline handler that has run still has `done` to call.
+  if (!started_ || method_->options.use_worker_pool) {
+    handler_done_ = true;
+    ReleaseMessages();
+  }
+  return false;
 }
 
 void ServerCall::OnHandlerDone() {
@@ -247,9 +276,9 @@ void ServerCall::OnHandlerDone() {
   ReleaseMessages();
 }
 
-void ServerCall::ArmDeadline() {
+void ServerCall::ArmDeadline(const std::shared_ptr<ServerCall>& self) {
   if (ctx_.deadline() == absl::InfiniteFuture()) return;
-  std::weak_ptr<ServerCall> weak = weak_from_this();
+  std::weak_ptr<ServerCall> weak = self;
   deadline_timer_ = conn_->loop()->RunAt(ctx_.deadline(), [weak] {
     if (auto self = weak.lock()) self->OnDeadline();
   });
@@ -269,7 +298,6 @@ void ServerCall::OnDeadline() {
 
 void ServerCall::Abort(const absl::Status& status) {
   if (answered_) return;
-  std::shared_ptr<ServerCall> self = shared_from_this();  // Retire drops ours.
   int expected = kQueued;
   const bool skipped = run_state_.compare_exchange_strong(
       expected, kSkipped, std::memory_order_acq_rel);
@@ -312,7 +340,7 @@ void ServerCall::Disconnected() {
 void ServerCall::Unqueue() {
   // Releases the queued bytes now. A worker may have popped the task just
   // before we won the skip; it then finds kSkipped and returns.
-  if (task_id_ != 0) shared_->workers->Remove(connection_.get(), task_id_);
+  if (task_id_ != 0) shared_->workers->Remove(connection_, task_id_);
   task_id_ = 0;
 }
 
@@ -360,8 +388,10 @@ void ServerCall::Answer(const absl::Status& status) {
   ReleaseAdmission(sent, now_ns);
   MaybeKeepForRpcz(sent, now_ns);
   shared_->CallAnswered(handle_);
-  connection_->Retire(this, conn_);  // May drop the last reference but ours.
-  if (ABSL_PREDICT_FALSE(http_)) connection_->ResumeHttp(conn_);
+  if (pending_) {
+    connection_->Retire(this, *conn_);  // May drop a reference, not ours.
+    if (ABSL_PREDICT_FALSE(http_)) connection_->ResumeHttp(conn_ref_);
+  }
 }
 
 absl::Status ServerCall::SendWithMetadata(const absl::Status& status) {

@@ -1,10 +1,21 @@
 // ServerCall: one call being served, from its REQUEST to its one RESPONSE.
 //
-// Internal to the server. Shared-owned: by its connection's call table
-// (until answered) and by the handler's `done` (until called), so a stray
-// or late `done` finds a live object. All methods run on the connection's
-// loop except Finish() (the handler's `done`: any thread, once) and the
-// handler itself (loop or worker).
+// Internal to the server. Shared-owned: by the handler's `done` (until
+// called), so a stray or late `done` finds a live object, and by whoever
+// is running it, who passes that reference in (`self`; not
+// enable_shared_from_this, whose weak count costs two atomic operations per
+// call). All methods run on the connection's loop except Finish() (the
+// handler's `done`: any thread, once) and the handler itself (loop or
+// worker).
+//
+// Most calls end within the batch of input that read them (an inline
+// handler calling `done` before it returns): such a call borrows its
+// connection from that batch and never enters the connection's call table.
+// A call that outlives its Start() is pending: it takes a reference to its
+// TCP connection and its ServerConnection and enters the call table (which
+// holds it until it is answered), where CANCEL, the deadline, shutdown and
+// the connection's close find it. The fast path so pays no table insert or
+// erase and no reference count but `done`'s.
 //
 // Two things end separately and both must happen:
 //   answered      the RESPONSE went out (or the connection is gone). The
@@ -36,12 +47,13 @@
 
 namespace mrpc {
 
-class ServerCall : public std::enable_shared_from_this<ServerCall> {
+class ServerCall {
  public:
+  // `conn` and `connection` are borrowed: see the file comment.
   ServerCall(const ServerMethod* method, uint64_t id, absl::Time arrival,
              absl::Time deadline, const TcpConnectionPtr& conn,
-             std::shared_ptr<ServerConnection> connection,
-             ServerShared* shared, LoopHandle* handle);
+             ServerConnection* connection, ServerShared* shared,
+             LoopHandle* handle);
   ~ServerCall();
   ServerCall(const ServerCall&) = delete;
   ServerCall& operator=(const ServerCall&) = delete;
@@ -61,7 +73,8 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   // handler is done with it and with the response metadata.
   const google::protobuf::Message* response() const { return response_.get(); }
   bool json() const { return json_; }
-  const TcpConnectionPtr& connection() const { return conn_; }
+  // Its TCP connection; pending calls only (HTTP calls always are).
+  const TcpConnectionPtr& connection() const { return conn_ref_; }
   bool handler_done() const {
     return handler_done_.load(std::memory_order_acquire);
   }
@@ -79,26 +92,36 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   void SetMetadata(Metadata metadata) { ctx_.metadata_ = std::move(metadata); }
   // Runs the interceptors' OnRequest, parses the request, and runs the
   // handler inline or queues it for a worker; any failure answers the call.
-  void Start(absl::string_view payload);
+  // `conn` is the connection the request came on and `self` the caller's
+  // reference to this call; the call is pending (in its connection's table)
+  // when this returns unanswered.
+  void Start(const TcpConnectionPtr& conn, absl::string_view payload,
+             const std::shared_ptr<ServerCall>& self);
   // Answers the call now with `status` (CANCELLED, DEADLINE_EXCEEDED,
-  // UNAVAILABLE) and marks it cancelled; a no-op if already answered.
+  // UNAVAILABLE) and marks it cancelled; a no-op if already answered. The
+  // caller holds a reference (answering retires the call from its table).
   void Abort(const absl::Status& status);
   // The connection is gone: marks the call cancelled and retires it
   // without an answer.
   void Disconnected();
 
-  // The handler's `done`: any thread, once.
-  void Finish(absl::Status status);
+  // The handler's `done`: any thread, once. `self`: the caller's reference.
+  void Finish(absl::Status status, const std::shared_ptr<ServerCall>& self);
 
  private:
   // Worker-pool hand-off: who gets the call first, the worker or a cancel.
   enum RunState : int { kNotQueued, kQueued, kStarted, kSkipped };
 
-  void Run();
+  void Run(const std::shared_ptr<ServerCall>& self);
+  // The call outlives Start(): takes its references and enters the call
+  // table (loop only, within Start()). False if the connection closed
+  // meanwhile: the call is then retired as Disconnected().
+  bool Pend(const TcpConnectionPtr& conn,
+            const std::shared_ptr<ServerCall>& self);
   // Takes the skipped call off the worker queue (loop only).
   void Unqueue();
   void OnHandlerDone();
-  void ArmDeadline();
+  void ArmDeadline(const std::shared_ptr<ServerCall>& self);
   void OnDeadline();
   // Sends the RESPONSE (if the connection is up) and retires the call.
   void Answer(const absl::Status& status);
@@ -128,6 +151,7 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   }
   void KeepForRpcz(const absl::Status& sent, int64_t now_ns);
 
+  const InetAddress peer_;  // A copy: a late `done` may outlive the connection.
   ServerContext ctx_;
   const ServerMethod* const method_;
   const uint64_t id_;
@@ -138,10 +162,15 @@ class ServerCall : public std::enable_shared_from_this<ServerCall> {
   ServerConnection::MessagePool* const pool_;
   std::unique_ptr<google::protobuf::Message> request_;
   std::unique_ptr<google::protobuf::Message> response_;
-  const TcpConnectionPtr conn_;
-  const std::shared_ptr<ServerConnection> connection_;
-  ServerShared* const shared_;  // Held by connection_, which we hold.
-  LoopHandle* const handle_;  // Owned by connection_, which we hold.
+  // Borrowed from the batch that read the request until the call is
+  // pending; then alive through conn_ref_ and connection_ref_.
+  TcpConnection* const conn_;
+  ServerConnection* const connection_;
+  ServerShared* const shared_;  // Held by connection_.
+  LoopHandle* const handle_;    // Owned by connection_.
+  TcpConnectionPtr conn_ref_;   // Set by Pend().
+  std::shared_ptr<ServerConnection> connection_ref_;
+  bool pending_ = false;  // In the call table (Pend() to its answer).
   std::atomic<bool> handler_done_{false};
   std::atomic<int> run_state_{kNotQueued};
   absl::Status status_;  // Written by Finish, read by OnHandlerDone.

@@ -254,17 +254,14 @@ absl::Status ServerConnection::HandleRequest(const TcpConnectionPtr& conn,
     SendRefusal(conn, id, refused);
     return absl::OkStatus();
   }
-  auto call =
-      std::make_shared<ServerCall>(method, id, now, deadline, conn,
-                                   shared_from_this(), shared_.get(), handle_.get());
+  auto call = std::make_shared<ServerCall>(method, id, now, deadline, conn,
+                                           this, shared_.get(), handle_.get());
   const bool inline_only = limiter != nullptr && limiter->inline_only();
   if (limiter != nullptr && !inline_only) {
     call->SetLimiter(limiter, loop_->CachedNowNs(), light);
   }
   if (has_metadata) call->SetMetadata(TakeMetadata(meta));
-  calls_.emplace(id, call);
-  if (calls_.size() == 1) conn->SetBusy(true);
-  call->Start(payload);
+  call->Start(conn, payload, call);  // Pending (in calls_) if unanswered.
   if (inline_only && !call->answered()) {
     // The method's first call to outlive its start: limited from now on.
     limiter->EndInlineOnly();
@@ -452,6 +449,7 @@ void ServerConnection::OnClose() {
   loop_->AssertInLoopThread();
   // Nobody will receive these answers: let the handlers know.
   std::shared_ptr<ServerConnection> self = shared_from_this();
+  closed_ = true;
   auto calls = std::move(calls_);
   calls_.clear();
   for (auto& [id, call] : calls) call->Disconnected();
@@ -485,12 +483,20 @@ void ServerConnection::OnWriteComplete(const TcpConnectionPtr& conn) {
   if (!closing_) conn->StartRead();
 }
 
-void ServerConnection::Retire(const ServerCall* call,
-                              const TcpConnectionPtr& conn) {
+bool ServerConnection::Adopt(std::shared_ptr<ServerCall> call,
+                             TcpConnection& conn) {
+  if (closed_) return false;
+  const uint64_t id = call->id();
+  calls_.emplace(id, std::move(call));
+  if (calls_.size() == 1) conn.SetBusy(true);
+  return true;
+}
+
+void ServerConnection::Retire(const ServerCall* call, TcpConnection& conn) {
   auto it = calls_.find(call->id());
   if (it == calls_.end() || it->second.get() != call) return;
   calls_.erase(it);
-  if (calls_.empty()) conn->SetBusy(false);
+  if (calls_.empty()) conn.SetBusy(false);
 }
 
 ServerConnection::MessagePool* ServerConnection::PoolFor(

@@ -67,8 +67,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   // The peer as the TLS handshake established it; null for plaintext.
   const std::shared_ptr<const TlsPeer>& tls_peer() const { return tls_peer_; }
   EventLoop* loop() const { return loop_; }
-  // A call was answered: its id is free again.
-  void Retire(const ServerCall* call, const TcpConnectionPtr& conn);
+  // A call outlives the batch that read it: it enters the call table
+  // (ServerCall's file comment), which holds it until Retire().
+  // False once the connection has closed (OnClose ran): nothing would
+  // retire the call.
+  bool Adopt(std::shared_ptr<ServerCall> call, TcpConnection& conn);
+  // A pending call was answered: its id is free again.
+  void Retire(const ServerCall* call, TcpConnection& conn);
   // Answers an HTTP call (ServerCall::SetHttp) with `status` and, if OK,
   // its response as JSON or protobuf. Returns the status sent.
   absl::Status AnswerHttp(ServerCall* call, const absl::Status& status);
@@ -182,6 +187,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   int64_t held_ = 0;      // Bytes charged by this connection's calls.
   bool paused_ = false;   // Reading stopped: responses backed up.
   bool closing_ = false;  // After a protocol error: input is discarded.
+  bool closed_ = false;   // OnClose ran: no call may enter calls_.
   WireProtocol protocol_ = WireProtocol::kNeedMore;  // Until detected.
   std::unique_ptr<HttpSession> http_;                // When protocol_ is kHttp.
   uint64_t http_calls_ = 0;                          // Ids for HTTP calls.

@@ -208,17 +208,14 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
   }
   const uint64_t id = ++http_calls_;
   auto call = std::make_shared<ServerCall>(&method, id, now, deadline, conn,
-                                           shared_from_this(), shared_.get(),
-                                           handle_.get());
+                                           this, shared_.get(), handle_.get());
   call->SetHttp(format == BodyFormat::kJson);
   if (limiter != nullptr && !limiter->inline_only()) {
     call->SetLimiter(limiter, loop_->CachedNowNs(), light);
   }
   if (!metadata.empty()) call->SetMetadata(std::move(metadata));
-  calls_.emplace(id, call);
-  conn->SetBusy(true);
   const std::string body = std::move(request->body);
-  call->Start(body);
+  call->Start(conn, body, call);  // An HTTP call is always pending.
   if (limiter != nullptr && limiter->inline_only() && !call->answered()) {
     limiter->EndInlineOnly();
     call->SetLimiter(limiter, loop_->CachedNowNs(), /*light=*/false);
