@@ -26,6 +26,7 @@
 #include "rpc/cluster/retry_budget.h"
 #include "rpc/cluster/target.h"
 #include "rpc/codec.h"
+#include "rpc/deadline_queue.h"
 #include "rpc/protobuf_log.h"
 #include "rpc/subchannel.h"
 
@@ -216,8 +217,10 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     call.response = response;
     call.done = std::move(done);
     call.timeout = timeout;
-    if (timeout != absl::InfiniteDuration()) {
-      // A raw `this` (small enough for the callback's inline storage: no
+    if (timeout != absl::InfiniteDuration() &&
+        !deadlines_.Add(id, DeadlineNanos(timeout))) {
+      // Earlier than a deadline already filed: a timer of its own. A raw
+      // `this` (small enough for the callback's inline storage: no
       // allocation per call) is safe: completing a call cancels its timer,
       // and Teardown() completes every call before the core can go away.
       call.deadline_timer =
@@ -277,6 +280,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     loop_->AssertInLoopThread();
     shutdown_ = true;
     resolver_.reset();
+    deadlines_.Clear();  // Its timer holds a raw `this`.
     // Tell the servers, so their handlers stop: our FIN alone reads as a
     // half-close, after which a server keeps serving what it owes.
     for (auto& [id, call] : pending_) {
@@ -1161,6 +1165,14 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     return &call.kept->last_peer;
   }
 
+  // `timeout` from now on the MonotonicNanos() clock; far-off timeouts
+  // saturate.
+  static int64_t DeadlineNanos(absl::Duration timeout) {
+    constexpr int64_t kMaxNs = int64_t{1} << 55;  // Over a year.
+    return MonotonicNanos() +
+           std::min<int64_t>(absl::ToInt64Nanoseconds(timeout), kMaxNs);
+  }
+
   void OnDeadline(uint64_t id) {
     auto node = pending_.extract(id);
     if (node.empty()) return;
@@ -1219,6 +1231,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   absl::string_view last_service_;          // Intern()'s cache: into names_.
   absl::string_view last_method_;
   PendingMap pending_;                                   // By call id.
+  // The calls' deadlines, filed in order (a call out of order gets a timer
+  // of its own: Pending::deadline_timer).
+  DeadlineQueue deadlines_{
+      loop_, [this](uint64_t id) { return pending_.contains(id); },
+      [this](uint64_t id) { OnDeadline(id); }};
   absl::flat_hash_map<uint64_t, uint64_t> attempt_ids_;  // Attempt -> call.
   std::vector<uint64_t> queued_;  // Calls waiting for a server.
   std::vector<SoonFailure> soon_;

@@ -151,6 +151,51 @@ TEST_F(RpcTest, DeadlineExceededThenLateResponseDroppedThenNextCallWorks) {
   EXPECT_EQ(channel->stats().deadline_exceeded, 1u);
 }
 
+// A channel files its calls' deadlines in order, in one queue with one
+// timer (rpc/deadline_queue.h); a deadline earlier than one already filed
+// takes a timer of its own. Both must come on time, and exactly once.
+TEST_F(RpcTest, ShorterDeadlineAfterALongerOneExpiresOnTime) {
+  StartServer();
+  auto channel = NewChannel();
+  EchoRequest long_request;
+  long_request.set_payload("3000");  // Delay answers after 3 s.
+  EchoResponse long_response;
+  ClientContext long_context;
+  long_context.set_timeout(absl::Milliseconds(600));
+  absl::Notification long_done;
+  absl::Status long_status;
+  int long_completions = 0;
+  absl::Time long_end;
+  const absl::Time long_start = absl::Now();
+  channel->CallMethod(kTestService, "Delay", long_request, &long_response,
+                      &long_context, [&](absl::Status status) {
+                        long_status = status;
+                        long_end = absl::Now();
+                        ++long_completions;
+                        long_done.Notify();
+                      });
+  // Filed after the long one, due long before it.
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> short_call =
+      Call(channel.get(), "Delay", "3000", absl::Milliseconds(50));
+  const absl::Duration waited = absl::Now() - start;
+  EXPECT_EQ(short_call.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << short_call.status();
+  EXPECT_GE(waited, absl::Milliseconds(50));
+  EXPECT_LT(waited, absl::Milliseconds(400));  // Not the long one's 600 ms.
+  ASSERT_TRUE(long_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(long_status.code(), absl::StatusCode::kDeadlineExceeded)
+      << long_status;
+  EXPECT_GE(long_end - long_start, absl::Milliseconds(600));
+  EXPECT_LT(long_end - long_start, absl::Milliseconds(2500));
+  // And a later call, filed in order behind the long one, too.
+  absl::StatusOr<std::string> after =
+      Call(channel.get(), "Delay", "3000", absl::Milliseconds(80));
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(long_completions, 1);
+  EXPECT_EQ(channel->stats().deadline_exceeded, 3u);
+}
+
 TEST_F(RpcTest, LateResponseIsCountedAndDropped) {
   StartServer();
   auto channel = NewChannel();
