@@ -364,6 +364,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     google::protobuf::Message* response = nullptr;
     RpcCallback done;
     ClientContext* context = nullptr;
+    // Only for a deadline earlier than one already filed in deadlines_.
     TimerId deadline_timer;
     absl::Duration timeout = absl::InfiniteDuration();
     // Where the time goes: the loop's clock (ms) when the call started and

@@ -1,5 +1,6 @@
 #include "rpc/frame_meta.h"
 
+#include <cstddef>
 #include <string>
 
 #include "absl/base/optimization.h"
@@ -34,12 +35,39 @@ const char* ReadVarintSlow(const char* p, const char* end, int max_bytes,
   return nullptr;
 }
 
-// Most are one byte (types, small ids, lengths of names).
+// Most are one byte (types, lengths of names); ids and timeouts in
+// microseconds mostly take two to four (up to 2^28 - 1 us: 268 s). Those
+// are read unrolled (any limit is 5 bytes or more); longer ones, or any
+// near the end of the meta, in the loop.
 inline const char* ReadVarint(const char* p, const char* end, int max_bytes,
                               uint64_t* out) {
-  if (ABSL_PREDICT_TRUE(p < end && static_cast<uint8_t>(*p) < 0x80)) {
-    *out = static_cast<uint8_t>(*p);
+  const ptrdiff_t left = end - p;
+  if (ABSL_PREDICT_FALSE(left <= 0)) return nullptr;
+  const uint64_t b0 = static_cast<uint8_t>(p[0]);
+  if (b0 < 0x80) {
+    *out = b0;
     return p + 1;
+  }
+  if (left >= 2) {
+    const uint64_t b1 = static_cast<uint8_t>(p[1]);
+    if (b1 < 0x80) {
+      *out = (b0 & 0x7f) | b1 << 7;
+      return p + 2;
+    }
+    if (left >= 3) {
+      const uint64_t b2 = static_cast<uint8_t>(p[2]);
+      if (b2 < 0x80) {
+        *out = (b0 & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
+        return p + 3;
+      }
+      if (left >= 4) {
+        const uint64_t b3 = static_cast<uint8_t>(p[3]);
+        if (b3 < 0x80) {
+          *out = (b0 & 0x7f) | (b1 & 0x7f) << 7 | (b2 & 0x7f) << 14 | b3 << 21;
+          return p + 4;
+        }
+      }
+    }
   }
   return ReadVarintSlow(p, end, max_bytes, out);
 }
