@@ -97,7 +97,9 @@ TEST(SocketTest, NonBlockingConnectAcceptAndOptions) {
   int fd = -1;
   for (int i = 0; i < 1000 && fd < 0; ++i) {  // Loopback completes at once.
     fd = listener->Accept(&peer, &err);
-    if (fd < 0) ASSERT_EQ(err, EAGAIN);
+    if (fd < 0) {
+      ASSERT_EQ(err, EAGAIN);
+    }
   }
   ASSERT_GE(fd, 0);
   Socket accepted(fd);

@@ -297,7 +297,9 @@ TEST_F(TimerWheelTest, RepeatingTimerWithOwnIdCancelsItself) {
   TimerId id;
   int runs = 0;
   TimerCallback tick = [&] {
-    if (++runs == 3) EXPECT_TRUE(wheel_.Cancel(id));
+    if (++runs == 3) {
+      EXPECT_TRUE(wheel_.Cancel(id));
+    }
   };
   id = wheel_.TryAddWithOwnId(1001, 1, tick);
   for (int64_t now = 1001; now <= 1010; ++now) wheel_.Advance(now);

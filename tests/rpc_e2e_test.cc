@@ -357,8 +357,9 @@ TEST_F(RpcTest, FullWorkerQueueFailsFastWithResourceExhausted) {
                           statuses[i] = s;
                           done.CountDown();
                         });
-    if (i == 0)
+    if (i == 0) {
       ASSERT_TRUE(Eventually([&] { return counters_.sleep_runs.load() == 1; }));
+    }
   }
   ASSERT_TRUE(done.WaitWithTimeout(absl::Seconds(30)));
   int exhausted = 0;

@@ -527,7 +527,9 @@ TEST_F(TlsTest, HostileHandshakesCostOnlyTheirConnection) {
     EXPECT_LT(absl::Now() - start, absl::Milliseconds(400));
     // At most an alert record (type 21) comes back, nothing else.
     EXPECT_LE(alert.size(), 7u);
-    if (!alert.empty()) EXPECT_EQ(alert[0], '\x15');
+    if (!alert.empty()) {
+      EXPECT_EQ(alert[0], '\x15');
+    }
   }
   // A record header promising more than TLS allows (2^14 + 2048).
   {

@@ -1,6 +1,6 @@
 // The gateway: serves Gateway, calls the kv backend.
 //
-//   bazel run //examples/gateway:gateway_server -- --port=9002 \
+//   bazel run //examples/gateway:gateway_server -- --port=9002
 //       --kv_target=127.0.0.1:9001 [--host=0.0.0.0]
 //       [--tls_cert=gw.pem --tls_key=gw.key --tls_ca=ca.pem
 //        [--tls_require_client_cert] [--tls_required] [--kv_tls]]

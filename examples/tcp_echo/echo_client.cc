@@ -5,7 +5,7 @@
 // window (after --warmup), and, given --server_pid, the server's CPU time
 // per request over exactly that window.
 //
-//   echo_client --target=127.0.0.1:9000 --conns=8 --depth=8 --payload=16 \
+//   echo_client --target=127.0.0.1:9000 --conns=8 --depth=8 --payload=16
 //       --seconds=5 --warmup=1 [--server_pid=N] [--json]
 #include <glog/logging.h>
 #include <unistd.h>

@@ -2,7 +2,7 @@
 // heartbeats) and reports what they cost the server: RSS growth per
 // connection and CPU while idle.
 //
-//   idle_conns --target=127.0.0.1:9000 --server_pid=N --conns=10000 \
+//   idle_conns --target=127.0.0.1:9000 --server_pid=N --conns=10000
 //       --hold=30 [--heartbeat_ms=10000] [--loops=2] [--json]
 //
 // The channels share --loops client loops (a channel per loop thread would
