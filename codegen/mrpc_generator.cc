@@ -402,7 +402,7 @@ void PrintSourceService(Printer* p, const ServiceDescriptor* service) {
         "          kServiceName, \"$proto_method$\",\n"
         "          [this](::mrpc::ServerContext* context, const $Request$& "
         "request,\n"
-        "                 $Response$* response, ::mrpc::RpcDone done) {\n"
+        "                 $Response$* response, ::mrpc::RpcDone&& done) {\n"
         "            $Async$(context, request, response, std::move(done));\n"
         "          },\n"
         "          OptionsFor(\"$proto_method$\"));\n"

@@ -19,13 +19,11 @@ namespace {
 // omitting empty fields, so the bytes are exactly what RpcMeta's serializer
 // would produce (codec_test and protocol_doc_test check that) without
 // building, sizing and destroying a message per frame.
+// Seven bits a byte, from the highest set bit (protobuf's formula, no loop):
+// 1 for 0 to 7 bits, 2 for 8 to 14, ... 10 for 64.
 size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
+  const size_t bits = 64 - static_cast<size_t>(__builtin_clzll(v | 1));
+  return (bits * 9 + 64) / 64;
 }
 
 char* PutVarint(uint64_t v, char* p) {
@@ -343,7 +341,7 @@ absl::Status DecodeFrames(
   FrameMeta& meta = *scratch;
   while (input->ReadableBytes() >= kFrameHeaderSize) {
     const char* p = input->Peek();
-    uint32_t body_size, meta_size;
+    uint32_t body_size = 0, meta_size = 0;  // Set when the header parses.
     absl::Status status = ParseHeader(p, &body_size, &meta_size);
     if (!status.ok()) return status;
     if (body_size > max_body) return TooLarge(body_size, max_body);
@@ -379,7 +377,7 @@ absl::Status DecodeFrames(
     const size_t have = input->ReadableBytes();
     if (have < kFrameHeaderSize) return absl::OkStatus();
     const char* p = input->Peek();
-    uint32_t body_size, meta_size;
+    uint32_t body_size = 0, meta_size = 0;  // Set when the header parses.
     absl::Status status = ParseHeader(p, &body_size, &meta_size);
     if (!status.ok()) return status;
     const size_t frame_size = kFrameHeaderSize + size_t{body_size};

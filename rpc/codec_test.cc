@@ -340,6 +340,23 @@ TEST(CodecTest, AppendMetadataAddsAfterExistingEntries) {
   EXPECT_EQ(TakeMetadata(&meta), want);
 }
 
+// Every varint length, 1 to 10 bytes, at both ends of its range.
+TEST(CodecTest, VarintsOfEveryLengthMatchProtobuf) {
+  std::vector<uint64_t> ids = {UINT64_MAX};
+  for (int bits = 1; bits < 64; ++bits) {
+    ids.push_back((uint64_t{1} << bits) - 1);
+    ids.push_back(uint64_t{1} << bits);
+  }
+  for (uint64_t id : ids) {
+    RpcMeta meta;
+    meta.set_type(PING);
+    meta.set_correlation_id(id);
+    Buffer by_hand;
+    EncodeControlFrame(PING, id, &by_hand);
+    EXPECT_EQ(by_hand.RetrieveAllAsString(), Encode(meta, nullptr)) << id;
+  }
+}
+
 // The REQUEST, RESPONSE and control encoders write the meta by hand; their
 // bytes must be exactly what protobuf's serializer makes of the same fields
 // (the reference a client in another language would use).

@@ -72,6 +72,31 @@ inline const char* ReadVarint(const char* p, const char* end, int max_bytes,
   return ReadVarintSlow(p, end, max_bytes, out);
 }
 
+// The field `tag` if it is the next one: its value in *out and the position
+// after it. `p` itself if another field (or none) is next; null if the
+// field is malformed.
+template <typename T>
+inline const char* NextVarintField(const char* p, const char* end, uint8_t tag,
+                                   T* out) {
+  if (p == end || static_cast<uint8_t>(*p) != tag) return p;
+  uint64_t value;
+  p = ReadVarint(p + 1, end, kMaxNumberBytes, &value);
+  if (ABSL_PREDICT_TRUE(p != nullptr)) {
+    *out = static_cast<T>(value);  // int32 fields truncated, as protobuf.
+  }
+  return p;
+}
+
+inline const char* NextBytesField(const char* p, const char* end, uint8_t tag,
+                                  absl::string_view* out) {
+  if (p == end || static_cast<uint8_t>(*p) != tag) return p;
+  uint64_t size;
+  p = ReadVarint(p + 1, end, kMaxLengthBytes, &size);
+  if (p == nullptr || size > static_cast<uint64_t>(end - p)) return nullptr;
+  *out = absl::string_view(p, static_cast<size_t>(size));
+  return p + size;
+}
+
 }  // namespace
 
 bool FrameMeta::Parse(const char* data, size_t size) {
@@ -93,6 +118,29 @@ bool FrameMeta::Parse(const char* data, size_t size) {
 }
 
 bool FrameMeta::ParseInPlace(const char* p, const char* end) {
+  // mrpc's encoders write the fields in number order, each at most once (a
+  // request 1 2 3 4 5, a response 1 2 6 7, absent ones left out): they are
+  // read straight through, a compare and a value each. Whatever is left,
+  // out of that order, goes to the loop, where a repeated field's last
+  // value wins, as in protobuf.
+  if ((p = NextVarintField(p, end, Tag(1, kVarint), &type_)) == nullptr ||
+      (p = NextVarintField(p, end, Tag(2, kVarint), &correlation_id_)) ==
+          nullptr ||
+      (p = NextBytesField(p, end, Tag(3, kLengthDelimited), &service_)) ==
+          nullptr ||
+      (p = NextBytesField(p, end, Tag(4, kLengthDelimited), &method_)) ==
+          nullptr ||
+      (p = NextVarintField(p, end, Tag(5, kVarint), &timeout_us_)) == nullptr ||
+      (p = NextVarintField(p, end, Tag(6, kVarint), &status_code_)) ==
+          nullptr ||
+      (p = NextBytesField(p, end, Tag(7, kLengthDelimited),
+                          &status_message_)) == nullptr) {
+    return false;
+  }
+  return ABSL_PREDICT_TRUE(p == end) || ParseAnyOrder(p, end);
+}
+
+bool FrameMeta::ParseAnyOrder(const char* p, const char* end) {
   while (p < end) {
     const uint8_t tag = static_cast<uint8_t>(*p++);
     uint64_t value;

@@ -55,7 +55,11 @@ class FrameMeta {
   bool parsed_by_protobuf() const { return parsed_by_protobuf_; }
 
  private:
+  // Views into the frame; false if protobuf must parse it (metadata, an
+  // unknown field) or it is malformed. ParseAnyOrder takes what follows
+  // the fields found in number order.
   bool ParseInPlace(const char* p, const char* end);
+  bool ParseAnyOrder(const char* p, const char* end);
   bool ParseWithProtobuf(const char* data, size_t size);
 
   int32_t type_ = 0;

@@ -388,7 +388,8 @@ class Server {
       MethodHandler handler, MethodOptions options = {});
   // The same, typed: `handler` is any callable as
   // void(ServerContext*, const Request&, Response*, RpcDone), kept as it is
-  // (no std::function of its own: one indirect call per request fewer).
+  // (no std::function of its own: one indirect call per request fewer;
+  // `done` passed on by reference, not moved into a copy of its own).
   template <typename Request, typename Response, typename Handler>
   absl::Status RegisterMethod(absl::string_view service,
                               absl::string_view method, Handler handler,
@@ -402,7 +403,7 @@ class Server {
         Response::default_instance(),
         [handler = std::move(handler)](
             ServerContext* ctx, const google::protobuf::Message& request,
-            google::protobuf::Message* response, RpcDone done) {
+            google::protobuf::Message* response, RpcDone&& done) {
           handler(ctx, static_cast<const Request&>(request),
                   static_cast<Response*>(response), std::move(done));
         },

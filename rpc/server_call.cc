@@ -98,11 +98,16 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
   // What the request will hold parsed: its wire size, or for a large one
   // an estimate that counts its fields (tiny fields cost far more parsed
   // than on the wire); refused before parsing if over this connection's
-  // room in the memory budget.
+  // room in the memory budget. Counting is a pass over the request, made
+  // only where it can matter: when even the worst expansion might not fit
+  // the room, and (below) when the call outlives its batch and is charged.
   size_t held = payload.size();
-  if (payload.size() > kEstimateAbove) {
+  bool counted = payload.size() <= kEstimateAbove;
+  if (!counted && payload.size() > connection_->HeldRoom(payload.size()) /
+                                       kMaxParsedBytesPerWireByte) {
     const size_t room = connection_->HeldRoom(payload.size());
     held = EstimateParsedBytes(request_->GetDescriptor(), payload, room);
+    counted = true;
     if (held > room) {
       handler_done_ = true;
       pool_messages_ = false;
@@ -139,7 +144,7 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
     if (!answered_ && Pend(conn, self)) {  // The handler finishes later.
       ArmDeadline(self);
       if (!handler_done_.load(std::memory_order_acquire)) {
-        ChargeHeld(held);
+        ChargeHeld(counted ? held : CountParsedBytes(payload));
       }
     }
     return;
@@ -162,7 +167,7 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
   }
   task_id_ = *task;
   ArmDeadline(self);
-  ChargeHeld(held);
+  ChargeHeld(counted ? held : CountParsedBytes(payload));
 }
 
 void ServerCall::Run(const std::shared_ptr<ServerCall>& self) {
@@ -456,6 +461,11 @@ absl::Status ServerCall::SendResponse(const absl::Status& status,
     EncodeResponseFrame(id_, sent, nullptr, nullptr, out);
   });
   return sent;
+}
+
+size_t ServerCall::CountParsedBytes(absl::string_view payload) const {
+  return EstimateParsedBytes(method_->request_prototype->GetDescriptor(),
+                             payload, SIZE_MAX);
 }
 
 void ServerCall::ChargeHeld(size_t request_bytes) {

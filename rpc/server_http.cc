@@ -15,6 +15,7 @@
 #include "net/event_loop.h"
 #include "net/log_limiter.h"
 #include "net/tcp_connection.h"
+#include "rpc/free_list_allocator.h"
 #include "rpc/http/http_status.h"
 #include "rpc/http/json_codec.h"
 #include "rpc/limits.h"
@@ -207,8 +208,9 @@ void ServerConnection::StartHttpCall(const TcpConnectionPtr& conn,
     return;
   }
   const uint64_t id = ++http_calls_;
-  auto call = std::make_shared<ServerCall>(&method, id, now, deadline, conn,
-                                           this, shared_.get(), handle_.get());
+  auto call = std::allocate_shared<ServerCall>(
+      FreeListAllocator<ServerCall>(), &method, id, now, deadline, conn, this,
+      shared_.get(), handle_.get());
   call->SetHttp(format == BodyFormat::kJson);
   if (limiter != nullptr && !limiter->inline_only()) {
     call->SetLimiter(limiter, loop_->CachedNowNs(), light);

@@ -26,6 +26,12 @@ inline constexpr size_t kParsedBytesPerField = 32;
 // And per submessage, for the message object itself.
 inline constexpr size_t kParsedBytesPerMessage = 96;
 
+// The estimate is at most this many times the wire size: the costliest
+// input is empty submessages, two bytes each (a tag and a zero length)
+// charged a field and a message.
+inline constexpr size_t kMaxParsedBytesPerWireByte =
+    1 + (kParsedBytesPerField + kParsedBytesPerMessage) / 2;
+
 // An estimate of the memory `wire` (a serialized `type`) takes parsed: its
 // wire bytes plus kParsedBytesPerField per field occurrence, counting into
 // submessages, and kParsedBytesPerMessage per submessage. Stops early and returns a value over `limit` as soon as the

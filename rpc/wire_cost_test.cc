@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 
 #include "proto/echo.pb.h"
 #include "proto/rpc_meta.pb.h"
@@ -57,6 +60,35 @@ TEST(WireCostTest, SubmessagesAreCountedInside) {
   ASSERT_TRUE(parsed.ParseFromString(wire));
   EXPECT_GE(EstimateParsedBytes(RpcMeta::descriptor(), wire, SIZE_MAX),
             parsed.SpaceUsedLong());
+}
+
+// The server skips counting a request that cannot pass its room even at
+// kMaxParsedBytesPerWireByte: no input may cost more.
+TEST(WireCostTest, NoInputCostsMoreThanTheWorstExpansion) {
+  // The costliest: empty submessages (RpcMeta's metadata entries), two
+  // bytes each; they reach the bound exactly.
+  std::string empties;
+  for (int i = 0; i < 1000; ++i) empties += std::string("\x42\x00", 2);
+  EXPECT_EQ(EstimateParsedBytes(RpcMeta::descriptor(), empties, SIZE_MAX),
+            empties.size() * kMaxParsedBytesPerWireByte);
+  // Every one- and two-byte input, and then some, stays within it.
+  std::vector<std::string> inputs;
+  for (int a = 0; a < 256; ++a) {
+    inputs.push_back(std::string(1, char(a)));
+    for (int b = 0; b < 256; ++b) inputs.push_back({char(a), char(b)});
+  }
+  for (const std::string& tail : {std::string("\x0b\x0b\x0b\x0c"),
+                                  std::string("\x42\x02\x0a\x00")}) {
+    inputs.push_back(tail);
+  }
+  for (const std::string& wire : inputs) {
+    for (const google::protobuf::Descriptor* type :
+         {RpcMeta::descriptor(), echo::EchoRequest::descriptor()}) {
+      EXPECT_LE(EstimateParsedBytes(type, wire, SIZE_MAX),
+                wire.size() * kMaxParsedBytesPerWireByte)
+          << absl::CHexEscape(wire);
+    }
+  }
 }
 
 TEST(WireCostTest, StopsSoonAfterTheLimit) {

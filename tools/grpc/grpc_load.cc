@@ -81,7 +81,8 @@ class GrpcConnection : public EchoConnection {
       c->context.set_deadline(std::chrono::system_clock::now() +
                               absl::ToChronoNanoseconds(call.deadline));
     }
-    c->request.set_payload(call.payload.data(), call.payload.size());
+    c->request.mutable_payload()->assign(call.payload.data(),
+                                         call.payload.size());
     c->request.set_work_us(call.work_us);
     c->done = std::move(done);
     c->reader = call.work_us > 0
