@@ -502,33 +502,18 @@ void ServerConnection::Retire(const ServerCall* call, TcpConnection& conn) {
   if (calls_.empty()) conn.SetBusy(false);
 }
 
-ServerConnection::MessagePool* ServerConnection::PoolFor(
+ServerConnection::MessagePool* ServerConnection::FindPool(
     const ServerMethod* method) {
-  if (method == last_method_ && last_pool_ != nullptr) return last_pool_;
   MessagePool* pool = &pools_.try_emplace(method, method).first->second;
   if (method == last_method_) last_pool_ = pool;
   return pool;
 }
 
-std::unique_ptr<google::protobuf::Message> ServerConnection::MessagePool::Take(
-    bool request) {
-  auto& spare = request ? requests_ : responses_;
-  if (spare.empty()) {
-    const google::protobuf::Message* prototype =
-        request ? method_->request_prototype : method_->response_prototype;
-    return std::unique_ptr<google::protobuf::Message>(prototype->New());
-  }
-  std::unique_ptr<google::protobuf::Message> message = std::move(spare.back());
-  spare.pop_back();
-  return message;
-}
-
-void ServerConnection::MessagePool::Return(
-    bool request, std::unique_ptr<google::protobuf::Message> message) {
-  auto& spare = request ? requests_ : responses_;
-  if (message == nullptr || spare.size() >= kMaxPooled) return;
-  message->Clear();
-  spare.push_back(std::move(message));
+std::unique_ptr<google::protobuf::Message> ServerConnection::MessagePool::New(
+    bool request) const {
+  const google::protobuf::Message* prototype =
+      request ? method_->request_prototype : method_->response_prototype;
+  return std::unique_ptr<google::protobuf::Message>(prototype->New());
 }
 
 }  // namespace mrpc

@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
@@ -112,17 +113,35 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
    public:
     static constexpr size_t kMaxPooled = 64;  // Per kind.
     explicit MessagePool(const ServerMethod* method) : method_(method) {}
-    std::unique_ptr<google::protobuf::Message> Take(bool request);
+    // (Inline: two of each per call.)
+    std::unique_ptr<google::protobuf::Message> Take(bool request) {
+      auto& spare = request ? requests_ : responses_;
+      if (ABSL_PREDICT_FALSE(spare.empty())) return New(request);
+      std::unique_ptr<google::protobuf::Message> message =
+          std::move(spare.back());
+      spare.pop_back();
+      return message;
+    }
     void Return(bool request,
-                std::unique_ptr<google::protobuf::Message> message);
+                std::unique_ptr<google::protobuf::Message> message) {
+      auto& spare = request ? requests_ : responses_;
+      if (message == nullptr || spare.size() >= kMaxPooled) return;
+      message->Clear();
+      spare.push_back(std::move(message));
+    }
 
    private:
+    std::unique_ptr<google::protobuf::Message> New(bool request) const;
+
     const ServerMethod* const method_;
     std::vector<std::unique_ptr<google::protobuf::Message>> requests_;
     std::vector<std::unique_ptr<google::protobuf::Message>> responses_;
   };
   // The pool of `method`'s messages; its address is stable.
-  MessagePool* PoolFor(const ServerMethod* method);
+  MessagePool* PoolFor(const ServerMethod* method) {
+    if (method == last_method_ && last_pool_ != nullptr) return last_pool_;
+    return FindPool(method);
+  }
 
  private:
   // The first bytes decide the protocol (rpc/protocol_detect.h); false if
@@ -130,6 +149,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   bool DetectProtocol(const TcpConnectionPtr& conn, Buffer* input);
   // A TLS handshake began: the connection decrypts from now on.
   void StartTls(const TcpConnectionPtr& conn);
+  // PoolFor() for another method than the last one's.
+  MessagePool* FindPool(const ServerMethod* method);
   // HTTP (rpc/server_http.cc): a request parsed by the session.
   void OnHttpRequest(const TcpConnectionPtr& conn,
                      HttpServerRequest* request) override;

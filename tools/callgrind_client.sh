@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The channel's instructions per call, repeatable run to run: mrpc_load
-# under callgrind (1 connection x 8 in flight, 16 B) against an echo server
+# under callgrind (1 connection x 8 in flight, 16 B unless PAYLOAD) against an echo server
 # running normally on CPU 0, for N = 20,000 and 60,000 calls; the
 # difference over 40,000 is the marginal count per call (start-up and
 # shutdown cancel). The load tester's own work (pacing, histograms,
@@ -9,7 +9,8 @@
 # Usage: tools/callgrind_client.sh ECHO_SERVER MRPC_LOAD
 #   e.g. tools/callgrind_client.sh "$(bazel info --config=opt bazel-bin)"/examples/echo/echo_server \
 #          "$(bazel info --config=opt bazel-bin)"/tools/load/mrpc_load
-# KEEP=prefix keeps the callgrind outputs as prefix.20000 and prefix.60000.
+# KEEP=prefix keeps the callgrind outputs as prefix.20000 and prefix.60000;
+# PAYLOAD=bytes sets the payload (default 16).
 set -euo pipefail
 server=$1 client=$2
 out=$(mktemp -d)
@@ -22,7 +23,7 @@ run() {
   local n=$1
   taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out/cg.$n" \
     "$client" --target=127.0.0.1:$port --conns=1 --depth=8 --requests="$n" \
-    --warmup=0 --duration=600 --progress=false --deadline_ms=60000 > "$out/client.$n.log" 2>&1
+    --payload="${PAYLOAD:-16}" --warmup=0 --duration=600 --progress=false --deadline_ms=60000 > "$out/client.$n.log" 2>&1
   grep -E "^summary:|^totals:" "$out/cg.$n" | head -1 | awk '{print $2}'
   if [[ -n "${KEEP:-}" ]]; then cp "$out/cg.$n" "$KEEP.$n"; fi
 }
