@@ -340,23 +340,6 @@ TEST(CodecTest, AppendMetadataAddsAfterExistingEntries) {
   EXPECT_EQ(TakeMetadata(&meta), want);
 }
 
-// Every varint length, 1 to 10 bytes, at both ends of its range.
-TEST(CodecTest, VarintsOfEveryLengthMatchProtobuf) {
-  std::vector<uint64_t> ids = {UINT64_MAX};
-  for (int bits = 1; bits < 64; ++bits) {
-    ids.push_back((uint64_t{1} << bits) - 1);
-    ids.push_back(uint64_t{1} << bits);
-  }
-  for (uint64_t id : ids) {
-    RpcMeta meta;
-    meta.set_type(PING);
-    meta.set_correlation_id(id);
-    Buffer by_hand;
-    EncodeControlFrame(PING, id, &by_hand);
-    EXPECT_EQ(by_hand.RetrieveAllAsString(), Encode(meta, nullptr)) << id;
-  }
-}
-
 // The REQUEST, RESPONSE and control encoders write the meta by hand; their
 // bytes must be exactly what protobuf's serializer makes of the same fields
 // (the reference a client in another language would use).
@@ -370,7 +353,12 @@ TEST(CodecTest, HandEncodedFramesMatchProtobufByteForByte) {
   };
   echo::EchoRequest payload;
   payload.set_payload("hi");
-  const uint64_t ids[] = {0, 1, 127, 128, 300, UINT64_MAX};
+  // Varints of every length, 1 to 10 bytes, at both ends of their range.
+  std::vector<uint64_t> ids = {0, 300, UINT64_MAX};
+  for (int bits = 1; bits < 64; ++bits) {
+    ids.push_back((uint64_t{1} << bits) - 1);
+    ids.push_back(uint64_t{1} << bits);
+  }
   for (uint64_t id : ids) {
     for (const Metadata& metadata : metadatas) {
       for (uint64_t timeout : {uint64_t{0}, uint64_t{250000}, UINT64_MAX}) {
