@@ -142,46 +142,33 @@ bool FrameMeta::ParseInPlace(const char* p, const char* end) {
 
 bool FrameMeta::ParseAnyOrder(const char* p, const char* end) {
   while (p < end) {
-    const uint8_t tag = static_cast<uint8_t>(*p++);
-    uint64_t value;
-    switch (tag) {
+    // The tag is known, so each reader takes its field (or fails).
+    switch (static_cast<uint8_t>(*p)) {
       case Tag(1, kVarint):
+        p = NextVarintField(p, end, Tag(1, kVarint), &type_);
+        break;
       case Tag(2, kVarint):
-      case Tag(5, kVarint):
-      case Tag(6, kVarint):
-        p = ReadVarint(p, end, kMaxNumberBytes, &value);
-        if (p == nullptr) return false;
-        if (tag == Tag(1, kVarint)) {
-          type_ = static_cast<int32_t>(value);  // Truncated, as protobuf.
-        } else if (tag == Tag(2, kVarint)) {
-          correlation_id_ = value;
-        } else if (tag == Tag(5, kVarint)) {
-          timeout_us_ = value;
-        } else {
-          status_code_ = static_cast<int32_t>(value);
-        }
+        p = NextVarintField(p, end, Tag(2, kVarint), &correlation_id_);
         break;
       case Tag(3, kLengthDelimited):
-      case Tag(4, kLengthDelimited):
-      case Tag(7, kLengthDelimited): {
-        p = ReadVarint(p, end, kMaxLengthBytes, &value);
-        if (p == nullptr || value > static_cast<uint64_t>(end - p)) {
-          return false;
-        }
-        const absl::string_view bytes(p, static_cast<size_t>(value));
-        p += value;
-        if (tag == Tag(3, kLengthDelimited)) {
-          service_ = bytes;
-        } else if (tag == Tag(4, kLengthDelimited)) {
-          method_ = bytes;
-        } else {
-          status_message_ = bytes;
-        }
+        p = NextBytesField(p, end, Tag(3, kLengthDelimited), &service_);
         break;
-      }
+      case Tag(4, kLengthDelimited):
+        p = NextBytesField(p, end, Tag(4, kLengthDelimited), &method_);
+        break;
+      case Tag(5, kVarint):
+        p = NextVarintField(p, end, Tag(5, kVarint), &timeout_us_);
+        break;
+      case Tag(6, kVarint):
+        p = NextVarintField(p, end, Tag(6, kVarint), &status_code_);
+        break;
+      case Tag(7, kLengthDelimited):
+        p = NextBytesField(p, end, Tag(7, kLengthDelimited), &status_message_);
+        break;
       default:  // Metadata, an unknown field, a long tag: protobuf's.
         return false;
     }
+    if (p == nullptr) return false;
   }
   return true;
 }

@@ -103,22 +103,23 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
   // the room, and (below) when the call outlives its batch and is charged.
   size_t held = payload.size();
   bool counted = payload.size() <= kEstimateAbove;
-  if (!counted && payload.size() > connection_->HeldRoom(payload.size()) /
-                                       kMaxParsedBytesPerWireByte) {
+  if (!counted) {
     const size_t room = connection_->HeldRoom(payload.size());
-    held = EstimateParsedBytes(request_->GetDescriptor(), payload, room);
-    counted = true;
-    if (held > room) {
-      handler_done_ = true;
-      pool_messages_ = false;
-      ReleaseMessages();
-      LoopCounters::Add(handle_->counters.memory_refusals);
-      LoopCounters::Add(handle_->counters.overloaded);
-      Answer(connection_->MemoryError(
-          absl::StrCat("the request of ", payload.size(),
-                       " bytes (about ", held, " or more parsed)"),
-          *conn_));
-      return;
+    if (payload.size() > room / kMaxParsedBytesPerWireByte) {
+      held = CountParsedBytes(payload, room);
+      counted = true;
+      if (held > room) {
+        handler_done_ = true;
+        pool_messages_ = false;
+        ReleaseMessages();
+        LoopCounters::Add(handle_->counters.memory_refusals);
+        LoopCounters::Add(handle_->counters.overloaded);
+        Answer(connection_->MemoryError(
+            absl::StrCat("the request of ", payload.size(), " bytes (about ",
+                         held, " or more parsed)"),
+            *conn_));
+        return;
+      }
     }
   }
   if (ABSL_PREDICT_FALSE(json_)) {
@@ -144,7 +145,7 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
     if (!answered_ && Pend(conn, self)) {  // The handler finishes later.
       ArmDeadline(self);
       if (!handler_done_.load(std::memory_order_acquire)) {
-        ChargeHeld(counted ? held : CountParsedBytes(payload));
+        ChargeHeld(counted ? held : CountParsedBytes(payload, SIZE_MAX));
       }
     }
     return;
@@ -167,7 +168,7 @@ void ServerCall::Start(const TcpConnectionPtr& conn, absl::string_view payload,
   }
   task_id_ = *task;
   ArmDeadline(self);
-  ChargeHeld(counted ? held : CountParsedBytes(payload));
+  ChargeHeld(counted ? held : CountParsedBytes(payload, SIZE_MAX));
 }
 
 void ServerCall::Run(const std::shared_ptr<ServerCall>& self) {
@@ -463,9 +464,10 @@ absl::Status ServerCall::SendResponse(const absl::Status& status,
   return sent;
 }
 
-size_t ServerCall::CountParsedBytes(absl::string_view payload) const {
+size_t ServerCall::CountParsedBytes(absl::string_view payload,
+                                    size_t limit) const {
   return EstimateParsedBytes(method_->request_prototype->GetDescriptor(),
-                             payload, SIZE_MAX);
+                             payload, limit);
 }
 
 void ServerCall::ChargeHeld(size_t request_bytes) {

@@ -132,8 +132,9 @@ class ServerCall {
   // Charges the request held for the handler (its parsed size, estimated)
   // to the connection's share of the memory budget (and so to the budget).
   void ChargeHeld(size_t request_bytes);
-  // The request's parsed size, estimated (rpc/wire_cost.h).
-  size_t CountParsedBytes(absl::string_view payload) const;
+  // The request's parsed size, estimated (rpc/wire_cost.h); stops soon
+  // after passing `limit`.
+  size_t CountParsedBytes(absl::string_view payload, size_t limit) const;
   // Encodes the RESPONSE for `status` (with `metadata`, may be null) into
   // the connection's output. A response over max_frame_size, or over 64 KiB
   // while the memory budget has no room for it, is replaced by
