@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """mrpc vs gRPC vs the raw epoll baseline, in one run, as one Markdown report.
 
-The same echo service (proto/echo.proto) served three ways:
+The same echo service (proto/echo.proto) served three ways, and a fourth on
+request:
   mrpc      examples/echo:echo_server, driven by tools/load:mrpc_load
   grpc      tools/grpc:grpc_echo_server (async API, a completion queue per
             thread), driven by tools/grpc:grpc_load (same flags, same driver)
   baseline  tools/baseline:baseline_server (a raw epoll echo of 4-byte-length
             frames), driven by examples/tcp_echo:echo_client
+  mrpc_raw  examples/echo:echo_server again, driven by the same echo_client
+            in the RPC protocol's frames (--protocol=mrpc, no channel): the
+            client's work per call is the baseline's, so mrpc_raw/baseline
+            compares the servers alone, while mrpc/baseline compares the
+            whole stack (mrpc_load's channel included)
 Each measurement starts a fresh server pinned to CPU 0 (one thread/loop) and
 the client pinned to CPU 1; the client reads the server's CPU time over
 exactly the measured window. Passes alternate the order of the systems.
@@ -25,7 +31,8 @@ idle-connection test stays plaintext (idle_conns has no TLS flags).
   tools/bench_rpc.py [--passes 3] [--seconds 5] [--warmup 1] [--no-build]
                      [--skip-matrix] [--skip-slow] [--skip-idle] [--tls]
                      [--cells 1x1,8x8,64x4] [--payloads 16,4096]
-                     [--systems mrpc,grpc,baseline]
+                     [--systems mrpc,grpc,baseline,mrpc_raw]
+(mrpc_raw is left out by default and with --tls: echo_client has no TLS.)
 """
 import argparse
 import json
@@ -40,15 +47,19 @@ SERVERS = {
     "mrpc": [BIN + "/examples/echo/echo_server", "--threads=1"],
     "grpc": [BIN + "/tools/grpc/grpc_echo_server", "--threads=1"],
     "baseline": [BIN + "/tools/baseline/baseline_server"],
+    "mrpc_raw": [BIN + "/examples/echo/echo_server", "--threads=1"],
 }
 CLIENTS = {
     "mrpc": [BIN + "/tools/load/mrpc_load", "--progress=false"],
     "grpc": [BIN + "/tools/grpc/grpc_load", "--progress=false"],
     "baseline": [BIN + "/examples/tcp_echo/echo_client"],
+    "mrpc_raw": [BIN + "/examples/tcp_echo/echo_client", "--protocol=mrpc"],
 }
 CELLS = [(1, 1), (8, 8), (64, 4)]
 PAYLOADS = [16, 4096]
-NAMES = {"mrpc": "mrpc", "grpc": "gRPC", "baseline": "baseline"}
+NAMES = {"mrpc": "mrpc", "grpc": "gRPC", "baseline": "baseline",
+         "mrpc_raw": "mrpc (raw client)"}
+DEFAULT_SYSTEMS = ["mrpc", "grpc", "baseline"]
 # Extra flags per system with --tls (filled in by main); the baseline has none.
 TLS_SERVER_FLAGS = {}
 TLS_CLIENT_FLAGS = {}
@@ -64,7 +75,7 @@ def start(system, port, extra=()):
 
 
 def run_client(system, port, pid, conns, depth, payload, seconds, warmup, extra=()):
-    if system == "baseline":
+    if CLIENTS[system][0].endswith("/echo_client"):
         timing = ["--seconds=%g" % seconds]
     else:
         timing = ["--duration=%g" % seconds]
@@ -129,8 +140,11 @@ def run_matrix(args, port):
               for a, b, key, fmt, label in [
                   ("mrpc", "grpc", "qps", "%.1fx", "QPS"),
                   ("mrpc", "baseline", "qps", "%.2fx", "QPS"),
+                  ("mrpc", "baseline", "server_cpu_us_per_req", "%.2fx", "CPU/call"),
                   ("mrpc", "grpc", "p99_us", "%.3fx", "p99"),
-                  ("mrpc", "baseline", "p50_us", "%.2fx", "p50")]
+                  ("mrpc", "baseline", "p50_us", "%.2fx", "p50"),
+                  ("mrpc_raw", "baseline", "qps", "%.2fx", "QPS"),
+                  ("mrpc_raw", "baseline", "server_cpu_us_per_req", "%.2fx", "CPU/call")]
               if a in systems and b in systems]
     heads = [NAMES[s] for s in systems] + [r[4] for r in ratios]
     print("| payload | conns x depth | %s |" % " | ".join(heads))
@@ -145,6 +159,25 @@ def run_matrix(args, port):
                     m(system, key, "server_cpu_us_per_req")))
             for a, b, metric, fmt, _ in ratios:
                 cols.append(fmt % paired(a, b, key, metric))
+            print("| %d B | %dx%d | %s |" % (payload, cell[0], cell[1], " | ".join(cols)))
+    print()
+    # Which core limits each cell (what the acceptance ratios above mean
+    # depends on it).
+    print("Busy share of each core (QPS x CPU per call; 1.00 is a full core), "
+          "server / client, per system. Where the client is the fuller, the cell "
+          "measures the clients and the server's CPU per call includes its wake-ups "
+          "from idle.\n")
+    print("| payload | conns x depth | %s |" % " | ".join(NAMES[s] for s in systems))
+    print("|---|---|%s" % ("---|" * len(systems)))
+    for payload in args.payloads:
+        for cell in args.cells:
+            key = (payload,) + cell
+            cols = []
+            for system in systems:
+                rs = results[(system,) + key]
+                cols.append("%.2f / %.2f" % (
+                    med([r["qps"] * r["server_cpu_us_per_req"] / 1e6 for r in rs]),
+                    med([r["qps"] * r.get("client_cpu_us_per_req", 0) / 1e6 for r in rs])))
             print("| %d B | %dx%d | %s |" % (payload, cell[0], cell[1], " | ".join(cols)))
     print()
 
@@ -258,9 +291,12 @@ def main():
                         help="conns x depth cells of the matrix, e.g. 1x1,64x4")
     parser.add_argument("--payloads", type=parse_ints, default=PAYLOADS,
                         help="payload sizes of the matrix in bytes, e.g. 16,4096")
-    parser.add_argument("--systems", type=parse_systems, default=list(SERVERS),
-                        help="systems of the matrix, e.g. grpc,baseline (default: all)")
+    parser.add_argument("--systems", type=parse_systems, default=DEFAULT_SYSTEMS,
+                        help="systems of the matrix, e.g. grpc,baseline,mrpc_raw "
+                        "(default: mrpc,grpc,baseline)")
     args = parser.parse_args()
+    if args.tls and "mrpc_raw" in args.systems:
+        parser.error("mrpc_raw has no TLS (echo_client speaks plaintext only)")
     if not args.no_build:
         subprocess.run(["bazel", "build", "--config=opt", "//examples/echo:all",
                         "//examples/tcp_echo:all", "//tools/baseline:all", "//tools/load:all",

@@ -5,8 +5,16 @@
 // window (after --warmup), and, given --server_pid, the server's CPU time
 // per request over exactly that window.
 //
+// --protocol=mrpc drives examples/echo's RPC server the same way, in the
+// RPC protocol's bytes (docs/protocol.md) with no channel: each frame is a
+// REQUEST for mrpc.echo.EchoService.Echo (no deadline, no metadata), and
+// each RESPONSE must be OK, answer the next id, and carry exactly the
+// echoed EchoResponse. The client's work per call is then the same against
+// either server, so a comparison of the two measures the servers alone
+// (tools/bench_rpc.py's "mrpc, raw client").
+//
 //   echo_client --target=127.0.0.1:9000 --conns=8 --depth=8 --payload=16
-//       --seconds=5 --warmup=1 [--server_pid=N] [--json]
+//       --seconds=5 --warmup=1 [--server_pid=N] [--json] [--protocol=mrpc]
 #include <glog/logging.h>
 #include <unistd.h>
 
@@ -27,6 +35,9 @@
 #include "net/event_loop_thread.h"
 #include "net/length_codec.h"
 #include "net/tcp_client.h"
+#include "proto/echo.mrpc.h"
+#include "rpc/codec.h"
+#include "rpc/frame_meta.h"
 #include "tools/histogram.h"
 #include "tools/proc_stat.h"
 
@@ -39,6 +50,9 @@ ABSL_FLAG(double, warmup, 1, "seconds before measuring");
 ABSL_FLAG(int, threads, 1, "client event loops");
 ABSL_FLAG(int, server_pid, 0, "server process to charge CPU time to (0: none)");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of a table");
+ABSL_FLAG(std::string, protocol, "length",
+          "length (4-byte length-prefixed frames) or mrpc (EchoService.Echo "
+          "calls in the RPC protocol's frames)");
 
 namespace mrpc {
 namespace {
@@ -60,6 +74,31 @@ class Pattern {
   std::vector<char> bytes_;
 };
 
+// --protocol=mrpc: the serialized EchoRequest and EchoResponse for each
+// of the pattern's 256 payloads, made once, so a call costs the client no
+// protobuf work (the check compares the response body byte for byte).
+class EchoMessages {
+ public:
+  explicit EchoMessages(const Pattern& pattern) {
+    for (uint64_t i = 0; i < 256; ++i) {
+      echo::EchoRequest request;
+      request.set_payload(std::string(pattern.For(i)));
+      requests_.push_back(request.SerializeAsString());
+      echo::EchoResponse response;
+      response.set_payload(std::string(pattern.For(i)));
+      responses_.push_back(response.SerializeAsString());
+    }
+  }
+  absl::string_view Request(uint64_t seq) const { return requests_[seq % 256]; }
+  absl::string_view Response(uint64_t seq) const {
+    return responses_[seq % 256];
+  }
+
+ private:
+  std::vector<std::string> requests_;
+  std::vector<std::string> responses_;
+};
+
 // Per-connection state, in the connection's context slot (loop only).
 struct Stream {
   uint64_t next_seq = 0;
@@ -70,11 +109,13 @@ struct Stream {
 // One client loop and its connections; stats are loop-owned.
 class Worker {
  public:
+  // `messages`: null for length-prefixed frames, else the RPC protocol.
   Worker(int index, const InetAddress& target, const Pattern* pattern,
-         int depth, std::atomic<int>* connected)
+         const EchoMessages* messages, int depth, std::atomic<int>* connected)
       : thread_(absl::StrFormat("client%d", index)),
         target_(target),
         pattern_(pattern),
+        messages_(messages),
         depth_(depth),
         connected_(connected) {}
 
@@ -131,31 +172,74 @@ class Worker {
  private:
   void SendOne(const TcpConnectionPtr& conn) {
     Stream& s = std::any_cast<Stream&>(conn->context());
-    const absl::string_view payload = pattern_->For(s.next_seq++);
+    const uint64_t seq = s.next_seq++;
     s.sent_ns.push_back(MonotonicNanos());
-    conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
+    if (messages_ == nullptr) {
+      const absl::string_view payload = pattern_->For(seq);
+      conn->SendInPlace([&](Buffer* out) { AppendFrame(payload, out); });
+      return;
+    }
+    RequestFields fields;
+    fields.id = seq + 1;  // Call ids start at 1, one sequence per connection.
+    fields.service = echo::EchoService::kServiceName;
+    fields.method = "Echo";
+    conn->SendInPlace([&](Buffer* out) {
+      EncodeRequestFrame(fields, messages_->Request(seq), out);
+    });
+  }
+
+  // A reply arrived; `echoed` if it checked out. Counts it (an error if
+  // not, or if nothing was outstanding) with its latency.
+  void OnReply(const TcpConnectionPtr& conn, Stream& s, int64_t now,
+               bool echoed) {
+    if (s.sent_ns.empty()) {
+      ++errors_;
+      LOG_EVERY_N(ERROR, 100) << "a reply to nothing on " << conn->name();
+      return;
+    }
+    if (!echoed) {
+      ++errors_;
+      LOG_EVERY_N(ERROR, 100) << "echo mismatch on " << conn->name();
+    }
+    ++s.next_expected;
+    const int64_t sent = s.sent_ns.front();
+    s.sent_ns.pop_front();
+    if (now >= measure_from_ns_ && now < measure_until_ns_) {
+      latency_.Record(now - sent);
+      ++completed_;
+    }
   }
 
   void OnMessage(const TcpConnectionPtr& conn, Buffer* in) {
     Stream& s = std::any_cast<Stream&>(conn->context());
     const int64_t now = MonotonicNanos();
     int replies = 0;
-    const int frames =
-        ForEachFrame(in, 1 << 30, [&](absl::string_view payload) {
-          const absl::string_view want = pattern_->For(s.next_expected++);
-          if (payload != want) {
-            ++errors_;
-            LOG_EVERY_N(ERROR, 100) << "echo mismatch on " << conn->name();
-          }
-          const int64_t sent = s.sent_ns.front();
-          s.sent_ns.pop_front();
-          if (now >= measure_from_ns_ && now < measure_until_ns_) {
-            latency_.Record(now - sent);
-            ++completed_;
-          }
-          ++replies;
-        });
-    if (frames < 0) {
+    bool failed = false;
+    if (messages_ == nullptr) {
+      failed =
+          ForEachFrame(in, 1 << 30, [&](absl::string_view payload) {
+            OnReply(conn, s, now, payload == pattern_->For(s.next_expected));
+            ++replies;
+          }) < 0;
+    } else {
+      const absl::Status status = DecodeFrames(
+          in, 1 << 30, &meta_,
+          [&](const FrameMeta& meta, absl::string_view body) {
+            // In order: the server runs Echo inline, answering each
+            // connection's calls as they came.
+            OnReply(conn, s, now,
+                    meta.type() == RESPONSE && meta.status_code() == 0 &&
+                        meta.correlation_id() == s.next_expected + 1 &&
+                        body == messages_->Response(s.next_expected));
+            ++replies;
+            return true;
+          });
+      if (!status.ok()) {
+        LOG(ERROR) << "bad frame from " << conn->name() << ": " << status;
+        failed = true;
+      }
+    }
+    if (failed) {
       ++errors_;
       conn->ForceClose();
       return;
@@ -168,6 +252,8 @@ class Worker {
   EventLoop* loop_ = nullptr;
   const InetAddress target_;
   const Pattern* const pattern_;
+  const EchoMessages* const messages_;
+  FrameMeta meta_;  // DecodeFrames' scratch (--protocol=mrpc).
   const int depth_;
   std::atomic<int>* const connected_;
   std::vector<std::unique_ptr<TcpClient>> clients_;
@@ -194,11 +280,19 @@ int Run() {
   const int conns = absl::GetFlag(FLAGS_conns);
   const int threads = std::max(1, absl::GetFlag(FLAGS_threads));
   const Pattern pattern(absl::GetFlag(FLAGS_payload));
+  const std::string protocol = absl::GetFlag(FLAGS_protocol);
+  if (protocol != "length" && protocol != "mrpc") {
+    fprintf(stderr, "bad --protocol: %s (length or mrpc)\n", protocol.c_str());
+    return 2;
+  }
+  std::unique_ptr<EchoMessages> messages;
+  if (protocol == "mrpc") messages = std::make_unique<EchoMessages>(pattern);
   std::atomic<int> connected{0};
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < threads; ++t) {
-    workers.push_back(std::make_unique<Worker>(
-        t, *target, &pattern, absl::GetFlag(FLAGS_depth), &connected));
+    workers.push_back(
+        std::make_unique<Worker>(t, *target, &pattern, messages.get(),
+                                 absl::GetFlag(FLAGS_depth), &connected));
     absl::Status status =
         workers.back()->Start(conns / threads + (t < conns % threads ? 1 : 0));
     if (!status.ok()) {
