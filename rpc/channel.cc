@@ -18,6 +18,7 @@
 #include "net/log_limiter.h"
 #include "net/sync.h"
 #include "net/tls_context.h"
+#include "rpc/call_table.h"
 #include "rpc/client_tls.h"
 #include "rpc/cluster/etcd_client.h"
 #include "rpc/cluster/load_balancer.h"
@@ -146,7 +147,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // `lasting`: the names outlive the channel; interceptors and retries may
   // keep the views, else the names are interned.
   void StartCall(absl::string_view service, absl::string_view method,
-                 bool lasting, bool idempotent, Request request,
+                 bool lasting, bool idempotent, Request&& request,
                  google::protobuf::Message* response, ClientContext* context,
                  RpcCallback done) {
     loop_->AssertInLoopThread();
@@ -184,7 +185,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     }
     // Ids are never reused; a call that fails to start burns one.
     const uint64_t id = next_id_++;
-    Pending& call = pending_[id];
+    Pending& call = pending_.Insert(id);
     call.start_ms = loop_->CachedNowMs();
     call.context = context;  // Before OnCall: interceptors see it.
     // Kept to send again: a call that must wait, or one that another
@@ -208,8 +209,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     if (context != nullptr || !options_.interceptors.empty()) {
       absl::Status status = BuildMetadata(context, &call, &fields.metadata);
       if (!status.ok()) {
-        auto node = pending_.extract(id);
-        RunOnComplete(node.mapped(), status);
+        PendingTable::Taken taken = pending_.Extract(id);
+        RunOnComplete(*taken, status);
         FailSoon(context, std::move(done), std::move(status));
         return;
       }
@@ -283,18 +284,16 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     deadlines_.Clear();  // Its timer holds a raw `this`.
     // Tell the servers, so their handlers stop: our FIN alone reads as a
     // half-close, after which a server keeps serving what it owes.
-    for (auto& [id, call] : pending_) {
+    pending_.ForEach([this](uint64_t, Pending& call) {
       CancelAttempt(&call.primary);
       CancelAttempt(&call.backup);
-    }
+    });
     FlushSoonFailures();
-    absl::flat_hash_map<uint64_t, Pending> calls;
-    calls.swap(pending_);
-    for (auto& [id, call] : calls) {
-      Complete(call,
+    for (auto& [id, call] : pending_.TakeAll()) {
+      Complete(*call,
                absl::CancelledError(
                    absl::StrCat("the channel was destroyed; the call spent ",
-                                WhereTimeWent(call))),
+                                WhereTimeWent(*call))),
                {}, nullptr);
     }
     // Calls those callbacks started failed at once ("closing"): complete
@@ -606,10 +605,10 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void OnConnectionLost(Subchannel* sub) {
     if (resolver_ != nullptr) resolver_->Reresolve();
     std::vector<std::pair<uint64_t, uint64_t>> lost;  // call id, attempt id
-    for (auto& [id, call] : pending_) {
+    pending_.ForEach([&](uint64_t id, const Pending& call) {
       if (call.primary.backend == sub) lost.emplace_back(id, call.primary.id);
       if (call.backup.backend == sub) lost.emplace_back(id, call.backup.id);
-    }
+    });
     const std::string what = absl::StrCat("connection to ", sub->name(),
                                           " lost (", sub->lost_reason(), ")");
     for (const auto& [call_id, attempt_id] : lost) {
@@ -646,7 +645,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // or a retry or backup request (a new id). By id, not by reference: a
   // send that fails may complete calls before it returns.
   void SendKept(uint64_t call_id, Subchannel* backend, bool backup) {
-    Pending& call = pending_.at(call_id);
+    Pending& call = At(call_id);
     Kept& kept = *call.kept;
     const bool first = kept.attempts == 0;
     const uint64_t id = first ? call_id : next_id_++;
@@ -676,9 +675,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void MaybeScheduleBackup(uint64_t call_id) {
     const absl::Duration delay = options_.cluster.retry.backup_request_delay;
     if (delay <= absl::ZeroDuration() || ready_.size() < 2) return;
-    auto it = pending_.find(call_id);
-    if (it == pending_.end()) return;
-    Pending& call = it->second;
+    Pending* found = pending_.Find(call_id);
+    if (found == nullptr) return;
+    Pending& call = *found;
     if (!call.idempotent || call.kept == nullptr || call.backup.live()) return;
     loop_->Cancel(call.kept->backup_timer);
     call.kept->backup_timer =
@@ -686,9 +685,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   }
 
   void OnBackupTimer(uint64_t call_id) {
-    auto it = pending_.find(call_id);
-    if (it == pending_.end()) return;
-    Pending& call = it->second;
+    Pending* found = pending_.Find(call_id);
+    if (found == nullptr) return;
+    Pending& call = *found;
     call.kept->backup_timer = TimerId();
     if (call.backup.live() || !call.primary.live() ||
         call.kept->attempts >= options_.cluster.retry.max_attempts) {
@@ -751,9 +750,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void OnAttemptFailed(uint64_t call_id, uint64_t attempt_id,
                        absl::Status status, bool refused, Metadata metadata,
                        bool transport) {
-    auto it = pending_.find(call_id);
-    if (it == pending_.end()) return;
-    Pending& call = it->second;
+    Pending* found = pending_.Find(call_id);
+    if (found == nullptr) return;
+    Pending& call = *found;
     Attempt* attempt =
         call.primary.id == attempt_id ? &call.primary : &call.backup;
     Attempt* other = attempt == &call.primary ? &call.backup : &call.primary;
@@ -773,8 +772,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       return;
     }
     if (retriable && Retry(call_id, backend)) return;
-    auto node = pending_.extract(call_id);
-    Pending& done = node.mapped();
+    PendingTable::Taken taken = pending_.Extract(call_id);
+    Pending& done = *taken;
     if (transport) {
       status = absl::Status(status.code(),
                             absl::StrCat(status.message(), "; the call spent ",
@@ -787,7 +786,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // ready (or queues it while one may be soon). False if it may not go
   // again: not kept, out of attempts or of budget, or nowhere to go.
   bool Retry(uint64_t call_id, const Subchannel* failed) {
-    Pending& call = pending_.at(call_id);
+    Pending& call = At(call_id);
     if (call.kept == nullptr ||
         call.kept->attempts >= options_.cluster.retry.max_attempts) {
       return false;
@@ -816,9 +815,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     std::vector<uint64_t> queued;
     queued.swap(queued_);
     for (uint64_t id : queued) {
-      auto it = pending_.find(id);
-      if (it == pending_.end() || it->second.primary.live()) continue;
-      Subchannel* backend = Pick(it->second.context, nullptr);
+      const Pending* call = pending_.Find(id);
+      if (call == nullptr || call->primary.live()) continue;
+      Subchannel* backend = Pick(call->context, nullptr);
       if (backend == nullptr) {
         queued_.push_back(id);
         continue;
@@ -834,13 +833,11 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
     std::vector<uint64_t> queued;
     queued.swap(queued_);
     for (uint64_t id : queued) {
-      auto node = pending_.extract(id);
-      if (node.empty()) continue;
-      Pending& call = node.mapped();
-      if (call.primary.live()) {  // Sent since: not waiting after all.
-        pending_.insert(std::move(node));
-        continue;
-      }
+      const Pending* waiting = pending_.Find(id);
+      // Gone, or sent since: not waiting after all.
+      if (waiting == nullptr || waiting->primary.live()) continue;
+      PendingTable::Taken taken = pending_.Extract(id);
+      Pending& call = *taken;
       Complete(call,
                absl::Status(
                    why.code(),
@@ -999,7 +996,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // Completes `call` (already out of pending_): `peer` is the server that
   // answered, or null for none.
   void Complete(Pending& call, const absl::Status& status,
-                Metadata response_metadata, const std::string* peer) {
+                Metadata&& response_metadata, const std::string* peer) {
     if (call.deadline_timer.valid()) loop_->Cancel(call.deadline_timer);
     if (call.kept != nullptr && call.kept->backup_timer.valid()) {
       loop_->Cancel(call.kept->backup_timer);
@@ -1057,43 +1054,51 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                      " us)"));
   }
 
-  // The call and attempt a response's id belongs to, or null (late).
-  // (One hash lookup for a first attempt's answer, the common case.)
-  using PendingMap = absl::flat_hash_map<uint64_t, Pending>;
-  PendingMap::iterator FindAttempt(uint64_t id, const Subchannel* sub,
-                                   Attempt** attempt) {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) {
-      if (attempt_ids_.empty()) return it;
+  // The call and attempt a response's id belongs to, or null (late), and
+  // the call's id. (A first attempt's answer, the common case, is one
+  // compare in the table's ring.)
+  Pending* FindAttempt(uint64_t id, const Subchannel* sub, uint64_t* call_id,
+                       Attempt** attempt) {
+    *call_id = id;
+    Pending* call = pending_.Find(id);
+    if (call == nullptr) {
+      if (attempt_ids_.empty()) return nullptr;
       auto a = attempt_ids_.find(id);
-      if (a == attempt_ids_.end()) return pending_.end();
-      it = pending_.find(a->second);
-      if (it == pending_.end()) return it;
+      if (a == attempt_ids_.end()) return nullptr;
+      *call_id = a->second;
+      call = pending_.Find(a->second);
+      if (call == nullptr) return nullptr;
     }
-    Pending& call = it->second;
-    if (call.primary.id == id) {
-      *attempt = &call.primary;
-    } else if (call.backup.id == id) {
-      *attempt = &call.backup;
+    if (call->primary.id == id) {
+      *attempt = &call->primary;
+    } else if (call->backup.id == id) {
+      *attempt = &call->backup;
     } else {
-      return pending_.end();
+      return nullptr;
     }
-    if ((*attempt)->backend != sub) return pending_.end();
-    return it;
+    if ((*attempt)->backend != sub) return nullptr;
+    return call;
+  }
+
+  // The call filed under `call_id`, which must be there.
+  Pending& At(uint64_t call_id) {
+    Pending* call = pending_.Find(call_id);
+    DCHECK(call != nullptr) << "no call " << call_id;
+    return *call;
   }
 
   void OnResponse(Subchannel* sub, FrameMeta& meta,
                   absl::string_view payload) override {
     Attempt* attempt = nullptr;
-    auto it = FindAttempt(meta.correlation_id(), sub, &attempt);
-    if (it == pending_.end()) {
+    uint64_t call_id = 0;
+    Pending* call = FindAttempt(meta.correlation_id(), sub, &call_id, &attempt);
+    if (call == nullptr) {
       // Its deadline fired or it was cancelled: drop it quietly.
       SingleWriterAdd(late_responses_);
       VLOG(1) << "late response " << meta.correlation_id() << " from "
               << sub->name();
       return;
     }
-    const uint64_t call_id = it->first;
     absl::Status status;
     if (meta.status_code() != 0) status = StatusFromMeta(meta);
     Metadata metadata;
@@ -1101,7 +1106,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       absl::Status fits = CheckMetadata(meta, options_.max_metadata_bytes,
                                         options_.max_metadata_entries);
       if (!fits.ok()) {
-        FinishCall(it, attempt, sub,
+        FinishCall(call_id, attempt, sub,
                    absl::Status(fits.code(), absl::StrCat("response metadata: ",
                                                           fits.message())),
                    {});
@@ -1124,23 +1129,23 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
       return;
     }
     const ScopedLogPeer log_peer(sub->name());  // For protobuf's parse errors.
-    google::protobuf::Message* response = it->second.response;
+    google::protobuf::Message* response = call->response;
     if (status.ok() && !response->ParseFromArray(
                            payload.data(), static_cast<int>(payload.size()))) {
       status = absl::InternalError(absl::StrCat("cannot parse the response as ",
                                                 response->GetTypeName()));
     }
-    FinishCall(it, attempt, sub, status, std::move(metadata));
+    FinishCall(call_id, attempt, sub, status, std::move(metadata));
   }
 
   // `attempt` of call `call_id` answered with `status`: the call is done.
-  void FinishCall(PendingMap::iterator it, Attempt* attempt, Subchannel* sub,
-                  const absl::Status& status, Metadata metadata) {
-    if (attempt->id != it->first) attempt_ids_.erase(attempt->id);
+  void FinishCall(uint64_t call_id, Attempt* attempt, Subchannel* sub,
+                  const absl::Status& status, Metadata&& metadata) {
+    if (attempt->id != call_id) attempt_ids_.erase(attempt->id);
     EndAttempt(attempt, /*sample=*/true);
     detector_.OnSuccess(&sub->health);  // It answered.
-    auto node = pending_.extract(it);
-    Complete(node.mapped(), status, std::move(metadata), &sub->name());
+    PendingTable::Taken taken = pending_.Extract(call_id);
+    Complete(*taken, status, std::move(metadata), &sub->name());
   }
 
   // A response over max_frame_size: its call fails, its bytes are skipped
@@ -1149,9 +1154,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
                            uint32_t body_size) override {
     SingleWriterAdd(oversized_responses_);
     Attempt* attempt = nullptr;
-    auto it = FindAttempt(id, sub, &attempt);
-    if (it == pending_.end()) return;  // Late.
-    FinishCall(it, attempt, sub,
+    uint64_t call_id = 0;
+    if (FindAttempt(id, sub, &call_id, &attempt) == nullptr) return;  // Late.
+    FinishCall(call_id, attempt, sub,
                absl::ResourceExhaustedError(absl::StrCat(
                    "the response of ", body_size,
                    " bytes is over the channel's limit of ",
@@ -1175,9 +1180,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   }
 
   void OnDeadline(uint64_t id) {
-    auto node = pending_.extract(id);
-    if (node.empty()) return;
-    Pending& call = node.mapped();
+    PendingTable::Taken taken = pending_.Extract(id);
+    if (taken == nullptr) return;
+    Pending& call = *taken;
     call.deadline_timer = TimerId();
     SingleWriterAdd(deadline_exceeded_);
     absl::Status status = absl::DeadlineExceededError(absl::StrCat(
@@ -1191,9 +1196,9 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   }
 
   void Cancel(uint64_t id) {
-    auto node = pending_.extract(id);
-    if (node.empty()) return;
-    Pending& call = node.mapped();
+    PendingTable::Taken taken = pending_.Extract(id);
+    if (taken == nullptr) return;
+    Pending& call = *taken;
     std::string peer;
     if (const std::string* p = LastPeer(call)) peer = *p;
     Complete(call, absl::CancelledError("cancelled by the caller"), {},
@@ -1231,7 +1236,8 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   absl::node_hash_set<std::string> names_;  // Interned service/method names.
   absl::string_view last_service_;          // Intern()'s cache: into names_.
   absl::string_view last_method_;
-  PendingMap pending_;                                   // By call id.
+  using PendingTable = CallTable<Pending>;
+  PendingTable pending_;  // By call id.
   // The calls' deadlines, filed in order (a call out of order gets a timer
   // of its own: Pending::deadline_timer).
   DeadlineQueue deadlines_{

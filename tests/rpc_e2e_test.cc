@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/event_loop.h"
+#include "net/event_loop_thread.h"
 #include "net/sync.h"
 #include "net/test_util.h"
 #include "proto/echo.pb.h"
@@ -434,6 +435,49 @@ TEST_F(RpcTest, DestroyingAChannelCompletesPendingCallsBeforeReturning) {
   EXPECT_EQ(completed.load(),
             kCalls);  // All done when the destructor returned.
   EXPECT_EQ(cancelled.load(), kCalls);
+}
+
+TEST_F(RpcTest, AChannelOnASharedLoopMayBeDestroyedByItsOwnCallback) {
+  // The documented exception to "never from its own callback": a channel
+  // that does not own its loop. The answered call's callback destroys the
+  // channel while another call is pending: that one completes CANCELLED
+  // inside the destructor, and the first call's completion, still on the
+  // stack, must not touch the freed channel (ASan checks).
+  StartServer();
+  EventLoopThread thread("shared");
+  absl::StatusOr<EventLoop*> loop = thread.Start();
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  ChannelOptions options;
+  options.loop = *loop;
+  std::unique_ptr<Channel> channel = NewChannel(options);
+  EchoRequest slow_req, req;
+  slow_req.set_payload("10000");
+  req.set_payload("quick");
+  EchoResponse slow_resp, resp;
+  absl::Status slow_status, status;
+  Notification slow_done, done;
+  channel->CallMethod(kTestService, "Delay", slow_req, &slow_resp, nullptr,
+                      [&](absl::Status s) {
+                        slow_status = s;
+                        slow_done.Notify();
+                      });
+  ASSERT_TRUE(
+      Eventually([&] { return server_->stats().calls_in_flight == 1; }));
+  channel->CallMethod(kTestService, "Echo", req, &resp, nullptr,
+                      [&](absl::Status s) {
+                        status = s;
+                        channel.reset();  // On the loop, inside its callback.
+                        done.Notify();
+                      });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(resp.payload(), "quick");
+  ASSERT_TRUE(slow_done.HasBeenNotified());  // Within the destructor.
+  EXPECT_EQ(slow_status.code(), absl::StatusCode::kCancelled) << slow_status;
+  // The loop goes on serving: a task queued after still runs.
+  Notification after;
+  (*loop)->RunInLoop([&] { after.Notify(); });
+  EXPECT_TRUE(after.WaitForNotificationWithTimeout(absl::Seconds(10)));
 }
 
 TEST_F(RpcTest, HeartbeatsKeepAnIdleConnectionAlivePastTheServersIdleTimeout) {

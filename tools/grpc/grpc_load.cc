@@ -58,7 +58,8 @@ constexpr int kMaxMessageBytes = 64 << 20;
 // the driver's callback. Its address is the call's completion-queue tag.
 struct GrpcCall {
   grpc::ClientContext context;
-  echo::EchoRequest request;
+  const echo::EchoRequest* request;  // A prepared one, or own_request.
+  echo::EchoRequest own_request;     // A slow call's.
   echo::EchoResponse response;
   grpc::Status status;
   std::unique_ptr<grpc::ClientAsyncResponseReader<echo::EchoResponse>> reader;
@@ -67,12 +68,15 @@ struct GrpcCall {
 
 class GrpcConnection : public EchoConnection {
  public:
-  // `cq` is not owned; it must outlive every call made here.
+  // `cq` and `prepared` (the echo request of each payload variant, as in
+  // mrpc_load) are not owned; they must outlive every call made here.
   GrpcConnection(std::shared_ptr<grpc::Channel> channel,
-                 grpc::CompletionQueue* cq)
+                 grpc::CompletionQueue* cq,
+                 const std::vector<echo::EchoRequest>* prepared)
       : channel_(std::move(channel)),
         stub_(echo::EchoService::NewStub(channel_)),
-        cq_(cq) {}
+        cq_(cq),
+        prepared_(prepared) {}
 
   // Thread-safe (gRPC stubs are).
   void Call(const EchoCall& call, EchoDone done) override {
@@ -81,13 +85,20 @@ class GrpcConnection : public EchoConnection {
       c->context.set_deadline(std::chrono::system_clock::now() +
                               absl::ToChronoNanoseconds(call.deadline));
     }
-    c->request.mutable_payload()->assign(call.payload.data(),
-                                         call.payload.size());
-    c->request.set_work_us(call.work_us);
+    // A prepared request for an echo, as mrpc_load sends: gRPC serializes
+    // it in PrepareAsync*, so sharing it between threads is safe.
+    if (call.work_us == 0 && call.variant < prepared_->size()) {
+      c->request = &(*prepared_)[call.variant];
+    } else {
+      c->own_request.mutable_payload()->assign(call.payload.data(),
+                                               call.payload.size());
+      c->own_request.set_work_us(call.work_us);
+      c->request = &c->own_request;
+    }
     c->done = std::move(done);
     c->reader = call.work_us > 0
-                    ? stub_->PrepareAsyncSlowEcho(&c->context, c->request, cq_)
-                    : stub_->PrepareAsyncEcho(&c->context, c->request, cq_);
+                    ? stub_->PrepareAsyncSlowEcho(&c->context, *c->request, cq_)
+                    : stub_->PrepareAsyncEcho(&c->context, *c->request, cq_);
     c->reader->StartCall();
     c->reader->Finish(&c->response, &c->status, c);
   }
@@ -96,6 +107,7 @@ class GrpcConnection : public EchoConnection {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<echo::EchoService::Stub> stub_;
   grpc::CompletionQueue* const cq_;
+  const std::vector<echo::EchoRequest>* const prepared_;
 };
 
 // Connections and the completion-queue threads their calls complete on.
@@ -128,6 +140,15 @@ class GrpcTransport : public EchoTransport {
 
   std::string name() const override { return "grpc"; }
 
+  void Prepare(const std::vector<absl::string_view>& payloads) override {
+    prepared_.clear();
+    prepared_.resize(payloads.size());
+    for (size_t v = 0; v < payloads.size(); ++v) {
+      prepared_[v].mutable_payload()->assign(payloads[v].data(),
+                                             payloads[v].size());
+    }
+  }
+
   absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
       const std::string& target, int index) override {
     grpc::ChannelArguments args;
@@ -150,7 +171,7 @@ class GrpcTransport : public EchoTransport {
           "gRPC channel to ", target, " did not connect within 10 s"));
     }
     return std::unique_ptr<EchoConnection>(new GrpcConnection(
-        std::move(channel), cqs_[index % cqs_.size()].get()));
+        std::move(channel), cqs_[index % cqs_.size()].get(), &prepared_));
   }
 
  private:
@@ -163,13 +184,16 @@ class GrpcTransport : public EchoTransport {
       // grpc::StatusCode and absl::StatusCode share their numbers.
       const auto code = static_cast<absl::StatusCode>(c->status.error_code());
       c->done(code,
-              c->status.ok() && c->response.payload() == c->request.payload());
+              c->status.ok() && c->response.payload() == c->request->payload());
       delete c;
     }
   }
 
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const std::string server_name_;
+  // The echo requests of the run's payloads (Prepare), read by every
+  // connection's Call on any thread; written only between runs.
+  std::vector<echo::EchoRequest> prepared_;
   std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs_;
   std::vector<std::thread> threads_;
 };

@@ -34,11 +34,13 @@
 namespace mrpc::load {
 
 // One call. `seq` numbers the calls from 0 in the order they are issued.
-// `payload` is what an echo should answer with; it stays valid until the
-// call completes. `work_us` > 0 asks for SlowEcho with that much work.
+// `payload` is what an echo should answer with: the run's payload number
+// `variant` (see EchoTransport::Prepare), so it stays valid until the run
+// ends. `work_us` > 0 asks for SlowEcho with that much work.
 struct EchoCall {
   uint64_t seq = 0;
   absl::string_view payload;
+  uint32_t variant = 0;
   uint32_t work_us = 0;
   absl::Duration deadline;  // Relative; the call fails after this long.
 };
@@ -63,6 +65,13 @@ class EchoTransport {
   virtual ~EchoTransport() = default;
   // "mrpc", "grpc", ...: for the report.
   virtual std::string name() const = 0;
+  // Called by Run() before its first Connect(), on Run()'s thread: every
+  // payload the run's calls will carry, in order, so that a call with
+  // `variant` v carries exactly payloads[v]. The bytes stay valid until
+  // Run() returns. A transport may build its requests here once instead of
+  // per call (the baseline's client builds its frames once, too). Default:
+  // nothing.
+  virtual void Prepare(const std::vector<absl::string_view>& payloads) {}
   // Connection number `index` to `target` ("host:port"); returns once it is
   // usable (or failed).
   virtual absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(

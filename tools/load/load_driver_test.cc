@@ -8,8 +8,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/sync.h"
 
@@ -27,6 +29,10 @@ class FakeTransport : public EchoTransport {
   absl::StatusCode slow_code = absl::StatusCode::kOk;
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> slow_calls{0};
+  // Calls whose payload was not the prepared payload their variant names.
+  std::atomic<uint64_t> wrong_variant{0};
+  int prepare_calls = 0;  // Prepare() runs on Run()'s thread, as Connect().
+  std::vector<std::string> prepared;
 
   // seq -> payload of every call sent.
   std::map<uint64_t, std::string> Sent() {
@@ -45,8 +51,14 @@ class FakeTransport : public EchoTransport {
   }
 
   std::string name() const override { return "fake"; }
+  void Prepare(const std::vector<absl::string_view>& payloads) override {
+    ++prepare_calls;
+    prepared.clear();
+    for (absl::string_view p : payloads) prepared.emplace_back(p);
+  }
   absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
       const std::string& target, int index) override {
+    EXPECT_EQ(prepare_calls, 1) << "Connect() before Prepare()";
     if (target == "refuse:1") return absl::UnavailableError("refused");
     return std::unique_ptr<EchoConnection>(new Connection(this));
   }
@@ -64,6 +76,10 @@ class FakeTransport : public EchoTransport {
     explicit Connection(FakeTransport* t) : t_(t) {}
     void Call(const EchoCall& call, EchoDone done) override {
       const uint64_t n = ++t_->calls;
+      if (call.variant >= t_->prepared.size() ||
+          t_->prepared[call.variant] != call.payload) {
+        ++t_->wrong_variant;
+      }
       Pending p{call.payload, std::string(call.payload), absl::StatusCode::kOk,
                 std::move(done)};
       if (call.work_us > 0) {
@@ -146,6 +162,32 @@ TEST(LoadDriverTest, CallsAreNumberedInOrderWithPayloadsThatDiffer) {
     ASSERT_EQ(sent.at(seq).size(), static_cast<size_t>(spec.payload));
     ASSERT_NE(sent.at(seq), sent.at(seq - 1)) << seq;
   }
+}
+
+TEST(LoadDriverTest, EveryPayloadIsOneThatWasPrepared) {
+  // A transport may build its requests once, in Prepare(), and pick one by
+  // the call's variant: that is only right if every call's payload is
+  // exactly the prepared one its variant names.
+  FakeTransport transport;
+  LoadSpec spec = QuickSpec();
+  spec.payload = 100;
+  spec.requests = 2000;
+  spec.slow_fraction = 0.05;  // Slow calls carry the same payloads.
+  absl::StatusOr<LoadReport> report = load::Run(spec, &transport);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(transport.prepare_calls, 1);
+  EXPECT_GT(transport.calls.load(), 2000u);
+  EXPECT_EQ(transport.wrong_variant.load(), 0u);
+  // Enough variants that neighbouring calls differ (checked below by
+  // content), and all of the run's payload size.
+  ASSERT_GE(transport.prepared.size(), 2u);
+  for (const std::string& payload : transport.prepared) {
+    EXPECT_EQ(payload.size(), 100u);
+  }
+  // Every variant is used: 2000 calls cycle through all of them.
+  std::set<std::string> used;
+  for (const auto& [seq, payload] : transport.Sent()) used.insert(payload);
+  EXPECT_EQ(used.size(), transport.prepared.size());
 }
 
 TEST(LoadDriverTest, FailedChecksAreCountedAsMismatches) {
