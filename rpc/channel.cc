@@ -149,7 +149,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   void StartCall(absl::string_view service, absl::string_view method,
                  bool lasting, bool idempotent, Request&& request,
                  google::protobuf::Message* response, ClientContext* context,
-                 RpcCallback done) {
+                 RpcCallback&& done) {
     loop_->AssertInLoopThread();
     SingleWriterAdd(calls_);
     // The time left: from the context's deadline (one clock read), or the
@@ -1349,7 +1349,7 @@ void Channel::Call(absl::string_view service, absl::string_view method,
                    bool lasting, bool idempotent,
                    const google::protobuf::Message& request,
                    google::protobuf::Message* response, ClientContext* context,
-                   RpcCallback done) {
+                   RpcCallback&& done) {
   if (loop_->IsInLoopThread()) {
     Core::Request on_loop;
     on_loop.message = &request;  // Valid for this synchronous call.

@@ -224,7 +224,7 @@ class Channel {
   void Call(absl::string_view service, absl::string_view method, bool lasting,
             bool idempotent, const google::protobuf::Message& request,
             google::protobuf::Message* response, ClientContext* context,
-            RpcCallback done);
+            RpcCallback&& done);
   absl::Status CallAndWait(absl::string_view service, absl::string_view method,
                            bool lasting, bool idempotent,
                            const google::protobuf::Message& request,

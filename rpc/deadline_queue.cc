@@ -24,12 +24,21 @@ DeadlineQueue::~DeadlineQueue() {
 
 bool DeadlineQueue::Add(uint64_t id, int64_t deadline_ns) {
   loop_->AssertInLoopThread();
-  if (!entries_.empty() && deadline_ns < entries_.back().deadline_ns) {
-    return false;
+  // Later entries of calls already over go first: a finished call with a
+  // longer timeout (a connection check with 10 s before calls of 1 s) must
+  // not push every later call out of the queue.
+  while (!entries_.empty() && deadline_ns < entries_.back().deadline_ns) {
+    if (live_(entries_.back().id)) return false;
+    entries_.pop_back();
   }
   if (entries_.size() >= compact_at_) Compact();
   entries_.push_back(Entry{deadline_ns, id});
-  if (entries_.size() == 1) Arm();
+  if (entries_.size() == 1) {
+    // The timer may still be armed for an entry dropped above, later than
+    // this one.
+    if (timer_.valid()) loop_->Cancel(timer_);
+    Arm();
+  }
   return true;
 }
 

@@ -11,7 +11,10 @@
 // compacted when it has doubled since the last compaction, so it holds
 // about twice the calls in flight at most and each call costs one or two
 // `live` checks. A deadline earlier than the last one filed cannot go in
-// order: Add() refuses it and the caller arms a timer of its own.
+// order: Add() first drops the entries of finished calls from the back
+// (so one long-timeout call that already ended does not push every later
+// call out), and refuses it only if a call still waiting is due later; the
+// caller then arms a timer of its own.
 //
 // Ids must never be reused while their entry may remain (the channel's call
 // ids only grow). Loop only: every method on the loop's thread, where

@@ -114,6 +114,28 @@ TEST_F(DeadlineQueueTest, AnEarlierDeadlineIsRefusedAndFilesNothing) {
   OnLoop([&] { EXPECT_EQ(queue_->size(), 2u); });
 }
 
+TEST_F(DeadlineQueueTest, AFinishedCallDueLaterDoesNotPushEarlierOnesOut) {
+  // A channel's first call with a long timeout (mrpc_load's connection
+  // check: 10 s) answered before calls of 1 s: they must still be filed,
+  // and expire; while the long call is live they cannot be.
+  want_ = 2;
+  const int64_t now = MonotonicNanos();
+  ASSERT_TRUE(Add(1, now + Ms(100000)));
+  EXPECT_FALSE(Add(2, now + Ms(40)));  // 1 still waits: refused.
+  OnLoop([&] { live_.erase(2); });     // (The caller timed it itself.)
+  OnLoop([&] { live_.erase(1); });     // Answered.
+  EXPECT_TRUE(Add(3, now + Ms(30)));
+  EXPECT_TRUE(Add(4, now + Ms(40)));
+  OnLoop([&] { EXPECT_EQ(queue_->size(), 2u); });  // 1's entry dropped.
+  // Expire on time, though the timer was armed for id 1's 100 s.
+  std::vector<Expiry> got = WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, 3u);
+  EXPECT_EQ(got[1].id, 4u);
+  EXPECT_GE(got[0].at_ns, now + Ms(30));
+  EXPECT_LT(got[1].at_ns, now + Ms(40) + Ms(2000));
+}
+
 TEST_F(DeadlineQueueTest, StaleEntriesStayBoundedByTheLiveOnes) {
   // 20,000 calls, one in 100 still waiting: the queue holds about twice
   // the live ones (and never less than its floor of 64) at any time.

@@ -480,6 +480,39 @@ TEST_F(RpcTest, AChannelOnASharedLoopMayBeDestroyedByItsOwnCallback) {
   EXPECT_TRUE(after.WaitForNotificationWithTimeout(absl::Seconds(10)));
 }
 
+TEST_F(RpcTest, CallsAfterALongerTimedOutCallShareTheChannelsDeadlineTimer) {
+  // Calls with the same timeout share one loop timer (DeadlineQueue). A
+  // first call with a longer timeout, already answered (mrpc_load's
+  // connection check: 10 s before calls of 1 s), must not give every later
+  // call a timer of its own: 50 calls in flight add at most a couple.
+  StartServer();
+  EventLoopThread thread("deadlines");
+  absl::StatusOr<EventLoop*> loop = thread.Start();
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  ChannelOptions options;
+  options.loop = *loop;
+  options.default_timeout = absl::Seconds(5);
+  std::unique_ptr<Channel> channel = NewChannel(options);
+  ASSERT_TRUE(Call(channel.get(), "Echo", "check", absl::Seconds(30)).ok());
+  constexpr int kCalls = 50;
+  std::vector<EchoRequest> reqs(kCalls);
+  std::vector<EchoResponse> resps(kCalls);
+  std::atomic<int> completed{0};
+  size_t before = 0, after = 0;
+  RunInLoopAndWait(*loop, [&] {
+    before = (*loop)->num_timers();
+    for (int i = 0; i < kCalls; ++i) {
+      reqs[i].set_payload("3000");  // Delay: held 3 s, under the 5 s.
+      channel->CallMethod(kTestService, "Delay", reqs[i], &resps[i], nullptr,
+                          [&](absl::Status) { ++completed; });
+    }
+    after = (*loop)->num_timers();
+  });
+  EXPECT_LE(after, before + 2) << "a timer per call";
+  channel.reset();  // Cancels them.
+  EXPECT_EQ(completed.load(), kCalls);
+}
+
 TEST_F(RpcTest, HeartbeatsKeepAnIdleConnectionAlivePastTheServersIdleTimeout) {
   ServerOptions server_options = QuickShutdown();
   server_options.idle_timeout = absl::Milliseconds(150);
