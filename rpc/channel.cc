@@ -1083,7 +1083,7 @@ class Channel::Core : public std::enable_shared_from_this<Core>,
   // The call filed under `call_id`, which must be there.
   Pending& At(uint64_t call_id) {
     Pending* call = pending_.Find(call_id);
-    DCHECK(call != nullptr) << "no call " << call_id;
+    CHECK(call != nullptr) << "no call " << call_id;
     return *call;
   }
 

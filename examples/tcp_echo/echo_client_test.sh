@@ -7,48 +7,18 @@
 # each answer as an error and exits 1, as it does against the baseline
 # server, which does not speak the RPC protocol; an unknown --protocol
 # exits 2 before connecting.
-# Usage: echo_client_test.sh <echo_client> <echo_server> <baseline_server>
-#            <kv_server>
+# Usage: echo_client_test.sh <test_servers.sh> <echo_client> <echo_server>
+#            <baseline_server> <kv_server>
 set -u
-client_bin=$1
-rpc_server_bin=$2
-baseline_bin=$3
-kv_bin=$4
-tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/echo_client_test.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*; do
-    [[ -s "$f" ]] && { echo "--- $(basename "$f")"; tail -20 "$f"; }
-  done
-  exit 1
-}
+servers_lib=$1
+client_bin=$2
+rpc_server_bin=$3
+baseline_bin=$4
+kv_bin=$5
+test_name=echo_client_test
+# shellcheck source=tools/test_servers.sh
+source "$servers_lib"
 
-# start <name> <sed pattern for the port> <command...>: runs a server on a
-# free port; its port in $port.
-start() {
-  local name=$1 pattern=$2
-  shift 2
-  "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
-  pids+=($!)
-  port=
-  for _ in $(seq 200); do  # Up to 10 s for the "listening" line.
-    port=$(sed -n "s/$pattern/\1/p" "$tmp/$name.out")
-    [[ -n "$port" ]] && return
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "$name exited before listening"
-    sleep 0.05
-  done
-  fail "$name did not print its port within 10 s"
-}
 # run <name> <port> <flags...>: 2 connections x 4 in flight for 1 s; the
 # exit code in $rc, the JSON report in $tmp/<name>.json.
 run() {

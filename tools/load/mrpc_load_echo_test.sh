@@ -5,47 +5,18 @@
 # over two client loops, with a slow-call mix, through a list:// channel and
 # in the open loop; examples/kv's server (no EchoService) fails the
 # connection's first echo: exit 1 with a line saying so, and no report.
-# Usage: mrpc_load_echo_test.sh <mrpc_load> <echo_server> <kv_server>
+# Usage: mrpc_load_echo_test.sh <test_servers.sh> <mrpc_load> <echo_server>
+#            <kv_server>
 set -u
-load_bin=$1
-echo_bin=$2
-kv_bin=$3
+servers_lib=$1
+load_bin=$2
+echo_bin=$3
+kv_bin=$4
 command -v python3 >/dev/null || { echo "FAIL: python3 is missing"; exit 1; }
-tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/mrpc_load_echo.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*; do
-    [[ -s "$f" ]] && { echo "--- $(basename "$f")"; tail -20 "$f"; }
-  done
-  exit 1
-}
+test_name=mrpc_load_echo
+# shellcheck source=tools/test_servers.sh
+source "$servers_lib"
 
-# start <name> <sed pattern for the port> <command...>: runs a server on a
-# free port; its port in $port.
-start() {
-  local name=$1 pattern=$2
-  shift 2
-  "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
-  pids+=($!)
-  port=
-  for _ in $(seq 200); do  # Up to 10 s for the "listening" line.
-    port=$(sed -n "s/$pattern/\1/p" "$tmp/$name.out")
-    [[ -n "$port" ]] && return
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "$name exited before listening"
-    sleep 0.05
-  done
-  fail "$name did not print its port within 10 s"
-}
 # load <name> <target> <flags...>: the exit code in $rc, the JSON report in
 # $tmp/<name>.json.
 load() {
