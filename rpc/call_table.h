@@ -128,17 +128,14 @@ class CallTable {
     T* call = nullptr;
   };
 
+  // Its slot, else the overflow map; a collision in a ring half full
+  // doubles the ring first.
   void Place(uint64_t id, T* call) {
-    Slot* slot = &ring_[id & (ring_.size() - 1)];
-    if (slot->call != nullptr && size_ >= ring_.size() / 2) {
+    if (ring_[id & (ring_.size() - 1)].call != nullptr &&
+        size_ >= ring_.size() / 2) {
       Grow();
-      slot = &ring_[id & (ring_.size() - 1)];
     }
-    if (slot->call == nullptr) {
-      *slot = Slot{id, call};
-    } else {
-      overflow_.emplace(id, call);
-    }
+    PlaceNoGrow(id, call);
   }
 
   // Doubles the ring, placing every call again; those of the overflow

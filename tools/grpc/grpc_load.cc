@@ -36,6 +36,7 @@
 #include "tools/grpc/echo.grpc.pb.h"
 #include "tools/grpc/tls_credentials.h"
 #include "tools/load/load_driver.h"
+#include "tools/load/prepared_requests.h"
 
 ABSL_FLAG(bool, tls, false, "connect with TLS");
 ABSL_FLAG(std::string, tls_ca, "",
@@ -72,7 +73,7 @@ class GrpcConnection : public EchoConnection {
   // mrpc_load) are not owned; they must outlive every call made here.
   GrpcConnection(std::shared_ptr<grpc::Channel> channel,
                  grpc::CompletionQueue* cq,
-                 const std::vector<echo::EchoRequest>* prepared)
+                 const PreparedRequests<echo::EchoRequest>* prepared)
       : channel_(std::move(channel)),
         stub_(echo::EchoService::NewStub(channel_)),
         cq_(cq),
@@ -85,16 +86,8 @@ class GrpcConnection : public EchoConnection {
       c->context.set_deadline(std::chrono::system_clock::now() +
                               absl::ToChronoNanoseconds(call.deadline));
     }
-    // A prepared request for an echo, as mrpc_load sends: gRPC serializes
-    // it in PrepareAsync*, so sharing it between threads is safe.
-    if (call.work_us == 0 && call.variant < prepared_->size()) {
-      c->request = &(*prepared_)[call.variant];
-    } else {
-      c->own_request.mutable_payload()->assign(call.payload.data(),
-                                               call.payload.size());
-      c->own_request.set_work_us(call.work_us);
-      c->request = &c->own_request;
-    }
+    // As mrpc_load sends (gRPC serializes it in PrepareAsync*).
+    c->request = &prepared_->For(call, &c->own_request);
     c->done = std::move(done);
     c->reader = call.work_us > 0
                     ? stub_->PrepareAsyncSlowEcho(&c->context, *c->request, cq_)
@@ -107,7 +100,7 @@ class GrpcConnection : public EchoConnection {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<echo::EchoService::Stub> stub_;
   grpc::CompletionQueue* const cq_;
-  const std::vector<echo::EchoRequest>* const prepared_;
+  const PreparedRequests<echo::EchoRequest>* const prepared_;
 };
 
 // Connections and the completion-queue threads their calls complete on.
@@ -141,12 +134,7 @@ class GrpcTransport : public EchoTransport {
   std::string name() const override { return "grpc"; }
 
   void Prepare(const std::vector<absl::string_view>& payloads) override {
-    prepared_.clear();
-    prepared_.resize(payloads.size());
-    for (size_t v = 0; v < payloads.size(); ++v) {
-      prepared_[v].mutable_payload()->assign(payloads[v].data(),
-                                             payloads[v].size());
-    }
+    prepared_.Prepare(payloads);
   }
 
   absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
@@ -193,7 +181,7 @@ class GrpcTransport : public EchoTransport {
   const std::string server_name_;
   // The echo requests of the run's payloads (Prepare), read by every
   // connection's Call on any thread; written only between runs.
-  std::vector<echo::EchoRequest> prepared_;
+  PreparedRequests<echo::EchoRequest> prepared_;
   std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs_;
   std::vector<std::thread> threads_;
 };

@@ -67,6 +67,7 @@
 #include "rpc/reflection/reflection_client.h"
 #include "tools/load/load_driver.h"
 #include "tools/load/method_requests.h"
+#include "tools/load/prepared_requests.h"
 
 ABSL_FLAG(std::string, lb, "round_robin",
           "load balancing over a target's servers: round_robin, p2c or "
@@ -98,33 +99,19 @@ constexpr int kUsageError = 2;
 
 class MrpcConnection : public EchoConnection {
  public:
-  // `prepared[v]` is the echo request for payload variant v (work_us 0);
-  // not owned, it must outlive the connection. Read-only from here on:
-  // serializing a message from several threads at once is safe.
+  // `prepared` (the transport's) is not owned; it must outlive the
+  // connection.
   MrpcConnection(std::unique_ptr<Channel> channel,
-                 const std::vector<echo::EchoRequest>* prepared)
+                 const PreparedRequests<echo::EchoRequest>* prepared)
       : prepared_(prepared), channel_(std::move(channel)) {}
   Channel* channel() const { return channel_.get(); }
 
   void Call(const EchoCall& call, EchoDone done) override {
-    // An echo of a prepared payload sends the request built for it, as the
-    // baseline's client sends frames built once: no copy per call. A slow
-    // call fills a per-thread request (encoded before CallMethod returns,
-    // straight into the socket buffer on the channel's loop, so one per
-    // thread, reused, serves every call).
-    const echo::EchoRequest* request;
-    if (call.work_us == 0 && call.variant < prepared_->size()) {
-      request = &(*prepared_)[call.variant];
-      DCHECK_EQ(request->payload(), call.payload);
-    } else {
-      thread_local echo::EchoRequest scratch;
-      // assign(), not set_payload(data, size): protobuf 3.21 builds that
-      // one a temporary string (an allocation per call past 15 bytes).
-      scratch.mutable_payload()->assign(call.payload.data(),
-                                        call.payload.size());
-      scratch.set_work_us(call.work_us);
-      request = &scratch;
-    }
+    // A slow call's request is encoded before CallMethod returns (straight
+    // into the socket buffer on the channel's loop), so one per thread,
+    // reused, serves every such call.
+    thread_local echo::EchoRequest scratch;
+    const echo::EchoRequest& request = prepared_->For(call, &scratch);
     Op* op = TakeOp();
     op->done = std::move(done);
     op->sent = call.payload;
@@ -133,7 +120,7 @@ class MrpcConnection : public EchoConnection {
     static const MethodName kSlowEcho = {echo::EchoService::kServiceName,
                                          "SlowEcho", /*idempotent=*/true};
     channel_->CallMethod(
-        call.work_us > 0 ? kSlowEcho : kEcho, *request, &op->response,
+        call.work_us > 0 ? kSlowEcho : kEcho, request, &op->response,
         /*context=*/nullptr, [op](absl::Status status) {
           EchoDone done = std::move(op->done);
           const bool checked = op->response.payload() == op->sent;
@@ -164,7 +151,7 @@ class MrpcConnection : public EchoConnection {
   }
   static void ReturnOp(Op* op) { SpareOps().emplace_back(op); }
 
-  const std::vector<echo::EchoRequest>* const prepared_;
+  const PreparedRequests<echo::EchoRequest>* const prepared_;
   const std::unique_ptr<Channel> channel_;
 };
 
@@ -285,12 +272,7 @@ class MrpcTransport : public EchoTransport {
   void Prepare(const std::vector<absl::string_view>& payloads) override {
     // Connections of an earlier run (which read the old requests) are gone:
     // the driver destroys them before Run() returns.
-    prepared_.clear();
-    prepared_.resize(payloads.size());
-    for (size_t v = 0; v < payloads.size(); ++v) {
-      prepared_[v].mutable_payload()->assign(payloads[v].data(),
-                                             payloads[v].size());
-    }
+    prepared_.Prepare(payloads);
   }
 
   absl::StatusOr<std::unique_ptr<EchoConnection>> Connect(
@@ -347,7 +329,7 @@ class MrpcTransport : public EchoTransport {
   const MethodPlan* plan_ = nullptr;
   // The echo requests of the run's payloads (Prepare), read by every
   // connection's Call on any thread; written only between runs.
-  std::vector<echo::EchoRequest> prepared_;
+  PreparedRequests<echo::EchoRequest> prepared_;
   Mutex mu_;
   // The connections' channels (they outlive CallsByServer's calls).
   std::vector<Channel*> channels_ ABSL_GUARDED_BY(mu_);
