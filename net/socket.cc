@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <glog/logging.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -134,6 +136,12 @@ int Socket::PendingError() const {
   socklen_t len = sizeof error;
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) return errno;
   return error;
+}
+
+int64_t Socket::QueuedOutputBytes() const {
+  int queued = 0;
+  if (::ioctl(fd_, SIOCOUTQ, &queued) != 0) return -1;
+  return queued;
 }
 
 bool Socket::IsSelfConnect() const {

@@ -53,13 +53,17 @@ class Socket {
   absl::Status SetReuseAddr(bool on);
   absl::Status SetReusePort(bool on);
   absl::Status SetKeepAlive(bool on);
-  // RST instead of FIN on close (SO_LINGER with a zero timeout); for tests.
+  // RST instead of FIN on close (SO_LINGER with a zero timeout): an abortive
+  // close, which discards what the kernel still holds for the peer.
   absl::Status SetLingerZero();
 
   absl::StatusOr<InetAddress> LocalAddress() const;
   absl::StatusOr<InetAddress> PeerAddress() const;
   // SO_ERROR: the outcome of a non-blocking connect (0 = connected).
   int PendingError() const;
+  // Bytes the kernel still holds for the peer: sent but not acknowledged,
+  // or not yet sent (SIOCOUTQ). -1 on error.
+  int64_t QueuedOutputBytes() const;
   // True if connected to itself (a local ephemeral port equal to the
   // destination can connect a socket to itself on loopback).
   bool IsSelfConnect() const;

@@ -241,12 +241,13 @@ void TcpConnection::Flush() {
   if (close_queued_ || state_.load() == State::kDisconnected) return;
   if (tls_ != nullptr && !EncryptPending()) return;
   if (output_.ReadableBytes() == 0) return;
+  bool drained = false;
   while (output_.ReadableBytes() > 0) {
     const ssize_t n = ::send(socket_.fd(), output_.Peek(),
                              output_.ReadableBytes(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes_sent_ += n;
-      last_drain_ms_ = loop_->CachedNowMs();
+      drained = true;
       output_.Retrieve(n);
       continue;
     }
@@ -272,6 +273,9 @@ void TcpConnection::Flush() {
     }
     break;  // EAGAIN: the socket buffer is full.
   }
+  // The stall clock, while it runs, restarts at each drain. The real time,
+  // not the loop's cached one: this iteration may have run for a while.
+  if (drained && stall_timer_.valid()) last_drain_ms_ = MonotonicMillis();
   if (output_.ReadableBytes() > 0) {
     if (!options_.edge_triggered && !channel_.IsWriting())
       channel_.EnableWriting();
@@ -501,6 +505,15 @@ void TcpConnection::HandleClose(CloseReason reason) {
   loop_->Cancel(idle_timer_);
   loop_->Cancel(stall_timer_);
   VLOG(1) << "connection " << name_ << " closed: " << CloseReasonName(reason);
+  if (reason == CloseReason::kOutputStalled ||
+      reason == CloseReason::kOutputOverflow) {
+    // What is owed is discarded: close with a reset. A normal close would
+    // leave the kernel's copy (up to the send buffer, 4 MiB by default)
+    // behind a zero window in an orphaned socket, held until its probes
+    // give up, minutes for a peer that answers them.
+    absl::Status abort = socket_.SetLingerZero();
+    if (!abort.ok()) VLOG(1) << "connection " << name_ << ": " << abort;
+  }
   TcpConnectionPtr guard = shared_from_this();
   if (tls_ != nullptr && tls_->done != nullptr) {
     loop_->Cancel(tls_->timer);
@@ -753,7 +766,8 @@ void TcpConnection::WatchOutputStall() {
     return;
   }
   // The clock starts when output first waits; every byte drained restarts it.
-  last_drain_ms_ = loop_->CachedNowMs();
+  last_drain_ms_ = MonotonicMillis();
+  kernel_queued_ = socket_.QueuedOutputBytes();
   std::weak_ptr<TcpConnection> weak = shared_from_this();
   stall_timer_ = loop_->RunAfter(options_.output_stall_timeout, [weak] {
     if (TcpConnectionPtr self = weak.lock()) self->HandleStallTimer();
@@ -768,7 +782,15 @@ void TcpConnection::HandleStallTimer() {
   }
   const int64_t limit_ms =
       absl::ToInt64Milliseconds(options_.output_stall_timeout);
-  const int64_t stalled_ms = MonotonicMillis() - last_drain_ms_;
+  const int64_t now_ms = MonotonicMillis();
+  // The kernel's copy drains too. A peer reading slowly frees too little of
+  // the socket buffer for epoll to call it writable (half the buffer), so
+  // nothing drains here, yet the peer is reading: its progress counts,
+  // seen now (it happened since the last check).
+  const int64_t queued = socket_.QueuedOutputBytes();
+  if (queued >= 0 && queued < kernel_queued_) last_drain_ms_ = now_ms;
+  kernel_queued_ = queued;
+  const int64_t stalled_ms = now_ms - last_drain_ms_;
   if (stalled_ms < limit_ms) {  // It drained some since: watch on.
     std::weak_ptr<TcpConnection> weak = shared_from_this();
     stall_timer_ =

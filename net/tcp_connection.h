@@ -59,7 +59,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     // crossing). The layer above typically stops reading until the output
     // drains. Default: 64 MiB.
     size_t high_water_mark = size_t{64} << 20;
-    // Output bytes past which the connection is closed (a reader this slow
+    // Output bytes past which the connection is reset (a reader this slow
     // is treated as dead, so memory stays bounded). 0: no cap.
     // Default: 256 MiB.
     size_t max_output_bytes = size_t{256} << 20;
@@ -71,9 +71,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
     // Close the connection after this long without inbound bytes, unless the
     // layer above marks it busy. Zero: never. Default: zero.
     absl::Duration idle_timeout = absl::ZeroDuration();
-    // Close the connection when output has been pending this long without
-    // a single byte drained (the peer stopped reading), whether or not the
-    // layer above marks it busy. Zero: never. Default: zero.
+    // Close the connection, with a reset, when output has been pending this
+    // long without a single byte drained (the peer stopped reading),
+    // whether or not the layer above marks it busy. Bytes the kernel's
+    // socket buffer drains count (checked when the timer fires), so the
+    // close comes one to two timeouts after the peer last took a byte.
+    // Zero: never. Default: zero.
     absl::Duration output_stall_timeout = absl::ZeroDuration();
     // Charged with the bytes allocated for this connection's buffers, as
     // they grow and shrink, until ConnectDestroyed(). Not owned; must
@@ -269,6 +272,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   TimerId idle_timer_;
   TimerId stall_timer_;  // Armed while output is pending (stall timeout set).
   int64_t last_drain_ms_ = 0;  // Output last made progress (or was queued).
+  int64_t kernel_queued_ = -1;  // Socket's queued output at the last check.
   MemoryBudget* budget_;  // Null once ConnectDestroyed() released the charge.
   size_t charged_ = 0;    // Bytes charged to budget_.
   CloseReason close_reason_ = CloseReason::kNone;

@@ -137,12 +137,13 @@ struct ServerOptions {
   // Buffered response bytes per connection past which the server stops
   // reading that connection's requests until they drain. Default: 16 MiB.
   size_t output_high_water_mark = size_t{16} << 20;
-  // Buffered response bytes past which the connection is closed (its
+  // Buffered response bytes past which the connection is reset (its
   // client is not reading). Default: 64 MiB.
   size_t max_output_bytes = size_t{64} << 20;
-  // A connection whose buffered responses have not drained by a single
-  // byte for this long is closed (its client stopped reading), busy or
-  // not. Zero: never. Default: 30 s.
+  // A connection whose responses have not drained by a single byte for
+  // this long, counting those in the kernel's socket buffer, is reset (its
+  // client stopped reading), busy or not: one to two timeouts after the
+  // client last took a byte. Zero: never. Default: 30 s.
   absl::Duration output_stall_timeout = absl::Seconds(30);
   // A frame must arrive completely within this long of its first byte;
   // a peer trickling bytes (slowloris: each byte resets the idle timer) is
