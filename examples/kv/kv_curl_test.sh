@@ -3,39 +3,17 @@
 # port, called with curl over HTTP/JSON on the same port its binary clients
 # use (docs/guide.md, "HTTP, metrics and status pages"). JSON in, JSON out; a
 # missing key is HTTP 404 with the canonical code in the body.
-# Usage: kv_curl_test.sh <kv_server>
+# Usage: kv_curl_test.sh <test_servers.sh> <kv_server>
 set -u
-server_bin=$1
+servers_lib=$1
+server_bin=$2
 command -v curl >/dev/null || { echo "FAIL: curl is missing (tools/setup.sh installs it)"; exit 1; }
-tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/kv_curl.XXXXXX")
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid"
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*; do
-    [[ -s "$f" ]] && { echo "--- $(basename "$f")"; cat "$f"; }
-  done
-  exit 1
-}
+test_name=kv_curl
+# shellcheck source=tools/test_servers.sh
+source "$servers_lib"
 
-"$server_bin" --port=0 --threads=1 > "$tmp/server.out" 2> "$tmp/server.err" &
-pid=$!
-# Up to 10 s for the "listening on <port>" line.
-port=
-for _ in $(seq 200); do
-  port=$(sed -n 's/^kv_server listening on \([0-9][0-9]*\)$/\1/p' "$tmp/server.out")
-  [[ -n "$port" ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "server exited before listening"
-  sleep 0.05
-done
-[[ -n "$port" ]] || fail "server did not print its port within 10 s"
+start server '^kv_server listening on \([0-9][0-9]*\)$' \
+  "$server_bin" --port=0 --threads=1
 base=http://127.0.0.1:$port/mrpc.examples.kv.KvService
 
 # call <name> <expected http status> <expected body, or -> <method> <json>

@@ -4,41 +4,19 @@
 # same port), a missing key's NOT_FOUND, --expect_json matching and not, an
 # unknown method and bad JSON refused with exit code 2 before any load, and
 # the open loop.
-# Usage: mrpc_load_method_test.sh <kv_server> <mrpc_load>
+# Usage: mrpc_load_method_test.sh <test_servers.sh> <kv_server> <mrpc_load>
 set -u
-server_bin=$1
-load_bin=$2
+servers_lib=$1
+server_bin=$2
+load_bin=$3
 command -v curl >/dev/null || { echo "FAIL: curl is missing (tools/setup.sh installs it)"; exit 1; }
 command -v python3 >/dev/null || { echo "FAIL: python3 is missing"; exit 1; }
-tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/mrpc_load_method.XXXXXX")
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid"
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*; do
-    [[ -s "$f" ]] && { echo "--- $(basename "$f")"; cat "$f"; }
-  done
-  exit 1
-}
+test_name=mrpc_load_method
+# shellcheck source=tools/test_servers.sh
+source "$servers_lib"
 
-"$server_bin" --port=0 --threads=1 > "$tmp/server.out" 2> "$tmp/server.err" &
-pid=$!
-# Up to 10 s for the "listening on <port>" line.
-port=
-for _ in $(seq 200); do
-  port=$(sed -n 's/^kv_server listening on \([0-9][0-9]*\)$/\1/p' "$tmp/server.out")
-  [[ -n "$port" ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "server exited before listening"
-  sleep 0.05
-done
-[[ -n "$port" ]] || fail "server did not print its port within 10 s"
+start server '^kv_server listening on \([0-9][0-9]*\)$' \
+  "$server_bin" --port=0 --threads=1
 svc=mrpc.examples.kv.KvService
 
 # load <name> <flags...>: runs mrpc_load; its exit code in $rc, its JSON
@@ -46,7 +24,7 @@ svc=mrpc.examples.kv.KvService
 load() {
   local name=$1
   shift
-  "$load_bin" --target=127.0.0.1:$port --progress=false --json --warmup=0 \
+  "$load_bin" --target="127.0.0.1:$port" --progress=false --json --warmup=0 \
     "$@" > "$tmp/$name.json" 2> "$tmp/$name.err"
   rc=$?
 }
