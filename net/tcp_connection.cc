@@ -768,8 +768,12 @@ void TcpConnection::WatchOutputStall() {
   // The clock starts when output first waits; every byte drained restarts it.
   last_drain_ms_ = MonotonicMillis();
   kernel_queued_ = socket_.QueuedOutputBytes();
+  ArmStallTimer(options_.output_stall_timeout);
+}
+
+void TcpConnection::ArmStallTimer(absl::Duration delay) {
   std::weak_ptr<TcpConnection> weak = shared_from_this();
-  stall_timer_ = loop_->RunAfter(options_.output_stall_timeout, [weak] {
+  stall_timer_ = loop_->RunAfter(delay, [weak] {
     if (TcpConnectionPtr self = weak.lock()) self->HandleStallTimer();
   });
 }
@@ -784,7 +788,7 @@ void TcpConnection::HandleStallTimer() {
       absl::ToInt64Milliseconds(options_.output_stall_timeout);
   const int64_t now_ms = MonotonicMillis();
   // The kernel's copy drains too. A peer reading slowly frees too little of
-  // the socket buffer for epoll to call it writable (half the buffer), so
+  // the socket buffer for epoll to call it writable (about a third), so
   // nothing drains here, yet the peer is reading: its progress counts,
   // seen now (it happened since the last check).
   const int64_t queued = socket_.QueuedOutputBytes();
@@ -792,11 +796,7 @@ void TcpConnection::HandleStallTimer() {
   kernel_queued_ = queued;
   const int64_t stalled_ms = now_ms - last_drain_ms_;
   if (stalled_ms < limit_ms) {  // It drained some since: watch on.
-    std::weak_ptr<TcpConnection> weak = shared_from_this();
-    stall_timer_ =
-        loop_->RunAfter(absl::Milliseconds(limit_ms - stalled_ms), [weak] {
-          if (TcpConnectionPtr self = weak.lock()) self->HandleStallTimer();
-        });
+    ArmStallTimer(absl::Milliseconds(limit_ms - stalled_ms));
     return;
   }
   MRPC_PEER_LOG(WARNING, "tcp output stalled", peer_address_)

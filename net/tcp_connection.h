@@ -224,6 +224,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void HandleIdleTimer();
   // Output is left pending after a write attempt: watch that it drains.
   void WatchOutputStall();
+  void ArmStallTimer(absl::Duration delay);
   void HandleStallTimer();
   // Brings the memory budget's charge in line with the buffers' capacity.
   void UpdateCharge();
