@@ -3,52 +3,17 @@
 # runfiles. A real kv_server, a second one that wants bearer tokens, and a
 # real gateway_server in front of the first, each on a free port and stopped
 # by its own PID; every case asserts the exact output or exit code.
-# Usage: mrpc_cli_test.sh <mrpc_cli> <kv_server> <gateway_server>
+# Usage: mrpc_cli_test.sh <test_servers.sh> <mrpc_cli> <kv_server>
+#            <gateway_server>
 set -u
-cli=$1
-kv_bin=$2
-gateway_bin=$3
+servers_lib=$1
+cli=$2
+kv_bin=$3
+gateway_bin=$4
 command -v python3 >/dev/null || { echo "FAIL: python3 is missing"; exit 1; }
-tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/mrpc_cli.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*; do
-    [[ -f "$f" && -s "$f" ]] && { echo "--- $(basename "$f")"; cat "$f"; }
-  done
-  exit 1
-}
-
-# start <name> <binary> <args...>: runs it, waits up to 10 s for
-# "<name> listening on <port>", and sets $port. Each server has its own
-# output files (two kv_servers run): a shared file could still hold the
-# first one's port when the second is polled.
-started=0
-start() {
-  local name=$1 bin=$2 pid out
-  shift 2
-  started=$((started + 1))
-  out="$tmp/$name.$started"
-  "$bin" --port=0 --threads=1 "$@" > "$out.stdout" 2> "$out.stderr" &
-  pid=$!
-  pids+=("$pid")
-  port=
-  for _ in $(seq 200); do
-    port=$(sed -n "s/^$name listening on \\([0-9][0-9]*\\)\$/\\1/p" "$out.stdout" 2>/dev/null)
-    [[ -n "$port" ]] && return
-    kill -0 "$pid" 2>/dev/null || fail "$name exited before listening"
-    sleep 0.05
-  done
-  fail "$name did not print its port within 10 s"
-}
+test_name=mrpc_cli
+# shellcheck source=tools/test_servers.sh
+source "$servers_lib"
 
 # run <case> <want exit> <mrpc_cli args...>: stdout in $tmp/<case>.out,
 # stderr in $tmp/<case>.err.
@@ -76,12 +41,17 @@ expect_has() {
   grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: $2 lacks <$3>"
 }
 
-start kv_server "$kv_bin"
+# Each server has its own output files (two kv_servers run): a shared file
+# could still hold the first one's port when the second is polled.
+kv_listening='^kv_server listening on \([0-9][0-9]*\)$'
+start kv "$kv_listening" "$kv_bin" --port=0 --threads=1
 kv=127.0.0.1:$port
 echo "token-1 s3cret" > "$tmp/tokens"
-start kv_server "$kv_bin" --auth_tokens_file="$tmp/tokens"
+start kv_auth "$kv_listening" "$kv_bin" --port=0 --threads=1 \
+  --auth_tokens_file="$tmp/tokens"
 kv_auth=127.0.0.1:$port
-start gateway_server "$gateway_bin" --kv_target="$kv"
+start gateway '^gateway_server listening on \([0-9][0-9]*\)$' \
+  "$gateway_bin" --port=0 --threads=1 --kv_target="$kv"
 gateway=127.0.0.1:$port
 # A port nothing listens on.
 dead=127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
