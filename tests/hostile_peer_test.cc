@@ -323,14 +323,15 @@ TEST_F(HostilePeerTest, SlowReadersStayOpenUntilTheyStopReading) {
   int64_t received = 0;
   absl::Time last_read = absl::Now();
   const absl::Time stop = absl::Now() + 5 * kStall;
-  std::string chunk(64 * 1024, '\0');
+  std::string chunk(4096, '\0');
   while (absl::Now() < stop) {
     pollfd ready = {client.fd(), POLLIN, 0};
     ASSERT_EQ(::poll(&ready, 1, 1000), 1) << "nothing to read for 1 s";
     ASSERT_EQ(ready.revents & (POLLHUP | POLLERR), 0)
         << "closed while reading, " << received << " bytes in, "
         << absl::Now() - last_read << " after the last read";
-    const ssize_t n = ::recv(client.fd(), chunk.data(), 4096, MSG_DONTWAIT);
+    const ssize_t n =
+        ::recv(client.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT);
     ASSERT_GT(n, 0);
     received += n;
     last_read = absl::Now();
